@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "pooltop",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ConnectionManager", targets: ["ConnectionManager"]),
+        .library(name: "LocalCluster", targets: ["LocalCluster"]),
+        .executable(name: "pooltop", targets: ["pooltop"]),
+        .executable(name: "pooltop-bench", targets: ["pooltop-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
+        .target(
+            name: "ConnectionManager",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(name: "LocalCluster"),
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "ConnectionManager", "CNCurses",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "pooltop",
+            dependencies: [
+                "ConnectionManager", "Dashboard", "LocalCluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "pooltop-bench",
+            dependencies: [
+                "ConnectionManager",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The README's quick start, compiled so it can never rot.
+        .executableTarget(name: "QuickStart", dependencies: ["ConnectionManager"]),
+        .testTarget(name: "ConnectionManagerTests", dependencies: ["ConnectionManager", "LocalCluster"]),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "ConnectionManager"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["LocalCluster"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

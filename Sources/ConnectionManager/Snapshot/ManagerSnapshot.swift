@@ -1,0 +1,85 @@
+import Foundation
+
+/// Everything the dashboard shows, taken at one instant. Cheap to take ten times a second.
+public struct ManagerSnapshot: Sendable, Equatable {
+    public var takenAt: Date
+    public var startedAt: Date
+    public var metrics: PoolMetrics
+    /// Utilization samples (`checkedOut / size`), oldest first, one per health/refresh tick.
+    public var utilizationHistory: [Double]
+    /// Latest health check of the current target; `nil` before the first one.
+    public var lastHealthCheck: HealthCheckResult?
+    /// Health history of the current target, oldest first.
+    public var healthHistory: [HealthCheckResult]
+    public var healthStats: HealthStats
+    /// Connections held longer than the threshold, oldest first.
+    public var leaks: [LeakReport]
+    /// Leaks that came back recently, newest first.
+    public var returnedLeaks: [ReturnedLeak]
+    public var totalLeaked: Int
+    /// Connections checked out right now (leaked or not).
+    public var activeConnections: Int
+    public var leakThreshold: Double
+    public var failover: FailoverStats
+    /// Recent events, oldest first.
+    public var events: [PoolEvent]
+
+    public init(
+        takenAt: Date, startedAt: Date, metrics: PoolMetrics, utilizationHistory: [Double] = [],
+        lastHealthCheck: HealthCheckResult? = nil, healthHistory: [HealthCheckResult] = [],
+        healthStats: HealthStats = .init(), leaks: [LeakReport] = [], returnedLeaks: [ReturnedLeak] = [],
+        totalLeaked: Int = 0, activeConnections: Int = 0, leakThreshold: Double = 300, failover: FailoverStats,
+        events: [PoolEvent] = []
+    ) {
+        self.takenAt = takenAt
+        self.startedAt = startedAt
+        self.metrics = metrics
+        self.utilizationHistory = utilizationHistory
+        self.lastHealthCheck = lastHealthCheck
+        self.healthHistory = healthHistory
+        self.healthStats = healthStats
+        self.leaks = leaks
+        self.returnedLeaks = returnedLeaks
+        self.totalLeaked = totalLeaked
+        self.activeConnections = activeConnections
+        self.leakThreshold = leakThreshold
+        self.failover = failover
+        self.events = events
+    }
+
+    /// Healthy when the last check passed (or none ran yet) and the current target is reachable.
+    public var isHealthy: Bool { lastHealthCheck?.healthy ?? true }
+}
+
+/// Commands a monitor (the dashboard) sends back to what it watches.
+public enum MonitorCommand: Sendable, Equatable {
+    /// Fail over to the target at this index, or the next suitable one when `nil`.
+    case failover(toTarget: Int?)
+    /// End the leaked connection with this id on the server and invalidate it in the pool.
+    case terminateLeak(connectionID: Int)
+    case suspend
+    case resume
+    /// Close idle connections now and busy ones when they come back.
+    case evictIdle
+}
+
+/// What happened when a command ran: a sentence for a person.
+public struct MonitorCommandOutcome: Sendable, Equatable {
+    public var succeeded: Bool
+    public var message: String
+
+    public init(succeeded: Bool, message: String) {
+        self.succeeded = succeeded
+        self.message = message
+    }
+}
+
+/// Where a monitor gets its data: the embedded manager today, a remote process tomorrow.
+public protocol MonitorSource: AnyObject, Sendable {
+    /// One consistent view of everything; never blocks on the network.
+    func snapshot() -> ManagerSnapshot
+    /// Runs a command; may block on the network (call it off the UI thread).
+    func perform(_ command: MonitorCommand) -> MonitorCommandOutcome
+    /// Symbolicated checkout stack of a currently or recently leaked connection.
+    func checkoutStack(connectionID: Int) -> [StackFrame]
+}

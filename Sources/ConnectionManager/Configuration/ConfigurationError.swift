@@ -1,0 +1,29 @@
+/// A setting that cannot be used, named with the value that was given (passwords masked).
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A setting has a value outside its range or of the wrong kind.
+    case invalidValue(setting: String, value: String, expected: String)
+    /// A database URL could not be parsed; `url` is masked.
+    case invalidURL(setting: String, url: String, reason: String)
+    /// A URL whose scheme is not `postgresql://` or `postgres://`; `url` is masked.
+    case unknownScheme(setting: String, url: String, scheme: String)
+    /// The same server appears twice among the targets; `url` is masked.
+    case duplicateTarget(url: String)
+    /// No database URL was given where one is required.
+    case missingURL(setting: String)
+
+    public var description: String {
+        switch self {
+        case .invalidValue(let setting, let value, let expected):
+            return "Invalid \(setting) '\(value)': expected \(expected)."
+        case .invalidURL(let setting, let url, let reason):
+            return "Invalid \(setting) '\(url)': \(reason)."
+        case .unknownScheme(let setting, let url, let scheme):
+            return "Invalid \(setting) '\(url)': unknown scheme '\(scheme)', expected postgresql:// or postgres:// "
+                + "(or a libpq keyword string such as 'host=... dbname=...')."
+        case .duplicateTarget(let url):
+            return "The database target '\(url)' is listed more than once; each failover target must be a different server."
+        case .missingURL(let setting):
+            return "No database URL: set \(setting)."
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// Every knob of a ``ConnectionManager``, with the seed's defaults.
+///
+/// Durations are `Duration`s; in the environment they are seconds (`30`, `0.25`) or carry a unit
+/// (`250ms`, `2s`, `5m`). Call ``validate()`` (the manager does) to get a typed error for nonsense.
+public struct ConnectionPoolConfig: Sendable, Equatable {
+    /// The server the pool uses first. `postgresql://`, `postgres://` or a libpq keyword string.
+    public var databaseURL: DatabaseURL
+    /// Persistent connections kept open (SQLAlchemy `pool_size`). Default 10.
+    public var poolSize: Int = 10
+    /// Temporary connections allowed above `poolSize`, closed when given back (SQLAlchemy `max_overflow`). Default 20.
+    public var maxOverflow: Int = 20
+    /// Longest a checkout waits for a free connection before failing with ``PoolError/timedOut(waited:metrics:)``. Default 30 s.
+    public var poolTimeout: Duration = .seconds(30)
+    /// A connection older than this is closed and replaced at checkout; `nil` disables. Default 3600 s.
+    public var poolRecycle: Duration? = .seconds(3600)
+    /// Check a connection is alive at checkout and replace a dead one transparently. Default true.
+    public var poolPrePing: Bool = true
+    /// With pre-ping on, a connection given back less than this ago is trusted without a round trip
+    /// (HikariCP's aliveness bypass); `.zero` pings on every checkout (SQLAlchemy). Default 0.5 s.
+    public var prePingAfterIdle: Duration = .milliseconds(500)
+    /// Open `poolSize` connections at start instead of on demand. Default false.
+    public var prefill: Bool = false
+    /// Track checked-out connections and report those held longer than `leakThreshold`. Default true.
+    public var leakDetectionEnabled: Bool = true
+    /// How long a checkout may be held before it is reported as a leak. Default 300 s.
+    public var leakThreshold: Duration = .seconds(300)
+    /// When to capture the checkout stack of a connection. Default `.always` (≈ 5 µs per checkout).
+    public var stackCapture: StackCapture = .always
+    /// Run periodic health checks on a connection of their own. Default true.
+    public var healthCheckEnabled: Bool = true
+    /// Time between health checks. Default 60 s.
+    public var healthCheckInterval: Duration = .seconds(60)
+    /// Switch to a failover target when the current one fails. Default: true when `failoverURLs` is not empty.
+    public var failoverEnabled: Bool = false
+    /// Other servers, tried in order after `databaseURL`.
+    public var failoverURLs: [DatabaseURL] = []
+    /// Attempts on the current server before switching. Default 3.
+    public var failoverRetryAttempts: Int = 3
+    /// Pause between those attempts. Default 1 s.
+    public var failoverRetryDelay: Duration = .seconds(1)
+    /// Accept a read-only (standby) server as a failover target when no primary answers. Default false.
+    public var failoverAllowReadOnly: Bool = false
+    /// Return to `databaseURL` once it is healthy and a primary again. Default false.
+    public var failbackEnabled: Bool = false
+    /// Deadline for opening a connection, enforced to the millisecond (libpq's own has a 2 s floor). Default 5 s.
+    public var connectTimeout: Duration = .seconds(5)
+    /// Deadline for each statement; `nil` waits as long as the server takes. Default nil.
+    public var queryTimeout: Duration? = nil
+    /// `application_name` reported to the server (visible in `pg_stat_activity`). Default "pooltop".
+    public var applicationName: String = "pooltop"
+
+    /// A configuration with the defaults for `databaseURL`.
+    public init(databaseURL: DatabaseURL) {
+        self.databaseURL = databaseURL
+    }
+
+    /// When checkout stacks are captured.
+    public enum StackCapture: Sendable, Equatable, CustomStringConvertible {
+        case off
+        case always
+        /// One checkout in `every`.
+        case sampled(every: Int)
+
+        public var description: String {
+            switch self {
+            case .off: return "off"
+            case .always: return "always"
+            case .sampled(let n): return "sample:\(n)"
+            }
+        }
+    }
+
+    /// Checks every value; throws the first problem found, naming the setting and the value.
+    public func validate() throws(ConfigurationError) {
+        func positive(_ d: Duration, _ name: String) throws(ConfigurationError) {
+            if d <= .zero {
+                throw .invalidValue(setting: name, value: Self.format(d), expected: "a duration greater than 0")
+            }
+        }
+        if poolSize < 1 {
+            throw .invalidValue(setting: "pool_size", value: "\(poolSize)", expected: "a whole number of at least 1")
+        }
+        if maxOverflow < 0 {
+            throw .invalidValue(setting: "max_overflow", value: "\(maxOverflow)", expected: "a whole number of at least 0")
+        }
+        try positive(poolTimeout, "pool_timeout")
+        if let poolRecycle { try positive(poolRecycle, "pool_recycle") }
+        if prePingAfterIdle < .zero {
+            throw .invalidValue(setting: "pre_ping_after_idle", value: Self.format(prePingAfterIdle), expected: "a duration of at least 0")
+        }
+        try positive(leakThreshold, "leak_threshold")
+        try positive(healthCheckInterval, "health_check_interval")
+        if failoverRetryAttempts < 0 {
+            throw .invalidValue(
+                setting: "failover_retry_attempts", value: "\(failoverRetryAttempts)", expected: "a whole number of at least 0")
+        }
+        if failoverRetryDelay < .zero {
+            throw .invalidValue(
+                setting: "failover_retry_delay", value: Self.format(failoverRetryDelay), expected: "a duration of at least 0")
+        }
+        try positive(connectTimeout, "connect_timeout")
+        if let queryTimeout { try positive(queryTimeout, "query_timeout") }
+        if case .sampled(let n) = stackCapture, n < 1 {
+            throw .invalidValue(setting: "stack_capture", value: "sample:\(n)", expected: "off, always or sample:N with N ≥ 1")
+        }
+        var seen: [String: DatabaseURL] = [:]
+        for url in [databaseURL] + failoverURLs {
+            if seen[url.serverIdentity] != nil { throw .duplicateTarget(url: url.masked) }
+            seen[url.serverIdentity] = url
+        }
+    }
+
+    /// All targets in failover order: `databaseURL` first.
+    public var targets: [DatabaseURL] { [databaseURL] + failoverURLs }
+
+    static func format(_ d: Duration) -> String {
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return "\(s)s"
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import ConnectionManager
+
+/// Options shared by every pooltop command. A flag beats the environment variable named in its help.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: "Database URL (postgresql://… or a libpq keyword string). Env: DATABASE_URL.")
+    var url: String?
+
+    @Option(name: .customLong("failover-url"),
+            help: "A failover target, tried in order; repeat for more. Env: DATABASE_FAILOVER_URLS (comma separated).")
+    var failoverURLs: [String] = []
+
+    @Option(name: .customLong("pool-size"), help: "Persistent connections (default 10). Env: DB_POOL_SIZE.")
+    var poolSize: String?
+
+    @Option(name: .customLong("max-overflow"), help: "Temporary connections above the pool size (default 20). Env: DB_MAX_OVERFLOW.")
+    var maxOverflow: String?
+
+    @Option(name: .customLong("pool-timeout"), help: "Longest wait for a connection, e.g. 30s, 500ms (default 30s). Env: DB_POOL_TIMEOUT.")
+    var poolTimeout: String?
+
+    @Option(name: .customLong("health-interval"), help: "Time between health checks (default 60s; the dashboard uses 1s unless set). Env: DB_HEALTH_CHECK_INTERVAL.")
+    var healthInterval: String?
+
+    @Option(name: .customLong("leak-threshold"), help: "Hold time after which a checkout is a leak (default 300s). Env: DB_LEAK_THRESHOLD.")
+    var leakThreshold: String?
+
+    @Option(name: .customLong("connect-timeout"), help: "Deadline for opening a connection (default 5s). Env: DB_CONNECT_TIMEOUT.")
+    var connectTimeout: String?
+
+    /// True when neither `--url` nor `DATABASE_URL` names a database.
+    func hasNoDatabase(environment: [String: String]) -> Bool {
+        url == nil && (environment["DATABASE_URL"] ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+    }
+
+    /// The configuration from the environment, then the flags on top.
+    /// - Parameter defaults: values that replace the library defaults before the environment is applied
+    ///   (the dashboard checks health every second instead of every minute).
+    func configuration(
+        environment: [String: String], defaults: [String: String] = [:], fallbackURL: String? = nil
+    ) throws(ConfigurationError) -> ConnectionPoolConfig {
+        var env = defaults.merging(environment) { _, fromEnvironment in fromEnvironment }
+        if let url { env["DATABASE_URL"] = url }
+        if env["DATABASE_URL"] == nil, let fallbackURL { env["DATABASE_URL"] = fallbackURL }
+        if !failoverURLs.isEmpty { env["DATABASE_FAILOVER_URLS"] = failoverURLs.joined(separator: ",") }
+        let flags: [(String, String?)] = [
+            ("DB_POOL_SIZE", poolSize), ("DB_MAX_OVERFLOW", maxOverflow), ("DB_POOL_TIMEOUT", poolTimeout),
+            ("DB_HEALTH_CHECK_INTERVAL", healthInterval), ("DB_LEAK_THRESHOLD", leakThreshold),
+            ("DB_CONNECT_TIMEOUT", connectTimeout),
+        ]
+        for case let (name, value?) in flags { env[name] = value }
+        return try ConnectionPoolConfig.fromEnvironment(env)
+    }
+}
+
+import Foundation

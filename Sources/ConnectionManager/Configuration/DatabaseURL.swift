@@ -119,6 +119,12 @@ struct ConnectionStringMask {
         return result
     }
 
+    /// `password`, and misspellings of it (`passwd`, `PASSWORD`) that libpq will refuse but a log must not show.
+    private static func isPasswordKey(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return lowered.contains("pass") && lowered != "passfile"
+    }
+
     /// Password spans of a URI: `user:PASSWORD@` before the first `/`, and `password=PASSWORD` query parameters.
     private static func uriPasswordSpans(_ bytes: [UInt8]) -> [Range<Int>] {
         var spans: [Range<Int>] = []
@@ -138,7 +144,7 @@ struct ConnectionStringMask {
             let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
             if let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) {
                 let key = String(decoding: bytes[start..<equals], as: UTF8.self)
-                if (key.removingPercentEncodingIfValid ?? key) == "password", equals + 1 < end {
+                if isPasswordKey(key.removingPercentEncodingIfValid ?? key), equals + 1 < end {
                     spans.append((equals + 1)..<end)
                 }
             }
@@ -159,7 +165,11 @@ struct ConnectionStringMask {
             while index < bytes.count, bytes[index] != UInt8(ascii: "="), !isSpace(bytes[index]) { index += 1 }
             let key = String(decoding: bytes[keyStart..<index], as: UTF8.self)
             while index < bytes.count, isSpace(bytes[index]) { index += 1 }
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { break }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                // libpq will refuse the string and may quote what follows: hide all of it.
+                if keyStart < bytes.count { spans.append(keyStart..<bytes.count) }
+                break
+            }
             index += 1
             while index < bytes.count, isSpace(bytes[index]) { index += 1 }
             let valueStart = index
@@ -168,7 +178,12 @@ struct ConnectionStringMask {
                 while index < bytes.count, bytes[index] != UInt8(ascii: "'") {
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
-                index = min(index + 1, bytes.count)
+                guard index < bytes.count else {
+                    // Unterminated quote: libpq refuses the string; whatever follows may be a password.
+                    spans.append(valueStart..<bytes.count)
+                    break
+                }
+                index += 1
             } else {
                 while index < bytes.count, !isSpace(bytes[index]) {
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
@@ -176,7 +191,7 @@ struct ConnectionStringMask {
                 index = min(index, bytes.count)
             }
             let value = valueStart..<index
-            if key == "password", !value.isEmpty {
+            if isPasswordKey(key), !value.isEmpty {
                 spans.append(value)
             } else if key == "dbname", !value.isEmpty {
                 // Nested connection string (expand_dbname): mask inside it, offsets shifted into this string.

@@ -132,12 +132,16 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// Asks the server to cancel the query this connection is running; returns at once, from any thread.
+    /// Asks the server to cancel the query this connection is running. Callable from any thread.
     ///
-    /// The running `execute` then throws `.server` with SQLSTATE 57014 (query_canceled). A request that arrives
-    /// while the connection is idle is ignored by the server.
-    public func cancel() {
-        _ = cancelToken.sendInBackground()
+    /// The running `execute` then throws `.server` with SQLSTATE 57014 (query_canceled); a request that reaches
+    /// the server while the connection is idle is ignored. Blocks until the server has taken the request, so that
+    /// it cannot hit a later query, or until `timeout` passes (a stopped server never answers; the request is then
+    /// left running in the background and may still cancel whatever runs when the server resumes).
+    /// - Returns: true when the server took the request within `timeout`.
+    @discardableResult
+    public func cancel(timeout: Duration = .seconds(1)) -> Bool {
+        cancelToken.sendInBackground().wait(until: .now + timeout)
     }
 
     /// Closes the connection (sends Terminate, frees libpq's state). Idempotent.

@@ -52,3 +52,38 @@ enum TestServer {
         Issue.record("Backend \(pid) was still running 5 s after pg_terminate_backend.")
     }
 }
+
+/// A server of its own that a test may stop (SIGSTOP) and resume.
+struct PausableServer {
+    let url: DatabaseURL
+    private let postmasterPID: pid_t
+
+    fileprivate init(url: DatabaseURL, postmasterPID: pid_t) {
+        self.url = url
+        self.postmasterPID = postmasterPID
+    }
+
+    /// Stops the postmaster and every backend.
+    func pause() throws {
+        try signalAll(SIGSTOP)
+    }
+
+    func resume() throws {
+        try signalAll(SIGCONT)
+    }
+
+    private func signalAll(_ signal: Int32) throws {
+        let children = (try? String(contentsOfFile: "/proc/\(postmasterPID)/task/\(postmasterPID)/children", encoding: .utf8)) ?? ""
+        for pid in [postmasterPID] + children.split(separator: " ").compactMap({ pid_t($0) }) {
+            kill(pid, signal)
+        }
+    }
+}
+
+extension TestServer {
+    static func withPausableServer(_ body: (PausableServer) throws -> Void) throws {
+        let pidFile = try String(contentsOfFile: "/tmp/pgdev2/postmaster.pid", encoding: .utf8)
+        let pid = try #require(pid_t(pidFile.split(separator: "\n").first ?? ""))
+        try body(PausableServer(url: try DatabaseURL("postgresql://postgres@127.0.0.1:55998/postgres"), postmasterPID: pid))
+    }
+}

@@ -41,8 +41,10 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             host = options["host"] ?? options["hostaddr"]
             database = options["dbname"]
             user = options["user"]
-            if let text = options["port"] {
-                let first = text.split(separator: ",", omittingEmptySubsequences: false).first ?? ""
+            let firstPort = options["port"].map {
+                String($0.split(separator: ",", omittingEmptySubsequences: false)[0])
+            }
+            if let text = options["port"], let first = firstPort, !first.isEmpty {
                 guard let number = Int(first), (1...65535).contains(number) else {
                     throw .invalidURL(setting: setting, url: masking.masked, reason: "invalid port number: \"\(text)\"")
                 }
@@ -200,7 +202,8 @@ struct ConnectionStringMask {
                     inner = (value.lowerBound + 1)..<(value.upperBound - 1)
                 }
                 let text = Array(bytes[inner])
-                let nested = text.firstRange(of: Array("://".utf8)) != nil
+                let nested =
+                    text.firstRange(of: Array("://".utf8)) != nil
                     ? uriPasswordSpans(text) : (text.contains(UInt8(ascii: "=")) ? keywordPasswordSpans(text) : [])
                 spans += nested.map { ($0.lowerBound + inner.lowerBound)..<($0.upperBound + inner.lowerBound) }
             }

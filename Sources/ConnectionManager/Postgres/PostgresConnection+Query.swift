@@ -84,7 +84,8 @@ extension PostgresConnection {
                     try flush(handle, deadline: deadline, timeout: timeout)
                 case PGRES_COPY_OUT:
                     if firstError == nil {
-                        firstError = .init(sqlState: "0A000", severity: "ERROR",
+                        firstError = .init(
+                            sqlState: "0A000", severity: "ERROR",
                             message: "COPY TO STDOUT is not supported by pooltop")
                     }
                     copyingOut = true
@@ -102,8 +103,9 @@ extension PostgresConnection {
                 cancelRequest = cancelToken.sendInBackground()
                 deadline = .now + Self.cancelGrace
             case .timedOut:
-                markBroken("A query ran past its \(timeout.millisecondsText) timeout and the server did not answer "
-                    + "the cancel request within \(Self.cancelGrace.millisecondsText); the connection was closed.")
+                markBroken(
+                    "A query ran past its \(timeout.millisecondsText) timeout and the server did not answer "
+                        + "the cancel request within \(Self.cancelGrace.millisecondsText); the connection was closed.")
                 throw .queryTimedOut(after: timeout)
             case .failed(let reason):
                 markBroken(reason)
@@ -138,8 +140,9 @@ extension PostgresConnection {
                     // Reading makes room for the server to keep accepting what we send.
                     if readable, PQconsumeInput(handle) == 0 { throw lost(handle, serverError: nil) }
                 case .timedOut:
-                    markBroken("A query ran past its \(timeout.millisecondsText) timeout while it was being sent; "
-                        + "the connection was closed.")
+                    markBroken(
+                        "A query ran past its \(timeout.millisecondsText) timeout while it was being sent; "
+                            + "the connection was closed.")
                     throw .queryTimedOut(after: timeout)
                 case .failed(let reason):
                     markBroken(reason)

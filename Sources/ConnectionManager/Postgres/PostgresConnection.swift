@@ -102,7 +102,8 @@ public final class PostgresConnection: @unchecked Sendable {
         let message = LibPQ.trimmed(String(cString: PQerrorMessage(handle)))
         // Connection errors carry no SQLSTATE in libpq 15, so the server's (English) wording is matched.
         let authenticationMarkers = ["authentication failed", "no password supplied", "no pg_hba.conf entry"]
-        let isAuthentication = authenticationMarkers.contains { message.contains($0) }
+        let isAuthentication =
+            authenticationMarkers.contains { message.contains($0) }
             || (message.contains("role \"") && message.contains("\" does not exist"))
         return isAuthentication
             ? .authenticationFailed(target: target, message: message)

@@ -1,9 +1,9 @@
 import CLibPQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Blocks in `poll()` on one socket until it is ready or a monotonic deadline passes (millisecond precision).

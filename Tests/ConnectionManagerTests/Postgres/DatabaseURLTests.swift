@@ -11,18 +11,23 @@ struct DatabaseURLTests {
     }
 
     @Test(arguments: [
-        MaskCase(input: "postgresql://alice:s3cret@db.example.com:6543/app",
+        MaskCase(
+            input: "postgresql://alice:s3cret@db.example.com:6543/app",
             masked: "postgresql://alice:***@db.example.com:6543/app"),
-        MaskCase(input: "postgres://alice:s3cret@db/app?sslmode=require",
+        MaskCase(
+            input: "postgres://alice:s3cret@db/app?sslmode=require",
             masked: "postgres://alice:***@db/app?sslmode=require"),
-        MaskCase(input: "postgresql://alice@db/app?password=s3cret&sslmode=disable",
+        MaskCase(
+            input: "postgresql://alice@db/app?password=s3cret&sslmode=disable",
             masked: "postgresql://alice@db/app?password=***&sslmode=disable"),
-        MaskCase(input: "postgresql://db/app?sslmode=disable&password=s3cret",
+        MaskCase(
+            input: "postgresql://db/app?sslmode=disable&password=s3cret",
             masked: "postgresql://db/app?sslmode=disable&password=***"),
         MaskCase(input: "postgresql://alice:p%40ss@db/app", masked: "postgresql://alice:***@db/app"),
         MaskCase(input: "postgresql://alice@db/app", masked: "postgresql://alice@db/app"),
         MaskCase(input: "postgresql://", masked: "postgresql://"),
-        MaskCase(input: "host=db user=alice password=s3cret dbname=app",
+        MaskCase(
+            input: "host=db user=alice password=s3cret dbname=app",
             masked: "host=db user=alice password=*** dbname=app"),
         MaskCase(input: "host=db password='s 3 cret' dbname=app", masked: "host=db password=*** dbname=app"),
         MaskCase(input: "host=db password = s3cret", masked: "host=db password = ***"),
@@ -64,6 +69,11 @@ struct DatabaseURLTests {
         #expect(url.serverIdentity == "localhost:5432/app")
     }
 
+    @Test func emptyPortIsLeftToLibPQ() throws {
+        #expect(try DatabaseURL("host=db port=").port == nil)
+        #expect(throws: ConfigurationError.self) { try DatabaseURL("host=db port=99999") }
+    }
+
     @Test func multiHostTakesFirstPort() throws {
         let url = try DatabaseURL("postgresql://h1:5432,h2:5433/app?target_session_attrs=read-write")
         #expect(url.host == "h1,h2")
@@ -92,7 +102,9 @@ struct DatabaseURLTests {
         #expect {
             _ = try DatabaseURL(input)
         } throws: { error in
-            guard case .invalidURL(let setting, let url, let reason) = error as? ConfigurationError else { return false }
+            guard case .invalidURL(let setting, let url, let reason) = error as? ConfigurationError else {
+                return false
+            }
             return setting == "DATABASE_URL" && !url.contains("s3cret") && !reason.isEmpty
                 && !"\(error)".contains("s3cret")
         }

@@ -43,7 +43,8 @@ struct PostgresConnectionTests {
             _ = try PostgresConnection.connect(to: closed, deadline: .seconds(5), applicationName: nil)
         } throws: { error in
             guard case .connectFailed(let target, let message) = error as? PostgresError else { return false }
-            return target == closed.masked && message.contains("refused") && (error as? PostgresError)!.isConnectionLevel
+            return target == closed.masked && message.contains("refused")
+                && (error as? PostgresError)!.isConnectionLevel
         }
         #expect(clock.now - start < .milliseconds(200))
     }
@@ -152,7 +153,8 @@ struct PostgresConnectionTests {
     @Test func serverErrorsCarryTheirFields() throws {
         let connection = try connect()
         #expect {
-            _ = try connection.execute("""
+            _ = try connection.execute(
+                """
                 DO $$ BEGIN RAISE EXCEPTION 'custom failure %', 42
                 USING DETAIL = 'the detail', HINT = 'the hint', ERRCODE = 'P0001'; END $$
                 """)
@@ -279,6 +281,16 @@ struct PostgresConnectionTests {
         try TestServer.waitUntilGone(pid: connection.backendPID, using: killer)
         #expect(!connection.ping(timeout: .seconds(2)))
         #expect(connection.isBroken)
+    }
+
+    @Test func pingWorksInAFailedTransaction() throws {
+        let connection = try connect()
+        _ = try connection.execute("BEGIN")
+        #expect(throws: PostgresError.self) { try connection.execute("SELECT 1/0") }
+        #expect(connection.ping(timeout: .seconds(2)))
+        #expect(connection.transactionStatus == .inError)
+        try connection.rollback()
+        #expect(connection.transactionStatus == .idle)
     }
 
     @Test func closeIsIdempotent() throws {

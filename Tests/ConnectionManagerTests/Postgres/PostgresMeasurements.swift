@@ -38,9 +38,10 @@ struct PostgresMeasurements {
         func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
         let rawMedian = median(rawBlocks)
         let wrappedMedian = median(wrappedBlocks)
-        print("SELECT 1 per op (median of \(rawBlocks.count) blocks of \(block)): raw PQexec \(rawMedian),"
-            + " execute \(wrappedMedian), execute with timeout \(median(timedBlocks));"
-            + " throughput ratio execute/raw \(rawMedian / wrappedMedian)")
+        print(
+            "SELECT 1 per op (median of \(rawBlocks.count) blocks of \(block)): raw PQexec \(rawMedian),"
+                + " execute \(wrappedMedian), execute with timeout \(median(timedBlocks));"
+                + " throughput ratio execute/raw \(rawMedian / wrappedMedian)")
     }
 
     @Test func connectDeadlineAccuracy() throws {

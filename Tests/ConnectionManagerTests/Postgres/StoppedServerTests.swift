@@ -8,7 +8,8 @@ import Testing
 struct StoppedServerTests {
     @Test func connectFailsAtTheDeadline() throws {
         try TestServer.withPausableServer { server in
-            let connection = try PostgresConnection.connect(to: server.url, deadline: .seconds(10), applicationName: nil)
+            let connection = try PostgresConnection.connect(
+                to: server.url, deadline: .seconds(10), applicationName: nil)
             try server.pause()
             defer { try? server.resume() }
             let clock = ContinuousClock()

@@ -4,7 +4,7 @@ import Testing
 @testable import ConnectionManager
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The PostgreSQL servers the Postgres tests run against.
@@ -73,7 +73,9 @@ struct PausableServer {
     }
 
     private func signalAll(_ signal: Int32) throws {
-        let children = (try? String(contentsOfFile: "/proc/\(postmasterPID)/task/\(postmasterPID)/children", encoding: .utf8)) ?? ""
+        let children =
+            (try? String(contentsOfFile: "/proc/\(postmasterPID)/task/\(postmasterPID)/children", encoding: .utf8))
+            ?? ""
         for pid in [postmasterPID] + children.split(separator: " ").compactMap({ pid_t($0) }) {
             kill(pid, signal)
         }
@@ -84,6 +86,7 @@ extension TestServer {
     static func withPausableServer(_ body: (PausableServer) throws -> Void) throws {
         let pidFile = try String(contentsOfFile: "/tmp/pgdev2/postmaster.pid", encoding: .utf8)
         let pid = try #require(pid_t(pidFile.split(separator: "\n").first ?? ""))
-        try body(PausableServer(url: try DatabaseURL("postgresql://postgres@127.0.0.1:55998/postgres"), postmasterPID: pid))
+        try body(
+            PausableServer(url: try DatabaseURL("postgresql://postgres@127.0.0.1:55998/postgres"), postmasterPID: pid))
     }
 }

@@ -102,7 +102,7 @@ extension PoolStateMachine {
         let request = removeWaiter(at: index)
         counters.timeouts += 1
         let waited = Duration.nanoseconds(now - request.enqueuedAt)
-        actions.fail.append((request.waiter, .timedOut(waited: waited, metrics: metricsSnapshot(copySamples: false))))
+        actions.fail.append((request.waiter, .timedOut(waited: waited, metrics: metricsSnapshot())))
         return actions
     }
 

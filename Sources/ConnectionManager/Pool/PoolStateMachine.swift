@@ -81,7 +81,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// Open a connection into `slot`, then report `connectionOpened` or `connectionOpenFailed`.
-    struct OpenRequest: Equatable {
+    struct OpenRequest: Equatable, Sendable {
         var slot: Int
         /// Ask the factory for the server's identity after opening and pass it to `connectionOpened`.
         var checkIdentity: Bool
@@ -313,3 +313,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         OpenRequest(slot: slot, checkIdentity: needsIdentityCheck)
     }
 }
+
+extension LentConnection: Sendable where Connection: Sendable {}
+extension PoolStateMachine: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Slot: Sendable where Connection: Sendable {}
+extension PoolStateMachine.WaitingRequest: Sendable where Waiter: Sendable {}
+extension PoolStateMachine.LeaseAction: Sendable where Connection: Sendable {}
+extension PoolStateMachine.ReleaseAction: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Actions: Sendable where Connection: Sendable, Waiter: Sendable {}

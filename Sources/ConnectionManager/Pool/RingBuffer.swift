@@ -123,3 +123,4 @@ struct SampleRing {
             count: sorted.count)
     }
 }
+extension RingBuffer: Sendable where Element: Sendable {}

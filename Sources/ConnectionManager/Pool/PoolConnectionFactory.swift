@@ -1,0 +1,24 @@
+/// Opens, checks and closes the physical connections of a `ConnectionPool`.
+///
+/// The pool calls these methods outside its lock, from the thread that checks out or in, or from the pool's
+/// own dispatch queue (for async callers). Calls for one connection never overlap; calls for different
+/// connections may run concurrently.
+public protocol PoolConnectionFactory: Sendable {
+    associatedtype Connection: AnyObject & Sendable
+
+    /// Opens a connection, giving up at `deadline`. Thrown errors reach the caller as `PoolError.connectFailed`.
+    func open(deadline: ContinuousClock.Instant) throws -> Connection
+    /// Closes a connection. Must not throw or block for long; the pool forgets it afterwards.
+    func close(_ connection: Connection)
+    /// Round-trips to the server (e.g. an empty query). `false` means the connection is dead.
+    func ping(_ connection: Connection) -> Bool
+    /// Prepares a returned connection for its next user: rolls back a transaction left open. Returns `false`
+    /// when the connection is broken (e.g. `CONNECTION_BAD`) and must not be reused. Runs on every checkin,
+    /// so it should be cheap when there is nothing to do.
+    func reset(_ connection: Connection) -> Bool
+    /// The server process behind the connection (`PQbackendPID`), recorded once when it opens.
+    func backendPID(_ connection: Connection) -> Int32
+    /// Something that changes when the server restarts (e.g. `pg_postmaster_start_time()`), or `nil` when
+    /// unknown. Asked on the pool's first open and on the next open after a connection was found dead.
+    func serverIdentity(_ connection: Connection) -> String?
+}

@@ -1,0 +1,101 @@
+/// Facts an operator or the manager causes: prefill, suspend/resume, eviction, generations, shutdown.
+extension PoolStateMachine {
+    /// Open connections until `poolSize` are open or opening (a lazy pool's eager start).
+    mutating func prefillRequested() -> Actions {
+        var actions = Actions()
+        guard lifecycle != .shutDown else { return actions }
+        while openCount + connectingCount < poolSize, let slot = free.popLast() {
+            slots[slot].state = .connecting(cause: nil)
+            connectingCount += 1
+            actions.open.append(makeOpen(slot))
+        }
+        if connectingCount > 0 { adoptOrphanOpens() }
+        return actions
+    }
+
+    /// Stop lending: new checkouts wait (their deadline still runs) until `resume`.
+    mutating func suspend() {
+        if lifecycle == .running { lifecycle = .suspended }
+    }
+
+    /// Lend again: serve the waiters in arrival order from idle connections, then open for the rest.
+    mutating func resume(now: Int64) -> Actions {
+        var actions = Actions()
+        guard lifecycle == .suspended else { return actions }
+        lifecycle = .running
+        while !waiters.isEmpty, let slot = idle.popLast() {
+            actions.handOver.append(serveOldestWaiter(slot: slot, now: now, isFresh: false))
+        }
+        fillOpens(into: &actions)
+        return actions
+    }
+
+    /// Soft eviction: close idle connections now and busy ones when they come back.
+    mutating func evictIdle() -> Actions {
+        var actions = Actions()
+        closeIdle(invalidated: true, into: &actions)
+        for slot in slots.indices {
+            if case .leased = slots[slot].state { slots[slot].closeOnReturn = true }
+        }
+        fillOpens(into: &actions)
+        return actions
+    }
+
+    /// Start a new generation: idle connections of older generations close now, busy ones when they come back.
+    mutating func invalidateAll() -> Actions {
+        var actions = Actions()
+        invalidate(into: &actions)
+        fillOpens(into: &actions)
+        return actions
+    }
+
+    /// Final: fail every waiter with `.shutDown`, close idle connections now, busy and connecting ones later.
+    mutating func shutdown() -> Actions {
+        var actions = Actions()
+        guard lifecycle != .shutDown else { return actions }
+        lifecycle = .shutDown
+        while let request = waiters.popFirst() {
+            actions.fail.append((request.waiter, .shutDown))
+        }
+        for slot in slots.indices {
+            if case .connecting = slots[slot].state { slots[slot].state = .connecting(cause: nil) }
+        }
+        closeIdle(invalidated: false, into: &actions)
+        return actions
+    }
+
+    mutating func invalidate(into actions: inout Actions) {
+        generation += 1
+        closeIdle(invalidated: true, into: &actions)
+    }
+
+    mutating func closeIdle(invalidated: Bool, into actions: inout Actions) {
+        while let slot = idle.popLast() {
+            actions.close.append(takeConnection(slot, invalidated: invalidated))
+        }
+    }
+
+    // MARK: Lease details
+
+    /// The holder reports the statement it runs; ignored for a stale lease.
+    mutating func recordSQL(_ sql: String?, slot: Int, seq: UInt64) {
+        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
+            return
+        }
+        slots[slot].lastSQL = sql
+    }
+
+    /// The holder says the session is expected to be long (no leak alarm); ignored for a stale lease.
+    mutating func markExpectedLong(_ isExpectedLong: Bool, slot: Int, seq: UInt64) {
+        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
+            return
+        }
+        slots[slot].isExpectedLong = isExpectedLong
+    }
+
+    /// Whether `slot`/`seq` is the current lease of a lent connection.
+    func isCurrentLease(slot: Int, seq: UInt64) -> Bool {
+        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state else { return false }
+        return slots[slot].leaseSeq == seq
+    }
+}

@@ -1,0 +1,323 @@
+/// Identifies one checkout request while it waits for a connection.
+struct PoolRequestID: Hashable, Sendable, CustomStringConvertible {
+    var rawValue: UInt64
+    var description: String { "R\(rawValue)" }
+}
+
+/// Who asked for a connection: kept with a waiting request and copied into the slot when it is served.
+struct LeaseContext: Sendable {
+    var threadName: String
+    var stack: CapturedStack?
+
+    static let empty = LeaseContext(threadName: "", stack: nil)
+}
+
+/// A connection the state machine just lent. `slot` + `seq` identify the lease (a later lease of the same
+/// slot has a larger `seq`, so a stale lease can be told apart).
+struct LentConnection<Connection: AnyObject> {
+    var slot: Int
+    var seq: UInt64
+    var connection: Connection
+    var connectionID: Int
+    /// The holder must ping it (outside the lock) before using it; see `PoolStateMachine.pingFailed`.
+    var needsPing: Bool
+}
+
+/// Why the state machine failed a request. The shell turns it into a `PoolError`.
+enum PoolFailureReason: Sendable {
+    case timedOut(waited: Duration, metrics: PoolMetricsSnapshot)
+    /// The open this request caused failed; the shell attaches the error it got from the factory.
+    case connectFailed
+    case shutDown
+    case cancelled
+}
+
+/// The pool's brain: which connection goes to whom, what to open and close. A value with one `mutating func`
+/// per fact that happened, returning what to do. No I/O, no locks, no clock: time comes in as monotonic
+/// nanoseconds.
+///
+/// Lifecycle: `running` → `suspended` (by `suspend`) → `running` (by `resume`); either → `shutDown`
+/// (by `shutdown`, final).
+///
+/// Slot states (there are `poolSize + maxOverflow` slots):
+/// - `empty` → `connecting` (an open was requested).
+/// - `connecting` → `leased` (handed to a waiter) | `idle` (nobody waits) | `empty` (open failed, or the pool
+///   shut down meanwhile).
+/// - `idle` → `leased` (checkout) | `connecting` (recycled at checkout) | `empty` (evicted, invalidated, shut down).
+/// - `leased` → `idle` (given back) | `leased` (handed straight to the oldest waiter) | `empty` (broken, stale,
+///   evicted, overflow, shut down) | `connecting` (pre-ping failed: replaced for the same request).
+///
+/// Invariants (checked by `invariantViolation()` in tests): `idle + leased + connecting + empty == slots`;
+/// while running, idle connections and waiters never coexist; a waiter with `hasOpen` is the cause of exactly
+/// one connecting slot.
+struct PoolStateMachine<Connection: AnyObject, Waiter> {
+    enum Lifecycle: Equatable { case running, suspended, shutDown }
+
+    struct Slot {
+        enum State { case empty, connecting(cause: PoolRequestID?), idle, leased }
+        var state: State = .empty
+        var connection: Connection?
+        var connectionID = 0
+        var backendPID: Int32 = 0
+        var generation = 0
+        var openedAt: Int64 = 0
+        var idleSince: Int64 = 0
+        var leaseSeq: UInt64 = 0
+        /// Set by `evictIdle` on a busy connection: close it when it comes back.
+        var closeOnReturn = false
+        var checkedOutAt: Int64 = 0
+        var context = LeaseContext.empty
+        var lastSQL: String?
+        var isExpectedLong = false
+    }
+
+    struct WaitingRequest {
+        var id: PoolRequestID
+        var waiter: Waiter
+        var context: LeaseContext
+        var enqueuedAt: Int64
+        /// Some connecting slot was opened for this request (its failure fails this request).
+        var hasOpen: Bool
+    }
+
+    /// Open a connection into `slot`, then report `connectionOpened` or `connectionOpenFailed`.
+    struct OpenRequest: Equatable, Sendable {
+        var slot: Int
+        /// Ask the factory for the server's identity after opening and pass it to `connectionOpened`.
+        var checkIdentity: Bool
+    }
+
+    /// Result of `leaseRequested`: one case, so the hot path does not allocate.
+    enum LeaseAction {
+        /// Lent at once (ping it first when `needsPing`).
+        case leased(LentConnection<Connection>)
+        /// Enqueued; open a connection (which goes to the oldest waiter), then wait.
+        case open(PoolRequestID, OpenRequest)
+        /// Enqueued; the idle connection was too old: close it and open its replacement, then wait.
+        case replace(close: Connection, PoolRequestID, OpenRequest)
+        /// Enqueued; wait to be handed a connection or failed.
+        case wait(PoolRequestID)
+        /// Nothing changed: this request has to wait, call again with a waiter and this id.
+        case needsWaiter(PoolRequestID)
+        case fail(PoolFailureReason)
+    }
+
+    /// Result of `connectionReleased`: one case, so the hot path does not allocate.
+    enum ReleaseAction {
+        /// Kept idle, or a stale lease (double checkin): nothing to do.
+        case none
+        case close(Connection)
+        /// Give this connection to the waiter (ping it first when `needsPing`).
+        case handOver(LentConnection<Connection>, to: Waiter)
+        /// Close the connection and open a replacement for the waiters.
+        case closeAndOpen(Connection, OpenRequest)
+    }
+
+    /// Several things to do (cold paths). Empty arrays do not allocate.
+    struct Actions {
+        var close: [Connection] = []
+        var open: [OpenRequest] = []
+        var handOver: [(LentConnection<Connection>, Waiter)] = []
+        var fail: [(Waiter, PoolFailureReason)] = []
+        /// The request `pingFailed` enqueued (to wait on with its deadline).
+        var enqueued: PoolRequestID?
+        /// The pool's first connection ever opened (`onPoolConnect`).
+        var isFirstConnect = false
+        /// The server identity changed: every older connection was invalidated.
+        var serverRestarted = false
+    }
+
+    let poolSize: Int
+    let maxOverflow: Int
+    let recycleNanoseconds: Int64?
+    let prePingNanoseconds: Int64?
+
+    var lifecycle = Lifecycle.running
+    var generation = 0
+    var slots: [Slot]
+    /// Idle slots, most recently returned last (LIFO).
+    var idle: [Int]
+    /// Empty slots.
+    var free: [Int]
+    var waiters = RingBuffer<WaitingRequest>(capacity: 64)
+    var leasedCount = 0
+    var connectingCount = 0
+    var counters = Counters()
+    var waitSamples = SampleRing()
+    var holdSamples = SampleRing()
+    var nextRequestID: UInt64 = 1
+    var nextConnectionID = 1
+    /// Ask the next open for the server identity (first open, or a connection was found dead).
+    var needsIdentityCheck = true
+    /// The identity recorded at the first open (updated after a restart was detected).
+    var serverIdentity: String?
+    var hasConnectedOnce = false
+
+    struct Counters {
+        var totalCheckouts = 0
+        var totalCheckins = 0
+        var connectionsCreated = 0
+        var connectionsClosed = 0
+        var invalidations = 0
+        var timeouts = 0
+        var connectFailures = 0
+    }
+
+    init(configuration: PoolConfiguration) {
+        let c = configuration.clamped
+        poolSize = c.poolSize
+        maxOverflow = c.maxOverflow
+        recycleNanoseconds = c.recycle?.nanoseconds
+        prePingNanoseconds = c.prePingAfterIdle?.nanoseconds
+        let total = c.poolSize + c.maxOverflow
+        slots = Array(repeating: Slot(), count: total)
+        idle = []
+        idle.reserveCapacity(total)
+        free = Array((0..<total).reversed())
+        free.reserveCapacity(total)
+    }
+
+    /// Idle plus lent connections (connecting ones are counted apart).
+    var openCount: Int { idle.count + leasedCount }
+
+    mutating func takeConnectionID() -> Int {
+        defer { nextConnectionID += 1 }
+        return nextConnectionID
+    }
+
+    mutating func makeRequestID() -> PoolRequestID {
+        defer { nextRequestID &+= 1 }
+        return PoolRequestID(rawValue: nextRequestID)
+    }
+
+    // MARK: Hot path
+
+    /// A caller wants a connection. Pass `waiter: nil` to try without one: when the request would have to
+    /// wait, nothing changes and `.needsWaiter(id)` asks to call again with a waiter and that `requestID`.
+    mutating func leaseRequested(
+        context: LeaseContext, waiter: Waiter?, requestID: PoolRequestID? = nil, now: Int64
+    ) -> LeaseAction {
+        switch lifecycle {
+        case .shutDown:
+            return .fail(.shutDown)
+        case .running:
+            if waiters.isEmpty, let slot = idle.last {
+                if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds {
+                    guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
+                    idle.removeLast()
+                    let old = takeConnection(slot, invalidated: true, freesSlot: false)
+                    let id = requestID ?? makeRequestID()
+                    slots[slot].state = .connecting(cause: id)
+                    connectingCount += 1
+                    waiters.append(WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true))
+                    return .replace(close: old, id, makeOpen(slot))
+                }
+                idle.removeLast()
+                return .leased(lend(slot, context: context, now: now, waited: 0, isFresh: false))
+            }
+            if let slot = free.last {
+                guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
+                free.removeLast()
+                let id = requestID ?? makeRequestID()
+                slots[slot].state = .connecting(cause: id)
+                connectingCount += 1
+                waiters.append(WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true))
+                return .open(id, makeOpen(slot))
+            }
+        case .suspended:
+            break
+        }
+        guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
+        let id = requestID ?? makeRequestID()
+        waiters.append(WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false))
+        return .wait(id)
+    }
+
+    /// The holder gave back the lease `slot`/`seq`; `isUsable` is the factory's `reset` verdict.
+    /// A stale `seq` (double checkin) changes nothing.
+    mutating func connectionReleased(slot: Int, seq: UInt64, isUsable: Bool, now: Int64) -> ReleaseAction {
+        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
+            return .none
+        }
+        leasedCount -= 1
+        counters.totalCheckins += 1
+        holdSamples.record(now - slots[slot].checkedOutAt)
+        slots[slot].context.stack = nil
+        slots[slot].lastSQL = nil
+
+        let isStale = !isUsable || slots[slot].closeOnReturn || slots[slot].generation != generation
+        if !isUsable { needsIdentityCheck = true }
+        if isStale || lifecycle == .shutDown {
+            let connection = takeConnection(slot, invalidated: isStale)
+            if lifecycle == .running, let open = openForWaiterWithoutOpen() {
+                return .closeAndOpen(connection, open)
+            }
+            return .close(connection)
+        }
+        if lifecycle == .running, !waiters.isEmpty {
+            let (lent, waiter) = serveOldestWaiter(slot: slot, now: now, isFresh: false)
+            return .handOver(lent, to: waiter)
+        }
+        // `openCount` no longer includes this connection.
+        if openCount >= poolSize {
+            return .close(takeConnection(slot, invalidated: false))
+        }
+        slots[slot].state = .idle
+        slots[slot].idleSince = now
+        idle.append(slot)
+        return .none
+    }
+
+    // MARK: Helpers
+
+    mutating func lend(_ slot: Int, context: LeaseContext, now: Int64, waited: Int64, isFresh: Bool)
+        -> LentConnection<Connection>
+    {
+        let needsPing: Bool
+        if isFresh {
+            needsPing = false
+        } else if let prePingNanoseconds {
+            needsPing = prePingNanoseconds == 0 || now - slots[slot].idleSince > prePingNanoseconds
+        } else {
+            needsPing = false
+        }
+        slots[slot].state = .leased
+        slots[slot].leaseSeq &+= 1
+        slots[slot].checkedOutAt = now
+        slots[slot].context = context
+        slots[slot].isExpectedLong = false
+        leasedCount += 1
+        counters.totalCheckouts += 1
+        waitSamples.record(waited)
+        return LentConnection(
+            slot: slot, seq: slots[slot].leaseSeq, connection: slots[slot].connection!,
+            connectionID: slots[slot].connectionID, needsPing: needsPing)
+    }
+
+    /// Empties `slot` (idle or leased; the caller already adjusted the idle list / leased count) and returns
+    /// its connection for closing. `freesSlot: false` when the caller reuses the slot for a replacement.
+    mutating func takeConnection(_ slot: Int, invalidated: Bool, freesSlot: Bool = true) -> Connection {
+        let connection = slots[slot].connection!
+        slots[slot].connection = nil
+        slots[slot].state = .empty
+        slots[slot].context = .empty
+        slots[slot].lastSQL = nil
+        slots[slot].closeOnReturn = false
+        counters.connectionsClosed += 1
+        if invalidated { counters.invalidations += 1 }
+        if freesSlot { free.append(slot) }
+        return connection
+    }
+
+    func makeOpen(_ slot: Int) -> OpenRequest {
+        OpenRequest(slot: slot, checkIdentity: needsIdentityCheck)
+    }
+}
+
+extension LentConnection: Sendable where Connection: Sendable {}
+extension PoolStateMachine: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Slot: Sendable where Connection: Sendable {}
+extension PoolStateMachine.WaitingRequest: Sendable where Waiter: Sendable {}
+extension PoolStateMachine.LeaseAction: Sendable where Connection: Sendable {}
+extension PoolStateMachine.ReleaseAction: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Actions: Sendable where Connection: Sendable, Waiter: Sendable {}

@@ -1,0 +1,183 @@
+import CLibPQ
+
+extension PostgresConnection {
+    /// Runs `sql` and returns the result of its last statement.
+    ///
+    /// Without parameters the simple protocol sends it in one round trip (several `;`-separated statements are
+    /// allowed: the last result is kept, the first error is thrown). With parameters, `$1`, `$2`, ... are bound
+    /// as text, never interpolated. Blocks the calling thread in `poll()`.
+    /// - Parameters:
+    ///   - timeout: The longest the query may run, counted from the call; nil waits as long as it takes. When it
+    ///     passes, the query is cancelled; if the server does not confirm within `cancelGrace` (100 ms), the
+    ///     connection is closed. Either way `.queryTimedOut` is thrown.
+    /// - Throws: `.server` (connection still usable), `.queryTimedOut`, `.connectionLost` (connection unusable),
+    ///   `.connectionClosed`.
+    public func execute(
+        _ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil
+    ) throws(PostgresError) -> QueryResult {
+        let handle = try liveHandle()
+        // The clock is read only when there is a deadline: the plain path costs what PQexec costs.
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let sent: Int32
+        if parameters.isEmpty {
+            sent = PQsendQuery(handle, sql)
+        } else {
+            sent = CStringArray(parameters.map(\.textValue)).withPointers { values in
+                PQsendQueryParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            }
+        }
+        guard sent == 1 else { throw lost(handle, serverError: nil) }
+        return try collectResults(handle, deadline: deadline, timeout: timeout ?? .zero)
+    }
+
+    /// Whether the server answers an empty query within `timeout`. On failure the connection is closed
+    /// (`isBroken` becomes true) and false is returned.
+    public func ping(timeout: Duration) -> Bool {
+        do {
+            _ = try execute("", timeout: timeout)
+            return true
+        } catch {
+            if !isBroken { markBroken("The connection failed a liveness check: \(error)") }
+            return false
+        }
+    }
+
+    /// Runs `ROLLBACK`, ending any open or failed transaction (a warning only when none is open).
+    public func rollback(timeout: Duration? = nil) throws(PostgresError) {
+        _ = try execute("ROLLBACK", timeout: timeout)
+    }
+
+    // MARK: - Waiting for results
+
+    /// Sends what libpq still buffers, then reads every result of the query, honouring `deadline`.
+    private func collectResults(
+        _ handle: OpaquePointer, deadline initialDeadline: ContinuousClock.Instant?, timeout: Duration
+    ) throws(PostgresError) -> QueryResult {
+        var deadline = initialDeadline
+        try flush(handle, deadline: deadline, timeout: timeout)
+
+        var last: OpaquePointer?
+        defer { if let last { PQclear(last) } }
+        var firstError: PostgresError.ServerError?
+        var copyingOut = false
+        var cancelRequest: CancelRequest?
+
+        while true {
+            if copyingOut {
+                var buffer: UnsafeMutablePointer<CChar>?
+                let count = PQgetCopyData(handle, &buffer, 1)
+                if let buffer { PQfreemem(buffer) }
+                if count > 0 { continue }
+                if count == -1 { copyingOut = false; continue }
+                if count == -2 { throw lost(handle, serverError: nil) }
+                // 0: the rest has not arrived yet.
+            } else if PQisBusy(handle) == 0 {
+                guard let result = PQgetResult(handle) else { break }
+                switch PQresultStatus(result) {
+                case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                    if let last { PQclear(last) }
+                    last = result
+                    continue
+                case PGRES_COPY_IN:
+                    // Ending the copy with an error message makes the server fail the statement cleanly.
+                    _ = PQputCopyEnd(handle, "pooltop does not support COPY FROM STDIN")
+                    try flush(handle, deadline: deadline, timeout: timeout)
+                case PGRES_COPY_OUT:
+                    if firstError == nil {
+                        firstError = .init(
+                            sqlState: "0A000", severity: "ERROR",
+                            message: "COPY TO STDOUT is not supported by pooltop")
+                    }
+                    copyingOut = true
+                default:
+                    if firstError == nil { firstError = Self.serverError(from: result) }
+                }
+                PQclear(result)
+                continue
+            }
+            switch SocketWait.wait(PQsocket(handle), for: POLLIN, until: deadline) {
+            case .ready:
+                guard PQconsumeInput(handle) == 1 else { throw lost(handle, serverError: firstError) }
+            case .timedOut where cancelRequest == nil:
+                // Ask the server to stop, then keep draining: its answer (57014) leaves the connection usable.
+                cancelRequest = cancelToken.sendInBackground()
+                deadline = .now + Self.cancelGrace
+            case .timedOut:
+                markBroken(
+                    "A query ran past its \(timeout.millisecondsText) timeout and the server did not answer "
+                        + "the cancel request within \(Self.cancelGrace.millisecondsText); the connection was closed.")
+                throw .queryTimedOut(after: timeout)
+            case .failed(let reason):
+                markBroken(reason)
+                throw .connectionLost(message: reason)
+            }
+        }
+
+        if let cancelRequest, let deadline {
+            // Wait for the cancel to be delivered, so it cannot hit the next query on this connection.
+            if !cancelRequest.wait(until: deadline) {
+                markBroken("A cancel request was not confirmed by the server; the connection was closed.")
+            }
+            throw .queryTimedOut(after: timeout)
+        }
+        if PQstatus(handle) == CONNECTION_BAD { throw lost(handle, serverError: firstError) }
+        if let firstError { throw .server(firstError) }
+        defer { last = nil }
+        return QueryResult(raw: last)
+    }
+
+    /// Waits until libpq has handed all queued output to the kernel (non-blocking mode can leave some behind).
+    private func flush(
+        _ handle: OpaquePointer, deadline: ContinuousClock.Instant?, timeout: Duration
+    ) throws(PostgresError) {
+        while true {
+            switch PQflush(handle) {
+            case 0:
+                return
+            case 1:
+                switch SocketWait.wait(PQsocket(handle), for: POLLIN | POLLOUT, until: deadline) {
+                case .ready(let readable):
+                    // Reading makes room for the server to keep accepting what we send.
+                    if readable, PQconsumeInput(handle) == 0 { throw lost(handle, serverError: nil) }
+                case .timedOut:
+                    markBroken(
+                        "A query ran past its \(timeout.millisecondsText) timeout while it was being sent; "
+                            + "the connection was closed.")
+                    throw .queryTimedOut(after: timeout)
+                case .failed(let reason):
+                    markBroken(reason)
+                    throw .connectionLost(message: reason)
+                }
+            default:
+                throw lost(handle, serverError: nil)
+            }
+        }
+    }
+
+    /// Marks the connection broken and returns the error to throw, preferring the server's own reason
+    /// (e.g. 57P01 after `pg_terminate_backend`) over libpq's "server closed the connection unexpectedly".
+    private func lost(_ handle: OpaquePointer, serverError: PostgresError.ServerError?) -> PostgresError {
+        var message = LibPQ.trimmed(String(cString: PQerrorMessage(handle)))
+        if let serverError, !serverError.sqlState.isEmpty {
+            message = "\(serverError.message) (SQLSTATE \(serverError.sqlState))."
+        }
+        if message.isEmpty { message = "libpq reported no reason." }
+        markBroken(message)
+        return .connectionLost(message: message)
+    }
+
+    /// The fields of an error result.
+    private static func serverError(from result: OpaquePointer) -> PostgresError.ServerError {
+        func field(_ code: Unicode.Scalar) -> String? {
+            PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
+        }
+        let message = field("M") ?? LibPQ.trimmed(String(cString: PQresultErrorMessage(result)))
+        return PostgresError.ServerError(
+            sqlState: field("C") ?? "",
+            severity: field("V") ?? field("S") ?? "ERROR",
+            message: message.isEmpty ? "The server sent an unexpected response." : message,
+            detail: field("D"),
+            hint: field("H"),
+            position: field("P").flatMap { Int($0) })
+    }
+}

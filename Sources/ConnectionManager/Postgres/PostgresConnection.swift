@@ -1,0 +1,208 @@
+import CLibPQ
+
+/// One libpq connection to a PostgreSQL server, with deadlines on connecting and on queries.
+///
+/// Not thread-safe: one holder uses it at a time. `cancel()` is the only method that may be called from
+/// another thread while a query runs.
+public final class PostgresConnection: @unchecked Sendable {
+    // Safety: used by one holder at a time (the pool hands it over under its lock); `cancel()`, the only
+    // cross-thread call, touches nothing but the immutable `cancelToken`.
+
+    /// The libpq connection; nil once closed or marked broken.
+    private var handle: OpaquePointer?
+    /// Why the connection was given up, when it was marked broken rather than closed.
+    private var brokenReason: String?
+    let cancelToken: CancelToken
+    /// The masked URL, for messages.
+    public let target: String
+    /// The process ID of the server backend serving this connection (`pg_backend_pid()`).
+    public let backendPID: Int32
+    /// The server version as an integer, e.g. 150018 for 15.18 (`PQserverVersion`).
+    public let serverVersion: Int
+
+    /// How long a timed-out query waits for the server to confirm its cancellation before the connection is closed.
+    public static let cancelGrace: Duration = .milliseconds(100)
+
+    private init(handle: OpaquePointer, cancelToken: CancelToken, target: String) {
+        self.handle = handle
+        self.cancelToken = cancelToken
+        self.target = target
+        self.backendPID = PQbackendPID(handle)
+        self.serverVersion = Int(PQserverVersion(handle))
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Opens a connection, failing when it is not established within `deadline`.
+    ///
+    /// Uses libpq's non-blocking connect, so the deadline holds to the millisecond even against a stopped server
+    /// (libpq's own `connect_timeout` has a 2-second floor). Name resolution is not covered by the deadline.
+    /// - Parameters:
+    ///   - url: The server to connect to.
+    ///   - deadline: The longest time to spend, counted from the call.
+    ///   - applicationName: Sets `application_name` unless the URL already does.
+    /// - Throws: `.connectTimedOut`, `.authenticationFailed` or `.connectFailed`, naming the masked URL.
+    public static func connect(
+        to url: DatabaseURL, deadline: Duration, applicationName: String? = nil
+    ) throws(PostgresError) -> PostgresConnection {
+        let end = ContinuousClock.now + deadline
+        let target = url.masked
+        // application_name comes first so that one in the URL (expanded from dbname) overrides it.
+        var keywords: [String?] = ["dbname"]
+        var values: [String?] = [url.connectionString]
+        if let applicationName {
+            keywords.insert("application_name", at: 0)
+            values.insert(applicationName, at: 0)
+        }
+        keywords.append(nil)
+        values.append(nil)
+        let started = CStringArray(keywords).withPointers { keywordPointers in
+            CStringArray(values).withPointers { valuePointers in
+                PQconnectStartParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let handle = started else {
+            throw .connectFailed(target: target, message: "libpq could not allocate a connection.")
+        }
+        var status = PQstatus(handle) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING
+        while status != PGRES_POLLING_OK {
+            if status == PGRES_POLLING_FAILED {
+                let error = connectError(handle, target: target)
+                PQfinish(handle)
+                throw error
+            }
+            // The socket can change between polls (next host of a list, SSL retry), so ask each time.
+            let events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT
+            switch SocketWait.wait(PQsocket(handle), for: events, until: end) {
+            case .ready:
+                status = PQconnectPoll(handle)
+            case .timedOut:
+                PQfinish(handle)
+                throw .connectTimedOut(target: target, after: deadline)
+            case .failed(let reason):
+                PQfinish(handle)
+                throw .connectFailed(target: target, message: "Waiting for the server failed: \(reason).")
+            }
+        }
+        guard let cancelToken = CancelToken(connection: handle) else {
+            PQfinish(handle)
+            throw .connectFailed(target: target, message: "libpq could not prepare a cancel request.")
+        }
+        // Non-blocking sends keep the query deadline honest when the socket buffer is full.
+        PQsetnonblocking(handle, 1)
+        // libpq prints NOTICEs and WARNINGs to stderr by default, which would scribble over a terminal UI.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        return PostgresConnection(handle: handle, cancelToken: cancelToken, target: target)
+    }
+
+    /// The error for a failed connection attempt, telling a rejected login from an unreachable server.
+    private static func connectError(_ handle: OpaquePointer, target: String) -> PostgresError {
+        let message = LibPQ.trimmed(String(cString: PQerrorMessage(handle)))
+        // Connection errors carry no SQLSTATE in libpq 15, so the server's (English) wording is matched.
+        let authenticationMarkers = ["authentication failed", "no password supplied", "no pg_hba.conf entry"]
+        let isAuthentication =
+            authenticationMarkers.contains { message.contains($0) }
+            || (message.contains("role \"") && message.contains("\" does not exist"))
+        return isAuthentication
+            ? .authenticationFailed(target: target, message: message)
+            : .connectFailed(target: target, message: message)
+    }
+
+    // MARK: - State
+
+    /// Whether the connection can no longer be used: closed, marked broken after a failure, or dropped by libpq.
+    public var isBroken: Bool {
+        guard let handle else { return true }
+        return PQstatus(handle) == CONNECTION_BAD
+    }
+
+    /// Whether `close()` was called.
+    public var isClosed: Bool { handle == nil && brokenReason == nil }
+
+    /// The transaction state as the server last reported it.
+    public var transactionStatus: TransactionStatus {
+        guard let handle else { return .unknown }
+        switch PQtransactionStatus(handle) {
+        case PQTRANS_IDLE: return .idle
+        case PQTRANS_ACTIVE: return .active
+        case PQTRANS_INTRANS: return .inTransaction
+        case PQTRANS_INERROR: return .inError
+        default: return .unknown
+        }
+    }
+
+    /// Asks the server to cancel the query this connection is running. Callable from any thread.
+    ///
+    /// The running `execute` then throws `.server` with SQLSTATE 57014 (query_canceled); a request that reaches
+    /// the server while the connection is idle is ignored. Blocks until the server has taken the request, so that
+    /// it cannot hit a later query, or until `timeout` passes (a stopped server never answers; the request is then
+    /// left running in the background and may still cancel whatever runs when the server resumes).
+    /// - Returns: true when the server took the request within `timeout`.
+    @discardableResult
+    public func cancel(timeout: Duration = .seconds(1)) -> Bool {
+        cancelToken.sendInBackground().wait(until: .now + timeout)
+    }
+
+    /// Closes the connection (sends Terminate, frees libpq's state). Idempotent.
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        brokenReason = nil
+    }
+
+    /// Closes the socket after a failure the connection cannot recover from; later calls throw `.connectionLost`.
+    func markBroken(_ reason: String) {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        brokenReason = reason
+    }
+
+    /// The libpq connection, or the error explaining why there is none.
+    func liveHandle() throws(PostgresError) -> OpaquePointer {
+        if let handle { return handle }
+        if let brokenReason { throw .connectionLost(message: brokenReason) }
+        throw .connectionClosed
+    }
+}
+
+/// The transaction state of a connection (`PQtransactionStatus`).
+public enum TransactionStatus: Sendable, Hashable {
+    /// No transaction open; the connection can be handed to someone else.
+    case idle
+    /// A query is running.
+    case active
+    /// Inside a transaction block (after `BEGIN`).
+    case inTransaction
+    /// Inside a failed transaction block: only `ROLLBACK` will be accepted.
+    case inError
+    /// The connection is closed or broken.
+    case unknown
+}
+
+/// NUL-terminated copies of strings in one buffer, with a pointer array for libpq (nil entries stay nil).
+struct CStringArray {
+    private var bytes: [CChar] = []
+    private var offsets: [Int?] = []
+
+    init(_ strings: [String?]) {
+        for string in strings {
+            guard let string else {
+                offsets.append(nil)
+                continue
+            }
+            offsets.append(bytes.count)
+            bytes.append(contentsOf: string.utf8.map { CChar(bitPattern: $0) })
+            bytes.append(0)
+        }
+    }
+
+    /// Calls `body` with the array of pointers, valid only during the call.
+    func withPointers<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        bytes.withUnsafeBufferPointer { buffer in
+            let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in offset.map { buffer.baseAddress! + $0 } }
+            return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+    }
+}

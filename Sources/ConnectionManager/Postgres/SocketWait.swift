@@ -1,0 +1,44 @@
+import CLibPQ
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Blocks in `poll()` on one socket until it is ready or a monotonic deadline passes (millisecond precision).
+enum SocketWait {
+    enum Outcome {
+        /// The socket is ready (or has an error or hang-up, which libpq reports on the next read or write).
+        case ready(readable: Bool)
+        /// The deadline passed first.
+        case timedOut
+        /// `poll()` itself failed, or there is no socket.
+        case failed(String)
+    }
+
+    /// Waits for `events` (`POLLIN`, `POLLOUT`) on `socket`; with no deadline, waits as long as it takes.
+    static func wait(_ socket: Int32, for events: Int32, until deadline: ContinuousClock.Instant?) -> Outcome {
+        guard socket >= 0 else { return .failed("the connection has no socket") }
+        var descriptor = pollfd(fd: socket, events: Int16(truncatingIfNeeded: events), revents: 0)
+        while true {
+            var timeout: Int32 = -1
+            if let deadline {
+                let remaining = deadline - .now
+                guard remaining > .zero else { return .timedOut }
+                // Round up: waking before the deadline would only spin through another poll().
+                let (seconds, attoseconds) = remaining.components
+                let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+                timeout = Int32(clamping: milliseconds)
+            }
+            let count = poll(&descriptor, 1, timeout)
+            if count > 0 {
+                return .ready(readable: descriptor.revents & Int16(truncatingIfNeeded: POLLIN | POLLERR | POLLHUP) != 0)
+            }
+            if count < 0, errno != EINTR {
+                return .failed(String(cString: strerror(errno)))
+            }
+            // Timed out or interrupted: the loop re-checks the deadline.
+        }
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import ConnectionManager
+
+typealias MemoryPool = ConnectionPool<MemoryConnectionFactory>
+
+private func makePool(
+    size: Int, overflow: Int = 0, timeout: Duration = .seconds(5), prePing: Duration? = nil,
+    server: MemoryServer = MemoryServer()
+) -> MemoryPool {
+    ConnectionPool(
+        configuration: PoolConfiguration(
+            poolSize: size, maxOverflow: overflow, poolTimeout: timeout, prePingAfterIdle: prePing),
+        factory: MemoryConnectionFactory(server: server))
+}
+
+/// Runs `body(index)` on `count` new threads and waits for all of them.
+private func onThreads(_ count: Int, name: String = "worker", _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        // Foundation on Linux ignores a name set before `start`; set it on the thread itself.
+        let thread = Thread {
+            Thread.current.name = "\(name)-\(index)"
+            body(index)
+            group.leave()
+        }
+        thread.start()
+    }
+    group.wait()
+}
+
+/// Polls `condition` every millisecond until it holds or 5 s pass.
+private func eventually(_ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(5)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(1_000)
+    }
+    return condition()
+}
+
+private func expectConsistent(_ pool: MemoryPool, _ server: MemoryServer, sourceLocation: SourceLocation = #_sourceLocation) {
+    let m = pool.metrics()
+    let open = server.opened.load(ordering: .relaxed) - server.closed.load(ordering: .relaxed)
+    #expect(m.checkedIn + m.checkedOut == open, sourceLocation: sourceLocation)
+    #expect(m.connectionsCreated - m.connectionsClosed == open, sourceLocation: sourceLocation)
+    #expect(pool.state.withLock { $0.invariantViolation() } == nil, sourceLocation: sourceLocation)
+}
+
+@Suite("ConnectionPool")
+struct ConnectionPoolTests {
+    @Test func manyThreadsContendWithoutLossOrDeadlock() {
+        let server = MemoryServer()
+        let pool = makePool(size: 4, overflow: 2, timeout: .milliseconds(500), prePing: .milliseconds(1), server: server)
+        let threads = 64
+        let perThread = 100
+        let succeeded = Atomic<Int>(0)
+        let timedOut = Atomic<Int>(0)
+        let doubleHeld = Atomic<Int>(0)
+        onThreads(threads) { index in
+            var random = SystemRandomNumberGenerator()
+            for _ in 0..<perThread {
+                do {
+                    let lease = try pool.checkout()
+                    if lease.connection.isHeld.exchange(true, ordering: .acquiring) { doubleHeld.add(1, ordering: .relaxed) }
+                    lease.recordSQL("SELECT \(index)")
+                    usleep(UInt32.random(in: 0...200, using: &random))
+                    lease.connection.isHeld.store(false, ordering: .releasing)
+                    pool.checkin(lease)
+                    succeeded.add(1, ordering: .relaxed)
+                } catch let error as PoolError {
+                    if case .timedOut = error { timedOut.add(1, ordering: .relaxed) } else { Issue.record("\(error)") }
+                } catch {
+                    Issue.record("\(error)")
+                }
+            }
+        }
+        let m = pool.metrics()
+        let successes = succeeded.load(ordering: .relaxed)
+        let timeouts = timedOut.load(ordering: .relaxed)
+        let doubles = doubleHeld.load(ordering: .relaxed)
+        #expect(successes + timeouts == threads * perThread)
+        #expect(m.totalCheckouts == successes)
+        #expect(m.totalCheckins == m.totalCheckouts)
+        #expect(m.timeouts == timeouts)
+        #expect(m.checkedOut == 0 && m.waiting == 0 && m.connecting == 0)
+        #expect(m.checkedIn <= 4 && m.connectionsCreated <= 6 + m.connectionsClosed)
+        #expect(doubles == 0)
+        #expect(m.waitTime.count > 0 && m.holdTime.count > 0)
+        expectConsistent(pool, server)
+    }
+
+    @Test func blockingTimeoutFiresAtItsDeadline() throws {
+        let pool = makePool(size: 1)
+        let held = try pool.checkout()
+        let start = ContinuousClock.now
+        #expect {
+            _ = try pool.checkout(timeout: .milliseconds(100))
+        } throws: { error in
+            guard case PoolError.timedOut(let waited, let metrics) = error else { return false }
+            return waited >= .milliseconds(100) && metrics.checkedOut == 1 && metrics.timeouts == 1
+                && metrics.size == 1
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(100) && elapsed < .seconds(1))
+        pool.checkin(held)
+        #expect(pool.metrics().timeouts == 1 && pool.metrics().connectFailures == 0)
+    }
+
+    @Test func timeoutMessageIsASentence() {
+        let error = PoolError.timedOut(
+            waited: .seconds(30), metrics: PoolMetrics(size: 10, maxOverflow: 20, checkedOut: 30, overflow: 20, waiting: 5))
+        #expect(error.description.hasPrefix("The pool is saturated: no connection was free within 30.0 s (30 of 30 in use, 20 of 20 overflow, 5 waiting"))
+        #expect(PoolError.connectFailed(underlying: MemoryConnectError()).description
+            == "The database could not be reached: connection refused (in-memory server is down).")
+    }
+
+    @Test func waiterIsServedByACheckinOnAnotherThread() throws {
+        let pool = makePool(size: 1)
+        let held = try pool.checkout()
+        let got = Atomic<Int>(-1)
+        let thread = Thread {
+            if let lease = try? pool.checkout(timeout: .seconds(5)) {
+                got.store(lease.connectionID, ordering: .relaxed)
+                pool.checkin(lease)
+            }
+        }
+        thread.start()
+        #expect(eventually { pool.metrics().waiting == 1 })
+        pool.checkin(held)
+        let heldID = held.connectionID
+        #expect(eventually { got.load(ordering: .relaxed) == heldID })
+    }
+
+    @Test func asyncCheckoutFrom32Tasks() async throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 2, overflow: 2, server: server)
+        let ok = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    guard let lease = try? await pool.checkout() else { return false }
+                    if lease.connection.isHeld.exchange(true, ordering: .acquiring) { return false }
+                    try? await Task.sleep(for: .milliseconds(1))
+                    lease.connection.isHeld.store(false, ordering: .releasing)
+                    pool.checkin(lease)
+                    return true
+                }
+            }
+            var all = true
+            for await result in group { all = all && result }
+            return all
+        }
+        #expect(ok)
+        let m = pool.metrics()
+        #expect(m.totalCheckouts == 32 && m.totalCheckins == 32 && m.checkedOut == 0 && m.waiting == 0)
+        #expect(m.connectionsCreated <= 4)
+        expectConsistent(pool, server)
+    }
+
+    @Test func cancellingAnAsyncWaiterRemovesIt() async throws {
+        let pool = makePool(size: 1)
+        let held = try await pool.checkout()
+        let task = Task { () -> PoolError? in
+            do {
+                let lease = try await pool.checkout(timeout: .seconds(30))
+                pool.checkin(lease)
+                return nil
+            } catch let error as PoolError {
+                return error
+            } catch {
+                return nil
+            }
+        }
+        var waited = 0
+        while pool.metrics().waiting == 0, waited < 5_000 {
+            try await Task.sleep(for: .milliseconds(1))
+            waited += 1
+        }
+        #expect(pool.metrics().waiting == 1)
+        task.cancel()
+        let error = await task.value
+        guard case .cancelled = error else {
+            Issue.record("expected .cancelled, got \(String(describing: error))")
+            return
+        }
+        #expect(pool.metrics().waiting == 0 && pool.metrics().timeouts == 0)
+        pool.checkin(held)
+        #expect(pool.metrics().checkedIn == 1)
+    }
+
+    @Test func asyncTimeoutFires() async throws {
+        let pool = makePool(size: 1)
+        let held = try await pool.checkout()
+        let start = ContinuousClock.now
+        do {
+            _ = try await pool.checkout(timeout: .milliseconds(100))
+            Issue.record("expected a timeout")
+        } catch {
+            guard case .timedOut = error else { Issue.record("expected .timedOut, got \(error)"); return }
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(99) && elapsed < .seconds(1))
+        pool.checkin(held)
+    }
+
+    @Test func listenersRunOutsideTheLockAndCanBeRemoved() throws {
+        let pool = makePool(size: 2)
+        let events = Mutex<[String]>([])
+        let token = pool.addListener(
+            PoolListener(
+                onConnect: { _ in events.withLock { $0.append("connect \(pool.metrics().connecting)") } },
+                onPoolConnect: { _ in events.withLock { $0.append("first") } },
+                onCheckout: { _ in events.withLock { $0.append("out \(pool.metrics().checkedOut)") } },
+                onCheckin: { _ in events.withLock { $0.append("in \(pool.metrics().checkedOut)") } }))
+        let lease = try pool.checkout()
+        pool.checkin(lease)
+        #expect(events.withLock { $0 } == ["connect 1", "first", "out 1", "in 1"])
+        pool.removeListener(token)
+        pool.checkin(try pool.checkout())
+        #expect(events.withLock { $0.count } == 4)
+    }
+
+    @Test func doubleCheckinIsHarmless() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 1, server: server)
+        let first = try pool.checkout()
+        pool.checkin(first)
+        pool.checkin(first)
+        let second = try pool.checkout()
+        #expect(second.connection === first.connection)
+        pool.checkin(first)  // stale copy: must not take the connection away from `second`
+        #expect(pool.metrics().checkedOut == 1)
+        pool.checkin(second)
+        let m = pool.metrics()
+        #expect(m.totalCheckins == 2 && m.checkedIn == 1)
+        expectConsistent(pool, server)
+    }
+
+    @Test func deadConnectionIsReplacedTransparentlyByPrePing() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 2, prePing: .zero, server: server)
+        let a = try pool.checkout()
+        let b = try pool.checkout()
+        pool.checkin(a)
+        pool.checkin(b)
+        b.connection.isAlive.store(false, ordering: .relaxed)  // one backend terminated; same server
+        let lease = try pool.checkout()
+        let isAlive = lease.connection.isAlive.load(ordering: .relaxed)
+        #expect(lease.connection !== b.connection && isAlive)
+        let m = pool.metrics()
+        #expect(m.invalidations == 1 && m.generation == 0 && m.checkedIn == 1)
+        let bClosed = b.connection.isClosed.load(ordering: .relaxed)
+        let aClosed = a.connection.isClosed.load(ordering: .relaxed)
+        #expect(bClosed && !aClosed)
+        pool.checkin(lease)
+        expectConsistent(pool, server)
+    }
+
+    @Test func serverRestartInvalidatesEverythingAfterOneFailedPing() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 3, prePing: .zero, server: server)
+        let restarts = Atomic<Int>(0)
+        pool.addListener(PoolListener(onServerRestart: { _ in restarts.add(1, ordering: .relaxed) }))
+        let leases = try (0..<3).map { _ in try pool.checkout() }
+        leases.forEach(pool.checkin)
+        server.identity.withLock { $0 = "boot-2" }
+        for lease in leases { lease.connection.isAlive.store(false, ordering: .relaxed) }
+        let fresh = try pool.checkout()
+        let freshIsAlive = fresh.connection.isAlive.load(ordering: .relaxed)
+        #expect(freshIsAlive)
+        let m = pool.metrics()
+        let restartCount = restarts.load(ordering: .relaxed)
+        let pings = server.pings.load(ordering: .relaxed)
+        let allClosed = leases.allSatisfy { $0.connection.isClosed.load(ordering: .relaxed) }
+        #expect(m.generation == 1 && restartCount == 1)
+        #expect(pings == 1, "a restart costs one failed ping")
+        #expect(allClosed)
+        pool.checkin(fresh)
+        expectConsistent(pool, server)
+    }
+
+    @Test func connectFailureIsNotATimeout() throws {
+        let server = MemoryServer()
+        server.failOpens.store(true, ordering: .relaxed)
+        let pool = makePool(size: 1, server: server)
+        #expect {
+            _ = try pool.checkout(timeout: .seconds(5))
+        } throws: { error in
+            guard case PoolError.connectFailed(let underlying) = error else { return false }
+            return underlying is MemoryConnectError
+        }
+        let m = pool.metrics()
+        #expect(m.connectFailures == 1 && m.timeouts == 0 && m.connecting == 0)
+        server.failOpens.store(false, ordering: .relaxed)
+        pool.checkin(try pool.checkout())
+    }
+
+    @Test func suspendHoldsCheckoutsUntilResume() throws {
+        let pool = makePool(size: 1)
+        pool.checkin(try pool.checkout())
+        pool.suspend()
+        let served = Atomic<Bool>(false)
+        let thread = Thread {
+            if let lease = try? pool.checkout(timeout: .seconds(5)) {
+                served.store(true, ordering: .relaxed)
+                pool.checkin(lease)
+            }
+        }
+        thread.start()
+        #expect(eventually { pool.metrics().waiting == 1 })
+        let wasServed = served.load(ordering: .relaxed)
+        #expect(pool.metrics().isSuspended && !wasServed)
+        pool.resume()
+        #expect(eventually { served.load(ordering: .relaxed) })
+    }
+
+    @Test func shutdownFailsWaitersAndClosesReturns() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 1, server: server)
+        let held = try pool.checkout()
+        let failure = Mutex<PoolError?>(nil)
+        let thread = Thread {
+            do { _ = try pool.checkout(timeout: .seconds(5)) } catch let error as PoolError {
+                failure.withLock { $0 = error }
+            } catch {}
+        }
+        thread.start()
+        #expect(eventually { pool.metrics().waiting == 1 })
+        pool.shutdown()
+        #expect(eventually { failure.withLock { if case .shutDown = $0 { true } else { false } } })
+        pool.checkin(held)
+        let heldClosed = held.connection.isClosed.load(ordering: .relaxed)
+        #expect(heldClosed)
+        #expect(throws: PoolError.self) { _ = try pool.checkout() }
+    }
+
+    @Test func checkedOutConnectionsDescribeHolders() throws {
+        let pool = makePool(size: 2)
+        let holder = Mutex<MemoryPool.Lease?>(nil)
+        let holderName = Mutex<String>("")
+        onThreads(1, name: "holder") { _ in
+            // Foundation on Linux sometimes does not apply the name in time; compare with what this thread saw.
+            holderName.withLock { $0 = ThreadContext.current.name }
+            let lease = try? pool.checkout(captureStack: true)
+            lease?.recordSQL("SELECT pg_sleep(10)")
+            lease?.markExpectedLong()
+            holder.withLock { $0 = lease }
+        }
+        let records = pool.checkedOutConnections()
+        #expect(records.count == 1)
+        let record = try #require(records.first)
+        let expectedName = holderName.withLock { $0 }
+        #expect(record.threadName == expectedName && !expectedName.isEmpty)
+        #expect(record.lastSQL == "SELECT pg_sleep(10)" && record.isExpectedLong)
+        #expect(abs(record.checkedOutAt.timeIntervalSinceNow) < 5)
+        #expect(record.backendPID == 10_001 && record.stack != nil)
+        #expect(record.connectionInfo(target: "db").connectionID == record.connectionID)
+        if let lease = holder.withLock({ $0 }) { pool.checkin(lease) }
+        #expect(pool.checkedOutConnections().isEmpty)
+    }
+
+    @Test func prefillOpensPoolSizeEagerly() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 3, overflow: 2, server: server)
+        try pool.prefill()
+        let opened = server.opened.load(ordering: .relaxed)
+        #expect(pool.metrics().checkedIn == 3 && opened == 3)
+    }
+}

@@ -68,7 +68,7 @@ public struct LeakLedger: Sendable {
     ///   - now: the manager's clock. A return is noticed here, so `ReturnedLeak.heldFor` and `returnedAt` are
     ///     late by at most one update period.
     public mutating func update(checkedOut: [ConnectionInfo], threshold: Duration, now: Date) -> Changes {
-        let limit = threshold.seconds
+        let limit = threshold.timeInterval
         var changes = Changes()
         var present = Set<CheckoutKey>(minimumCapacity: checkedOut.count)
         for info in checkedOut {
@@ -116,7 +116,7 @@ public struct LeakLedger: Sendable {
 
     /// Recently returned leaks, newest first, without those older than `returnedRetention` at `now`.
     public func returnedLeaks(now: Date) -> [ReturnedLeak] {
-        let oldest = now.addingTimeInterval(-returnedRetention.seconds)
+        let oldest = now.addingTimeInterval(-returnedRetention.timeInterval)
         return returned.filter { $0.returnedAt >= oldest }
     }
 
@@ -160,7 +160,7 @@ public struct LeakLedger: Sendable {
     }
 
     private mutating func pruneReturned(now: Date) {
-        let oldest = now.addingTimeInterval(-returnedRetention.seconds)
+        let oldest = now.addingTimeInterval(-returnedRetention.timeInterval)
         returned.removeAll { $0.returnedAt < oldest }
         if returned.count > returnedCapacity {
             returned.removeLast(returned.count - returnedCapacity)
@@ -168,10 +168,3 @@ public struct LeakLedger: Sendable {
     }
 }
 
-extension Duration {
-    /// This duration in seconds, as a `Double` (attosecond precision is not needed for leak thresholds).
-    fileprivate var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -227,12 +227,17 @@ public struct FailoverStateMachine: Sendable {
         record(target, observation, responseTime: responseTime, at: at)
         trackFailback(target, observation)
 
+        var settled: [Action] = []
         if manual != nil {
             manual?.fresh[target] = observation
-            let actions = evaluateManual(at: at)
-            if !actions.isEmpty { return actions }
+            settled = evaluateManual(at: at)
+            // A manual switch supersedes the automatic logic; a refusal leaves it to use the answer too.
+            if case .switchTo = settled.first { return settled }
         }
+        return settled + automaticPhaseObserved(target, observation, at: at)
+    }
 
+    private mutating func automaticPhaseObserved(_ target: Int, _ observation: Observation, at: Date) -> [Action] {
         switch phase {
         case .steady:
             if target == current { return currentObservedWhileSteady(observation, at: at) }

@@ -10,7 +10,9 @@ extension FailoverStateMachine {
     public mutating func manualFailoverRequested(to target: Int?, at: Date) -> [Action] {
         if let pending = manual {
             if at.timeIntervalSince(pending.requestedAt) < configuration.manualRequestTimeout.timeInterval {
-                return [refuseManual(target, "A manual failover is already in progress; try again when it finishes.", at)]
+                return [
+                    refuseManual(target, "A manual failover is already in progress; try again when it finishes.", at)
+                ]
             }
             manual = nil  // Its probes never came back: give up on it.
         }
@@ -29,7 +31,10 @@ extension FailoverStateMachine {
         }
         let others = targetURLs.indices.filter { $0 != current }
         guard !others.isEmpty else {
-            return [refuseManual(nil, "There is no other target to fail over to; only \(describe(current)) is configured.", at)]
+            return [
+                refuseManual(
+                    nil, "There is no other target to fail over to; only \(describe(current)) is configured.", at)
+            ]
         }
         manual = ManualRequest(target: nil, requestedAt: at)
         return [.probe(others)]
@@ -72,7 +77,8 @@ extension FailoverStateMachine {
         manual = nil
         appendEvent(
             FailoverEvent(
-                from: targetURLs[current], to: target.flatMap { targetURLs.indices.contains($0) ? targetURLs[$0] : nil } ?? "",
+                from: targetURLs[current],
+                to: target.flatMap { targetURLs.indices.contains($0) ? targetURLs[$0] : nil } ?? "",
                 reason: .manual, at: at, duration: 0, refusal: reason))
         return .refuse(reason)
     }

@@ -178,7 +178,8 @@ public struct FailoverStateMachine: Sendable {
     /// Feeds a `HealthMonitor` result for `target`.
     public mutating func resultReceived(target: Int, result: HealthCheckResult) -> [Action] {
         guard result.healthy else {
-            return observe(target, .down(result.error ?? "health check failed"), responseTime: nil, at: result.checkedAt)
+            return observe(
+                target, .down(result.error ?? "health check failed"), responseTime: nil, at: result.checkedAt)
         }
         let observation: Observation = result.isInRecovery.map { $0 ? .standby : .primary } ?? .reachable
         return observe(target, observation, responseTime: result.responseTime, at: result.checkedAt)
@@ -348,7 +349,8 @@ public struct FailoverStateMachine: Sendable {
     }
 
     mutating func performSwitch(to target: Int, reason: FailoverEvent.Reason, at: Date) -> Action {
-        appendEvent(FailoverEvent(from: targetURLs[current], to: targetURLs[target], reason: reason, at: at, duration: 0))
+        appendEvent(
+            FailoverEvent(from: targetURLs[current], to: targetURLs[target], reason: reason, at: at, duration: 0))
         current = target
         failoverCount += 1
         lastFailoverAt = at

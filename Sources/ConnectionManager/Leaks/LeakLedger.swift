@@ -138,6 +138,7 @@ public struct LeakLedger: Sendable {
     ///
     /// Returns the report as it stood (for the event log), or `nil` when `connectionID` is not a current leak.
     /// The checkout is never reported as returned, and not as a new leak while the pool still lists it.
+    @discardableResult
     public mutating func markTerminated(_ connectionID: Int, now: Date) -> LeakReport? {
         guard let (key, leak) = leaks.first(where: { $0.key.connectionID == connectionID }) else { return nil }
         leaks[key] = nil
@@ -167,4 +168,3 @@ public struct LeakLedger: Sendable {
         }
     }
 }
-

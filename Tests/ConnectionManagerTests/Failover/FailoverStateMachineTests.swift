@@ -33,12 +33,14 @@ struct FailoverAutomaticTests {
     @Test func retriesThenSwitchesToTheFirstPrimaryInOrder() {
         var sm = machine()
         #expect(sm.checkSucceeded(target: 0, isInRecovery: false, at: at(-1)) == [])
-        #expect(sm.checkFailed(target: 0, error: "connection refused", at: at(0)) == [.scheduleRetry(after: .seconds(1))])
+        #expect(
+            sm.checkFailed(target: 0, error: "connection refused", at: at(0)) == [.scheduleRetry(after: .seconds(1))])
         // A periodic check between re-checks does not count as a retry.
         #expect(sm.checkFailed(target: 0, error: "connection refused", at: at(0.5)) == [])
         #expect(sm.phase == .retrying(failedRetries: 0, isAwaitingRetry: false))
         #expect(sm.retryDelayElapsed(at: at(1)) == [.probe([0])])
-        #expect(sm.checkFailed(target: 0, error: "connection refused", at: at(1)) == [.scheduleRetry(after: .seconds(1))])
+        #expect(
+            sm.checkFailed(target: 0, error: "connection refused", at: at(1)) == [.scheduleRetry(after: .seconds(1))])
         #expect(sm.retryDelayElapsed(at: at(2)) == [.probe([0])])
         #expect(sm.checkFailed(target: 0, error: "connection refused", at: at(2)) == [.probe([1, 2])])
         // Target 2 is a primary but target 1 comes first: wait for its answer.
@@ -59,7 +61,8 @@ struct FailoverAutomaticTests {
         #expect(stats.targets[0].lastError == "connection refused")
         #expect(stats.targets[2].responseTime == 0.002)
         #expect(stats.targets[1].lastCheckedAt == at(2.2))
-        #expect(stats.history == [FailoverEvent(from: urls[0], to: urls[2], reason: .automatic, at: at(2.2), duration: 0)])
+        #expect(
+            stats.history == [FailoverEvent(from: urls[0], to: urls[2], reason: .automatic, at: at(2.2), duration: 0)])
         sm.switchCompleted(at: at(2.25))
         #expect(abs(sm.stats.history[0].duration - 0.05) < 1e-6)
     }
@@ -100,7 +103,8 @@ struct FailoverAutomaticTests {
         #expect(sm.retryDelayElapsed(at: at(4)) == [.probe([0, 1, 2])])
         #expect(sm.checkFailed(target: 0, error: "connection refused", at: at(4)) == [])
         #expect(sm.checkSucceeded(target: 1, isInRecovery: true, at: at(4)) == [])
-        #expect(sm.checkFailed(target: 2, error: "connection refused", at: at(4)) == [.scheduleRetry(after: .seconds(1))])
+        #expect(
+            sm.checkFailed(target: 2, error: "connection refused", at: at(4)) == [.scheduleRetry(after: .seconds(1))])
         #expect(sm.stats.history.count == 1)
         #expect(sm.stats.history.first?.refusal == message)
         #expect(sm.stats.failoverCount == 0)
@@ -156,7 +160,10 @@ struct FailoverAutomaticTests {
         var preferPrimary = machine(allowReadOnly: allowReadOnly)
         _ = exhaustRetries(&preferPrimary)
         #expect(preferPrimary.checkSucceeded(target: 1, isInRecovery: true, at: at(3)) == [])
-        #expect(preferPrimary.checkSucceeded(target: 2, isInRecovery: false, at: at(3)) == [.switchTo(2, reason: .automatic)])
+        #expect(
+            preferPrimary.checkSucceeded(target: 2, isInRecovery: false, at: at(3)) == [
+                .switchTo(2, reason: .automatic)
+            ])
     }
 
     @Test func aSingleTargetStaysPutAndKeepsProbingItself() {
@@ -185,11 +192,15 @@ struct FailoverAutomaticTests {
 
     @Test func healthMonitorResultsAndProbeResultsFeedTheSameWay() {
         var sm = machine()
-        let down = HealthCheckResult(healthy: false, responseTime: 0.3, error: "timeout", checkedAt: at(0), target: urls[0])
+        let down = HealthCheckResult(
+            healthy: false, responseTime: 0.3, error: "timeout", checkedAt: at(0), target: urls[0])
         #expect(sm.resultReceived(target: 0, result: down) == [.scheduleRetry(after: .seconds(1))])
         #expect(sm.stats.targets[0].lastError == "timeout")
         #expect(sm.retryDelayElapsed(at: at(1)) == [.probe([0])])
-        #expect(sm.probeResult(target: 0, reachable: false, isInRecovery: nil, error: "timeout", at: at(1)) == [.scheduleRetry(after: .seconds(1))])
+        #expect(
+            sm.probeResult(target: 0, reachable: false, isInRecovery: nil, error: "timeout", at: at(1)) == [
+                .scheduleRetry(after: .seconds(1))
+            ])
         let primary = HealthCheckResult(
             healthy: true, responseTime: 0.001, checkedAt: at(1.5), target: urls[0], isInRecovery: false,
             serverVersion: "15.18")
@@ -292,7 +303,9 @@ struct FailoverManualTests {
         #expect(sm.isManualRequestPending)
         #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(10.1)) == [.switchTo(1, reason: .manual)])
         #expect(sm.current == 1)
-        #expect(sm.stats.history.last == FailoverEvent(from: urls[0], to: urls[1], reason: .manual, at: at(10.1), duration: 0))
+        #expect(
+            sm.stats.history.last
+                == FailoverEvent(from: urls[0], to: urls[1], reason: .manual, at: at(10.1), duration: 0))
         #expect(sm.stats.lastFailoverAt == at(10.1))
     }
 

@@ -40,7 +40,8 @@ struct HealthMonitorTests {
     ) -> HealthMonitor {
         HealthMonitor(
             targets: Self.targets, interval: interval, otherTargetsEvery: otherTargetsEvery, historyCapacity: 5,
-            check: { recorder.check($0) }, onResult: { target, _ in recorder.reported.withLock { $0.append(target.index) } })
+            check: { recorder.check($0) },
+            onResult: { target, _ in recorder.reported.withLock { $0.append(target.index) } })
     }
 
     @Test func timerChecksTheCurrentTargetRepeatedlyAndStopEndsIt() {

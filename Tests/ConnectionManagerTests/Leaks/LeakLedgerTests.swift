@@ -57,7 +57,8 @@ struct LeakLedgerTests {
 
     @Test func returnedLeaksAreReportedOnceListedNewestFirstAndTimeOut() {
         var ledger = LeakLedger(returnedCapacity: 20, returnedRetention: .seconds(60))
-        _ = ledger.update(checkedOut: [Self.info(1, at: 0), Self.info(2, at: 1)], threshold: .seconds(5), now: Self.t0 + 10)
+        _ = ledger.update(
+            checkedOut: [Self.info(1, at: 0), Self.info(2, at: 1)], threshold: .seconds(5), now: Self.t0 + 10)
         let first = ledger.update(checkedOut: [Self.info(2, at: 1)], threshold: .seconds(5), now: Self.t0 + 12)
         #expect(first.returned == [ReturnedLeak(info: Self.info(1, at: 0), heldFor: 12, returnedAt: Self.t0 + 12)])
         let second = ledger.update(checkedOut: [], threshold: .seconds(5), now: Self.t0 + 20)
@@ -76,7 +77,8 @@ struct LeakLedgerTests {
     @Test func returnedListIsBounded() {
         var ledger = LeakLedger(returnedCapacity: 3)
         for id in 0..<10 {
-            _ = ledger.update(checkedOut: [Self.info(id, at: Double(id))], threshold: .seconds(1), now: Self.t0 + Double(id) + 2)
+            _ = ledger.update(
+                checkedOut: [Self.info(id, at: Double(id))], threshold: .seconds(1), now: Self.t0 + Double(id) + 2)
             _ = ledger.update(checkedOut: [], threshold: .seconds(1), now: Self.t0 + Double(id) + 3)
         }
         #expect(ledger.returnedLeaks(now: Self.t0 + 13).map(\.info.connectionID) == [9, 8, 7])
@@ -98,7 +100,8 @@ struct LeakLedgerTests {
 
     @Test func serverActivityIsMergedByBackendPID() {
         var ledger = LeakLedger()
-        _ = ledger.update(checkedOut: [Self.info(1, at: 0), Self.info(2, at: 0)], threshold: .seconds(5), now: Self.t0 + 10)
+        _ = ledger.update(
+            checkedOut: [Self.info(1, at: 0), Self.info(2, at: 0)], threshold: .seconds(5), now: Self.t0 + 10)
         let idle = ServerActivity(pid: 1001, state: "idle in transaction", xactStart: Self.t0 + 1, query: "UPDATE t")
         let stranger = ServerActivity(pid: 4242, state: "active")
         ledger.updateServerActivity([1001: idle, 4242: stranger])

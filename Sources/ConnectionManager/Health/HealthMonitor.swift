@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// Every `interval` it checks the current target; every `otherTargetsEvery` ticks (and on the first one) it
 /// also checks all the others, so failover always knows every target's role and health. `checkNow()` and
-/// `probe(_:)` ask for extra checks, coalesced. The check itself is injected and may block (it runs libpq
+/// `probe(_:)` ask for extra checks, coalesced: at most one batch is queued, and batches start at least
+/// `probeSpacing` apart, so a storm of failing checkouts costs a few checks, not one per checkout. The check itself is injected and may block (it runs libpq
 /// under its own deadline); all checks run one after another on the monitor's private serial queue, so the
 /// check closure is never called concurrently with itself.
 ///
@@ -26,6 +27,8 @@ public final class HealthMonitor: Sendable {
     public let interval: Duration
     /// Every how many ticks the non-current targets are checked too; 0 = only when probed.
     public let otherTargetsEvery: Int
+    /// Minimum time between the starts of two on-demand batches (`checkNow()` / `probe(_:)`).
+    public let probeSpacing: Duration
 
     private let check: Check
     private let onResult: ResultHandler
@@ -43,6 +46,8 @@ public final class HealthMonitor: Sendable {
         var pending: Set<Int> = []
         /// A drain block is queued (further requests only add to `pending`).
         var isDrainQueued = false
+        /// When the last on-demand batch started; the next one waits until `probeSpacing` after it.
+        var lastDrainStartedAt: DispatchTime?
     }
 
     /// Creates a stopped monitor.
@@ -52,18 +57,20 @@ public final class HealthMonitor: Sendable {
     ///   - current: index of the target in use (checked every tick); change it with `setCurrentTarget(_:)`.
     ///   - interval: time between ticks (e.g. `.seconds(1)`).
     ///   - otherTargetsEvery: check the other targets every this many ticks (default 10; 0 = only on probe).
+    ///   - probeSpacing: minimum time between two on-demand batches (default 100 ms).
     ///   - historyCapacity: results kept per target (default 300).
     ///   - check: performs one check; blocking is fine, but keep it under a deadline shorter than `interval`.
     ///   - onResult: called after each result is recorded, on the monitor's queue.
     public init(
         targets: [HealthTarget], current: Int = 0, interval: Duration, otherTargetsEvery: Int = 10,
-        historyCapacity: Int = 300, check: @escaping Check, onResult: @escaping ResultHandler = { _, _ in }
+        probeSpacing: Duration = .milliseconds(100), historyCapacity: Int = 300, check: @escaping Check, onResult: @escaping ResultHandler = { _, _ in }
     ) {
         precondition(targets.enumerated().allSatisfy { $0.offset == $0.element.index }, "targets[i].index must be i")
         precondition(targets.indices.contains(current), "current must be a valid target index")
         self.targets = targets
         self.interval = interval
         self.otherTargetsEvery = max(0, otherTargetsEvery)
+        self.probeSpacing = probeSpacing
         self.check = check
         self.onResult = onResult
         self.queue = DispatchQueue(label: "pooltop.health-monitor")
@@ -119,17 +126,19 @@ public final class HealthMonitor: Sendable {
 
     /// Asks for an immediate check of these targets (e.g. for failover's `.probe`), asynchronously, coalesced.
     ///
-    /// Unknown indexes are ignored, and so is the whole call while stopped.
+    /// Runs at once, or `probeSpacing` after the previous on-demand batch started. Unknown indexes are ignored,
+    /// and so is the whole call while stopped.
     public func probe(_ indexes: [Int]) {
-        let mustQueue = state.withLock { state -> Bool in
-            guard state.isRunning else { return false }
+        let spacing = Self.dispatchInterval(probeSpacing)
+        let startAt = state.withLock { state -> DispatchTime? in
+            guard state.isRunning else { return nil }
             state.pending.formUnion(indexes.filter(targets.indices.contains))
-            guard !state.isDrainQueued, !state.pending.isEmpty else { return false }
+            guard !state.isDrainQueued, !state.pending.isEmpty else { return nil }
             state.isDrainQueued = true
-            return true
+            return state.lastDrainStartedAt.map { $0 + spacing } ?? .now()
         }
-        if mustQueue {
-            queue.async { [weak self] in self?.drainPending() }
+        if let startAt {
+            queue.asyncAfter(deadline: startAt) { [weak self] in self?.drainPending() }
         }
     }
 
@@ -175,6 +184,7 @@ public final class HealthMonitor: Sendable {
         let due = state.withLock { state -> [Int] in
             state.isDrainQueued = false
             guard state.isRunning else { return [] }
+            state.lastDrainStartedAt = .now()
             defer { state.pending.removeAll() }
             return state.pending.sorted { a, b in
                 // The current target first: it is what checkouts are waiting on.

@@ -95,8 +95,8 @@ public struct LeakLedger: Sendable {
                 ReturnedLeak(info: leak.info, heldFor: now.timeIntervalSince(leak.info.checkedOutAt), returnedAt: now))
         }
         terminated.formIntersection(present)
-        changes.detected.sort { $0.info.checkedOutAt < $1.info.checkedOutAt }
-        changes.returned.sort { $0.info.checkedOutAt < $1.info.checkedOutAt }
+        changes.detected.sort { Self.isOlder($0.info, than: $1.info) }
+        changes.returned.sort { Self.isOlder($0.info, than: $1.info) }
         returned.insert(contentsOf: changes.returned.reversed(), at: 0)
         pruneReturned(now: now)
         let leakedPIDs = Set(leaks.values.map(\.info.backendPID))
@@ -107,7 +107,7 @@ public struct LeakLedger: Sendable {
     /// Current leaks, oldest checkout first, with `heldFor` measured at `now` and the server's view merged in.
     public func leaks(now: Date) -> [LeakReport] {
         leaks.values
-            .sorted { $0.info.checkedOutAt < $1.info.checkedOutAt }
+            .sorted { Self.isOlder($0.info, than: $1.info) }
             .map { report($0.info, detectedAt: $0.detectedAt, now: now) }
     }
 
@@ -152,6 +152,11 @@ public struct LeakLedger: Sendable {
             return leak.info.stack
         }
         return returned.first { $0.info.connectionID == connectionID }?.info.stack
+    }
+
+    /// Oldest checkout first; ties (same instant) by connection id, so the order never depends on hashing.
+    private static func isOlder(_ a: ConnectionInfo, than b: ConnectionInfo) -> Bool {
+        (a.checkedOutAt, a.connectionID) < (b.checkedOutAt, b.connectionID)
     }
 
     private func report(_ info: ConnectionInfo, detectedAt: Date, now: Date) -> LeakReport {

@@ -10,7 +10,7 @@ func pooltopCaptureProbeFunction() -> CapturedStack? {
 }
 
 @Suite("CapturedStack")
-struct CapturedStackTests {
+struct LeaksCapturedStackTests {
     @Test func symbolicatedFramesNameTheCapturingFunctionWithFileAndLine() throws {
         let stack = try #require(pooltopCaptureProbeFunction())
         #expect(stack.frameCount > 2)
@@ -25,7 +25,7 @@ struct CapturedStackTests {
     }
 
     /// Prints capture and symbolication costs. Opt-in (timing is noise on a shared machine):
-    /// `POOLTOP_MEASURE_CAPTURE=1 swift test -c release --filter CapturedStack`
+    /// `POOLTOP_MEASURE_CAPTURE=1 swift test -c release --filter LeaksCapturedStack`
     @Test(.enabled(if: ProcessInfo.processInfo.environment["POOLTOP_MEASURE_CAPTURE"] != nil))
     func measureCaptureAndSymbolicationCost() throws {
         let clock = ContinuousClock()

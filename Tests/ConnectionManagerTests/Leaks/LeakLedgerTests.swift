@@ -51,6 +51,13 @@ struct LeakLedgerTests {
         #expect(changes.detected.map(\.info.connectionID) == [1, 2, 3])
         #expect(ledger.leaks(now: Self.t0 + 100).map(\.info.connectionID) == [1, 2, 3])
         #expect(ledger.leaks(now: Self.t0 + 100).map(\.heldFor) == [90, 80, 70])
+        // Same instant: by connection id, whatever the dictionary order.
+        var ties = LeakLedger()
+        let same = (1...20).reversed().map { Self.info($0, at: 0) }
+        #expect(
+            ties.update(checkedOut: same, threshold: .seconds(1), now: Self.t0 + 5).detected.map(\.info.connectionID)
+                == Array(1...20))
+        #expect(ties.leaks(now: Self.t0 + 5).map(\.info.connectionID) == Array(1...20))
         #expect(ledger.leakedBackendPIDs == [1001, 1002, 1003])
         #expect(ledger.totalLeaked == 3)
     }
@@ -131,54 +138,5 @@ struct LeakLedgerTests {
         #expect(ledger.update(checkedOut: [Self.info(2, at: 0)], threshold: .seconds(5), now: Self.t0 + 13).isEmpty)
         #expect(ledger.returnedLeaks(now: Self.t0 + 13).isEmpty)
         #expect(ledger.totalLeaked == 2)
-    }
-}
-
-@Suite("StackCaptureMode")
-struct StackCaptureModeTests {
-    @Test(arguments: [
-        (StackCaptureMode.off, [false, false, false, false, false, false]),
-        (.always, [true, true, true, true, true, true]),
-        (.sampled(every: 3), [true, false, false, true, false, false]),
-        (.sampled(every: 1), [true, true, true, true, true, true]),
-        (.sampled(every: 0), [true, true, true, true, true, true]),
-    ])
-    func capturesTheRightCheckouts(mode: StackCaptureMode, expected: [Bool]) {
-        #expect((0..<6).map { mode.shouldCapture(checkoutNumber: $0) } == expected)
-    }
-
-    @Test func sampledCapturesOneInN() {
-        let captured = (0..<1000).filter { StackCaptureMode.sampled(every: 100).shouldCapture(checkoutNumber: $0) }
-        #expect(captured == Array(stride(from: 0, to: 1000, by: 100)))
-    }
-}
-
-@Suite("ServerActivityQuery")
-struct ServerActivityQueryTests {
-    @Test func mapsATextRow() {
-        let row: [String?] = [
-            "4711", "idle in transaction", "1700000000.25", "1700000001", nil, "UPDATE t SET x = 1", "Client",
-            "ClientRead", "worker",
-        ]
-        #expect(
-            ServerActivityQuery.activity(row: row)
-                == ServerActivity(
-                    pid: 4711, state: "idle in transaction", xactStart: Date(timeIntervalSince1970: 1_700_000_000.25),
-                    queryStart: Date(timeIntervalSince1970: 1_700_000_001), stateChange: nil,
-                    query: "UPDATE t SET x = 1", waitEventType: "Client", waitEvent: "ClientRead",
-                    applicationName: "worker"))
-    }
-
-    @Test func rejectsMalformedRows() {
-        #expect(ServerActivityQuery.activity(row: ["4711"]) == nil)
-        #expect(ServerActivityQuery.activity(row: [nil, nil, nil, nil, nil, nil, nil, nil, nil]) == nil)
-        #expect(ServerActivityQuery.activity(row: ["x", nil, nil, nil, nil, nil, nil, nil, nil]) == nil)
-    }
-
-    @Test func parameterIsAnArrayLiteral() {
-        #expect(ServerActivityQuery.parameter(pids: [4711, 4712]) == "{4711,4712}")
-        #expect(ServerActivityQuery.parameter(pids: []) == "{}")
-        #expect(ServerActivityQuery.sql.contains("pg_stat_activity"))
-        #expect(ServerActivityQuery.sql.contains("$1::int[]"))
     }
 }

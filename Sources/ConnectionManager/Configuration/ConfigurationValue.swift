@@ -51,7 +51,7 @@ public enum ConfigurationValue {
 
     /// `off`, `always`, or `sample:N` (one checkout in N).
     public static func stackCapture(_ text: String, setting: String) throws(ConfigurationError)
-        -> ConnectionPoolConfig.StackCapture
+        -> StackCaptureMode
     {
         let t = text.trimmingSpaces.lowercased()
         switch t {

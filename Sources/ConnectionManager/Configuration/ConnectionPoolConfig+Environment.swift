@@ -3,7 +3,8 @@ public struct EnvironmentSetting: Sendable {
     public let variable: String
     public let defaultValue: String
     public let summary: String
-    let apply: @Sendable (inout ConnectionPoolConfig, String) throws(ConfigurationError) -> Void
+    /// Only ever throws `ConfigurationError` (closures can't spell typed throws in this table's literals).
+    let apply: @Sendable (inout ConnectionPoolConfig, String) throws -> Void
 }
 
 extension ConnectionPoolConfig {
@@ -11,7 +12,7 @@ extension ConnectionPoolConfig {
     public static let environmentSettings: [EnvironmentSetting] = [
         .init(variable: "DATABASE_FAILOVER_URLS", defaultValue: "(none)",
               summary: "Comma-separated failover targets, tried in order; setting it turns failover on.") { c, v in
-            c.failoverURLs = try v.split(separator: ",").map { s throws(ConfigurationError) in
+            c.failoverURLs = try v.split(separator: ",").map { s in
                 try DatabaseURL(s.trimmingSpaces, setting: "DATABASE_FAILOVER_URLS")
             }
             c.failoverEnabled = !c.failoverURLs.isEmpty
@@ -113,8 +114,13 @@ extension ConnectionPoolConfig {
     /// Applies the `DB_*` and `DATABASE_FAILOVER_URLS` variables present in `environment` on top of `self`.
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         for setting in Self.environmentSettings {
-            if let value = environment[setting.variable] {
+            guard let value = environment[setting.variable] else { continue }
+            do {
                 try setting.apply(&self, value)
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw .invalidValue(setting: setting.variable, value: value, expected: "\(error)")
             }
         }
         try validate()

@@ -27,7 +27,7 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     /// How long a checkout may be held before it is reported as a leak. Default 300 s.
     public var leakThreshold: Duration = .seconds(300)
     /// When to capture the checkout stack of a connection. Default `.always` (≈ 5 µs per checkout).
-    public var stackCapture: StackCapture = .always
+    public var stackCapture: StackCaptureMode = .always
     /// Run periodic health checks on a connection of their own. Default true.
     public var healthCheckEnabled: Bool = true
     /// Time between health checks. Default 60 s.
@@ -54,22 +54,6 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     /// A configuration with the defaults for `databaseURL`.
     public init(databaseURL: DatabaseURL) {
         self.databaseURL = databaseURL
-    }
-
-    /// When checkout stacks are captured.
-    public enum StackCapture: Sendable, Equatable, CustomStringConvertible {
-        case off
-        case always
-        /// One checkout in `every`.
-        case sampled(every: Int)
-
-        public var description: String {
-            switch self {
-            case .off: return "off"
-            case .always: return "always"
-            case .sampled(let n): return "sample:\(n)"
-            }
-        }
     }
 
     /// Checks every value; throws the first problem found, naming the setting and the value.

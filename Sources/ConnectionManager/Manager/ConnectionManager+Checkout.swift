@@ -1,0 +1,164 @@
+import Dispatch
+import Foundation
+
+extension ConnectionManager {
+    typealias Lease = ConnectionPool<PostgresConnectionFactory>.Lease
+
+    // MARK: Autocommit connections
+
+    /// Lends a connection in autocommit mode for the duration of `body`, then gives it back (also when
+    /// `body` throws). Blocks this thread while waiting for a free connection (at most `poolTimeout`).
+    /// - Throws: ``PoolError`` when no connection could be had (saturated, or server unreachable), then
+    ///   whatever `body` throws (``PostgresError`` for failed statements).
+    public func withConnection<T>(_ body: (PooledConnection) throws -> T) throws -> T {
+        let connection = PooledConnection(lease: try checkoutLease(expectedLong: false), manager: self)
+        defer { connection.close() }
+        return try body(connection)
+    }
+
+    /// Like ``withConnection(_:)`` for tasks: waiting suspends the task; statements run on the manager's threads.
+    public func withConnection<T: Sendable>(_ body: (PooledConnection) async throws -> T) async throws -> T {
+        let connection = PooledConnection(lease: try await checkoutLeaseAsync(expectedLong: false), manager: self)
+        do {
+            let value = try await body(connection)
+            await giveBack { connection.close() }
+            return value
+        } catch {
+            await giveBack { connection.close() }
+            throw error
+        }
+    }
+
+    // MARK: Sessions
+
+    /// The seed's `session_scope`: runs `body` in a transaction that commits when it returns and rolls
+    /// back when it throws; the connection always goes back to the pool.
+    /// - Parameter expectedLong: this session may be held long (a migration, a report): no leak alarm.
+    public func withSession<T>(expectedLong: Bool = false, _ body: (Session) throws -> T) throws -> T {
+        let session = try self.session(expectedLong: expectedLong)
+        defer { session.close() }
+        do {
+            let value = try body(session)
+            try session.commit()
+            return value
+        } catch {
+            try? session.rollback()
+            throw error
+        }
+    }
+
+    /// The async ``withSession(expectedLong:_:)-1k7ld``: waiting for a connection suspends the task instead of
+    /// blocking a thread of the cooperative pool; libpq calls run on the manager's own threads.
+    public func withSession<T: Sendable>(
+        expectedLong: Bool = false, _ body: (Session) async throws -> T
+    ) async throws -> T {
+        let session = Session(lease: try await checkoutLeaseAsync(expectedLong: expectedLong), manager: self)
+        do {
+            let value = try await body(session)
+            try await session.commit()
+            await giveBack { session.close() }
+            return value
+        } catch {
+            try? await session.rollback()
+            await giveBack { session.close() }
+            throw error
+        }
+    }
+
+    /// The seed's `get_session`: a session you end yourself with `commit()`/`rollback()` and `close()`.
+    /// Blocks this thread while waiting for a free connection (at most `poolTimeout`).
+    public func session(expectedLong: Bool = false) throws -> Session {
+        Session(lease: try checkoutLease(expectedLong: expectedLong), manager: self)
+    }
+
+    // MARK: Plumbing shared by sessions and connections
+
+    func checkoutLease(expectedLong: Bool) throws(PoolError) -> Lease {
+        let lease: Lease
+        do {
+            lease = try pool.checkout(captureStack: shouldCaptureStack())
+        } catch {
+            checkoutFailed(error)
+            throw error
+        }
+        if expectedLong { lease.markExpectedLong(true) }
+        return lease
+    }
+
+    func checkoutLeaseAsync(expectedLong: Bool) async throws(PoolError) -> Lease {
+        let lease: Lease
+        do {
+            lease = try await pool.checkout(captureStack: shouldCaptureStack())
+        } catch {
+            checkoutFailed(error)
+            throw error
+        }
+        if expectedLong { lease.markExpectedLong(true) }
+        return lease
+    }
+
+    @inline(__always)
+    private func shouldCaptureStack() -> Bool {
+        guard configuration.leakDetectionEnabled else { return false }
+        switch configuration.stackCapture {
+        case .off: return false
+        case .always: return true
+        case .sampled:
+            let n = checkoutCounter.wrappingAdd(1, ordering: .relaxed).oldValue
+            return configuration.stackCapture.shouldCapture(checkoutNumber: n)
+        }
+    }
+
+    private func checkoutFailed(_ error: PoolError) {
+        switch error {
+        case .timedOut:
+            record(.poolTimeout, "\(error)")
+        case .connectFailed(let underlying):
+            record(.connectFailed, "\(error)")
+            if let postgres = underlying as? PostgresError { observe(postgres) }
+        case .shutDown, .cancelled:
+            break
+        }
+    }
+
+    /// Runs one statement on a lent connection, watching for failures the manager must act on.
+    @discardableResult
+    func run(_ sql: String, _ parameters: [PostgresValue], timeout: Duration?, on lease: Lease) throws
+        -> QueryResult
+    {
+        if terminatedCount.load(ordering: .relaxed) > 0, isTerminated(lease.connectionID) {
+            throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
+        }
+        if configuration.leakDetectionEnabled { lease.recordSQL(sql) }
+        do {
+            return try lease.connection.execute(sql, parameters, timeout: timeout ?? configuration.queryTimeout)
+        } catch {
+            if isTerminated(lease.connectionID) {
+                throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
+            }
+            observe(error)
+            throw error
+        }
+    }
+
+    func isTerminated(_ connectionID: Int) -> Bool {
+        state.withLock { $0.terminated.contains(connectionID) }
+    }
+
+    /// Runs blocking libpq work on the manager's own threads and suspends the task meanwhile.
+    func onIOThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            ioQueue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// Gives a connection back from a task: inline when that costs no round trip, else on an I/O thread.
+    private func giveBack(_ close: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            ioQueue.async {
+                close()
+                continuation.resume()
+            }
+        }
+    }
+}

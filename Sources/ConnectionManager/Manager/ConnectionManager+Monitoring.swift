@@ -1,0 +1,231 @@
+import Dispatch
+import Foundation
+
+/// How often the manager samples utilization, scans for leaks and publishes swift-metrics.
+let scanInterval: Duration = .seconds(1)
+
+extension ConnectionManager {
+    /// Connects the timers and callbacks once every stored property exists.
+    func wireUp() {
+        healthSink.set { [weak self] target, result in self?.healthResultArrived(target: target.index, result: result) }
+        health?.start()
+        scanTimer.schedule(
+            deadline: .now() + scanInterval.dispatch, repeating: scanInterval.dispatch, leeway: .milliseconds(50))
+        scanTimer.setEventHandler { [weak self] in self?.scan() }
+        scanTimer.resume()
+    }
+
+    // MARK: Health and failover
+
+    /// Runs one health check of the current target now, on this thread, and records it.
+    @discardableResult
+    public func checkHealthNow() -> HealthCheckResult {
+        let index = currentTargetIndex
+        let result = probes.check(index)
+        healthResultArrived(target: index, result: result)
+        return result
+    }
+
+    var currentTargetIndex: Int { state.withLock { $0.failover.current } }
+
+    func healthResultArrived(target: Int, result: HealthCheckResult) {
+        let (actions, transition) = state.withLock { s -> ([FailoverStateMachine.Action], Bool?) in
+            s.recordCheck(target: target, result: result)
+            var transition: Bool?
+            if target == s.failover.current {
+                if s.lastHealthy != result.healthy { transition = result.healthy }
+                s.lastHealthy = result.healthy
+            }
+            return (s.failover.resultReceived(target: target, result: result), transition)
+        }
+        if transition == false {
+            record(.healthCheckFailed, "Health check of \(result.target) failed: \(result.error ?? "no answer").",
+                   at: result.checkedAt)
+        } else if transition == true, result.checkedAt > startedAt.addingTimeInterval(0.001),
+                  state.withLock({ $0.checkCount(target) }) > 1 {
+            record(.healthRecovered, "\(result.target) answers again (\(Self.millis(result.responseTime))).",
+                   at: result.checkedAt)
+        }
+        runFailover(actions, manual: false)
+    }
+
+    /// A statement or checkout failed: a connection-level error asks for a check now; 25006 means demoted.
+    func observe(_ error: any Error) {
+        guard let error = error as? PostgresError else { return }
+        if error.isReadOnlyTransaction {
+            let actions = state.withLock { $0.failover.readOnlyErrorObserved(at: Date()) }
+            runFailover(actions, manual: false)
+        } else if error.isConnectionLevel {
+            health?.checkNow()
+            let actions = state.withLock { $0.failover.connectionFailureObserved(at: Date()) }
+            runFailover(actions, manual: false)
+        }
+    }
+
+    /// Carries out the failover machine's decisions, outside the lock.
+    /// - Returns: the outcome of a switch or refusal among them, for a person who asked.
+    @discardableResult
+    func runFailover(_ actions: [FailoverStateMachine.Action], manual: Bool) -> MonitorCommandOutcome? {
+        var outcome: MonitorCommandOutcome?
+        for action in actions {
+            switch action {
+            case .probe(let indexes):
+                if manual || health == nil {
+                    // A person is waiting: probe now, on this thread, and feed the answers back.
+                    for index in indexes {
+                        let result = probes.check(index)
+                        let more = state.withLock { s in
+                            s.recordCheck(target: index, result: result)
+                            return s.failover.resultReceived(target: index, result: result)
+                        }
+                        if let settled = runFailover(more, manual: manual) { outcome = settled }
+                    }
+                } else {
+                    health?.probe(indexes)
+                }
+            case .scheduleRetry(let delay):
+                controlQueue.asyncAfter(deadline: .now() + delay.dispatch) { [weak self] in
+                    guard let self, !self.state.withLock({ $0.isShutDown }) else { return }
+                    let next = self.state.withLock { $0.failover.retryDelayElapsed(at: Date()) }
+                    self.runFailover(next, manual: false)
+                }
+            case .switchTo(let index, let reason):
+                if reason != .manual && !configuration.failoverEnabled {
+                    record(.failoverRefused, "Failover is disabled; staying on \(configuration.targets[currentTargetIndex].masked).")
+                    continue
+                }
+                outcome = switchTarget(to: index, reason: reason)
+            case .refuse(let reason):
+                record(.failoverRefused, reason)
+                outcome = MonitorCommandOutcome(succeeded: false, message: reason)
+            case .stayPut(let reason):
+                record(.failoverRefused, reason)
+            case .evictAndRecheck:
+                pool.invalidateAll()
+                record(.info, "\(factory.currentTarget.masked) is read-only now; its connections are being replaced.")
+                health?.probe(Array(configuration.targets.indices))
+            }
+        }
+        return outcome
+    }
+
+    private func switchTarget(to index: Int, reason: FailoverEvent.Reason) -> MonitorCommandOutcome {
+        let from = factory.currentTarget.masked
+        let to = configuration.targets[index]
+        // New opens go to the new target first; then the generation bump closes the old ones.
+        factory.retarget(to)
+        pool.invalidateAll()
+        health?.setCurrentTarget(index)
+        state.withLock {
+            $0.failover.switchCompleted(at: Date())
+            $0.lastHealthy = nil
+        }
+        let message = "Failed over from \(from) to \(to.masked) (\(reason.rawValue))."
+        record(.failover, message)
+        return MonitorCommandOutcome(succeeded: true, message: message)
+    }
+
+    /// Fails over by hand to the target at `index` (0 = `databaseURL`), or the next suitable one when `nil`,
+    /// after probing it: refused (and why) when it is down, read-only, unknown or already current.
+    public func failover(to index: Int?) -> MonitorCommandOutcome {
+        let actions = state.withLock { $0.failover.manualFailoverRequested(to: index, at: Date()) }
+        return runFailover(actions, manual: true)
+            ?? MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
+    }
+
+    // MARK: Leak scanning
+
+    /// Once per `scanInterval` on the control queue: utilization sample, leak ledger, server view, metrics.
+    func scan() {
+        let now = Date()
+        var metrics = pool.metrics()
+        let target = factory.currentTarget.masked
+        let infos = configuration.leakDetectionEnabled
+            ? pool.checkedOutConnections().map { $0.connectionInfo(target: target) } : []
+        let threshold = configuration.leakThreshold
+        let (changes, pids) = state.withLock { s in
+            s.appendUtilization(metrics.utilization)
+            let changes = s.ledger.update(checkedOut: infos, threshold: threshold, now: now)
+            let held = Set(infos.map(\.connectionID))
+            s.terminated.formIntersection(held)
+            return (changes, s.ledger.leakedBackendPIDs)
+        }
+        terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
+        for leak in changes.detected {
+            let where_ = leak.info.stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
+            record(.leakDetected,
+                   "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread \(leak.info.threadName)) "
+                   + "has been held for \(Int(leak.heldFor)) s, over the \(Int(threshold.timeInterval)) s leak threshold; "
+                   + "checked out at:\n\(where_)", at: now)
+        }
+        for returned in changes.returned {
+            record(.leakReturned,
+                   "Leaked connection \(returned.info.connectionID) came back after \(Int(returned.heldFor)) s.", at: now)
+        }
+        if !pids.isEmpty { refreshServerActivity(pids: pids) }
+        metrics.leakedConnections = state.withLock { $0.ledger.leakCount }
+        metricsReporter.report(metrics)
+    }
+
+    /// What the server thinks the leaked backends are doing, fetched on the monitor's connection.
+    private func refreshServerActivity(pids: [Int32]) {
+        let rows: [ServerActivity]? = try? probes.withConnection(currentTargetIndex) { connection in
+            let result = try connection.execute(
+                ServerActivityQuery.sql, [.text(ServerActivityQuery.parameter(pids: pids))],
+                timeout: configuration.connectTimeout)
+            return try result.rows.compactMap { row in
+                ServerActivityQuery.activity(row: try (0..<ServerActivityQuery.columnCount).map { try row.string($0) })
+            }
+        }
+        guard let rows else { return }
+        let byPID = Dictionary(rows.map { ($0.pid, $0) }) { first, _ in first }
+        state.withLock { $0.ledger.updateServerActivity(byPID) }
+    }
+
+    /// Ends a leaked connection on the server (`pg_terminate_backend`) and invalidates it in the pool; its
+    /// holder gets ``SessionError/terminatedAsLeak(connectionID:)`` on its next statement. Nothing else is touched.
+    public func terminate(leak connectionID: Int) -> MonitorCommandOutcome {
+        guard let record = pool.checkedOutConnections().first(where: { $0.connectionID == connectionID }) else {
+            return MonitorCommandOutcome(
+                succeeded: false, message: "Connection \(connectionID) is not checked out any more; nothing to end.")
+        }
+        state.withLock { _ = $0.terminated.insert(connectionID) }
+        terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
+        let ended: Bool
+        do {
+            ended = try probes.withConnection(currentTargetIndex) { connection in
+                let result = try connection.execute(
+                    "SELECT pg_terminate_backend($1::int)", [.int(Int(record.backendPID))],
+                    timeout: configuration.connectTimeout)
+                return try result[row: 0].bool(0) ?? false
+            }
+        } catch {
+            state.withLock { _ = $0.terminated.remove(connectionID) }
+            return MonitorCommandOutcome(
+                succeeded: false, message: "Could not end connection \(connectionID) on the server: \(error)")
+        }
+        state.withLock { _ = $0.ledger.markTerminated(connectionID, now: Date()) }
+        let message = ended
+            ? "Ended connection \(connectionID) (backend \(record.backendPID)) on the server; its holder gets an error on next use."
+            : "Backend \(record.backendPID) of connection \(connectionID) was already gone; the pool will discard it when it is returned."
+        self.record(.leakTerminated, message)
+        return MonitorCommandOutcome(succeeded: true, message: message)
+    }
+
+    static func describe(_ frames: ArraySlice<StackFrame>) -> String {
+        frames.map { frame -> String in
+            let location = frame.file.map { file in " at \(file):\(frame.line ?? 0)" } ?? ""
+            return "    \(frame.symbol)\(location)"
+        }.joined(separator: "\n")
+    }
+
+    static func millis(_ seconds: Double) -> String {
+        String(format: "%.1f ms", seconds * 1000)
+    }
+}
+
+extension Duration {
+    var dispatch: DispatchTimeInterval {
+        .nanoseconds(Int(clamping: components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
+    }
+}

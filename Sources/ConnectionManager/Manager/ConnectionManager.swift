@@ -1,0 +1,197 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// A PostgreSQL connection manager: a pool with SQLAlchemy's knobs, health monitoring with history,
+/// leak detection that remembers where each connection was checked out, and failover across targets.
+///
+/// Create one per database (cluster) and share it. Every method is thread-safe. Blocking methods
+/// (`withConnection`, `withSession`, `session()`) block the calling thread; their `async` overloads
+/// suspend the task and run libpq on the manager's own threads. Call ``shutdown()`` when done: it stops
+/// the timers and closes the connections.
+public final class ConnectionManager: MonitorSource, Sendable {
+    /// The validated configuration in effect.
+    public let configuration: ConnectionPoolConfig
+    /// When the manager was created.
+    public let startedAt: Date
+    let logger: Logger
+    let factory: PostgresConnectionFactory
+    let pool: ConnectionPool<PostgresConnectionFactory>
+    /// Runs libpq work for async callers; never the cooperative pool.
+    let ioQueue = DispatchQueue(label: "pooltop.manager.io", attributes: .concurrent)
+    /// Serializes the manager's own bookkeeping that does I/O (leak scans, failover switches).
+    let controlQueue = DispatchQueue(label: "pooltop.manager.control")
+    let state: Mutex<ManagerState>
+    let checkoutCounter = Atomic<Int>(0)
+    /// Non-zero while some connection was terminated as a leak and not yet given back (fast path check).
+    let terminatedCount = Atomic<Int>(0)
+    let probes: HealthProbe
+    let health: HealthMonitor?
+    // Safety: Dispatch sources are thread-safe objects; the reference itself never changes.
+    nonisolated(unsafe) let scanTimer: DispatchSourceTimer
+    let metricsReporter: MetricsReporter
+    /// Forwards the health monitor's results to this manager (the monitor exists before `self` does).
+    let healthSink = HealthSink()
+    private static let controlQueueKey = DispatchSpecificKey<Bool>()
+
+    /// Creates a manager and starts its health monitor and leak scanner (no connection is opened until
+    /// the first checkout unless `prefill` is set).
+    /// - Parameter logger: where warnings (leaks with their stacks, failovers, connect failures) go.
+    /// - Throws: ``ConfigurationError`` for an invalid configuration, naming the setting and the value.
+    public init(
+        configuration: ConnectionPoolConfig, logger: Logger = Logger(label: "pooltop.connection-manager")
+    ) throws(ConfigurationError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        startedAt = Date()
+        let maintenance = min(configuration.connectTimeout, configuration.queryTimeout ?? configuration.connectTimeout)
+        factory = PostgresConnectionFactory(
+            target: configuration.databaseURL, applicationName: configuration.applicationName,
+            maintenanceTimeout: maintenance)
+        pool = ConnectionPool(
+            configuration: PoolConfiguration(
+                poolSize: configuration.poolSize, maxOverflow: configuration.maxOverflow,
+                poolTimeout: configuration.poolTimeout, recycle: configuration.poolRecycle,
+                prePingAfterIdle: configuration.poolPrePing ? configuration.prePingAfterIdle : nil,
+                connectTimeout: configuration.connectTimeout),
+            factory: factory, label: "pooltop.pool")
+        state = Mutex(ManagerState(configuration: configuration))
+        probes = HealthProbe(
+            targets: configuration.targets, connectTimeout: configuration.connectTimeout,
+            applicationName: configuration.applicationName + " (health)")
+        metricsReporter = MetricsReporter(label: "pooltop.pool")
+        if configuration.healthCheckEnabled {
+            let probes = self.probes
+            let targets = configuration.targets.enumerated().map { HealthTarget(index: $0.offset, url: $0.element.masked) }
+            health = HealthMonitor(
+                targets: targets, interval: configuration.healthCheckInterval,
+                otherTargetsEvery: configuration.failoverURLs.isEmpty ? 0 : 5,
+                check: { target in probes.check(target.index) },
+                onResult: { [healthSink] target, result in healthSink.deliver(target, result) })
+        } else {
+            health = nil
+        }
+        scanTimer = DispatchSource.makeTimerSource(queue: controlQueue)
+        controlQueue.setSpecific(key: Self.controlQueueKey, value: true)
+        wireUp()
+        if configuration.prefill {
+            do { try pool.prefill() } catch { record(.connectFailed, "Prefill failed: \(error)") }
+        }
+    }
+
+    /// The seed's `create_connection_manager`: a manager for `databaseURL` with the common knobs.
+    public static func create(
+        databaseURL: String, poolSize: Int = 10, maxOverflow: Int = 20, leakDetection: Bool = true,
+        healthMonitoring: Bool = true, failoverURLs: [String] = [],
+        logger: Logger = Logger(label: "pooltop.connection-manager")
+    ) throws(ConfigurationError) -> ConnectionManager {
+        var config = ConnectionPoolConfig(databaseURL: try DatabaseURL(databaseURL))
+        config.poolSize = poolSize
+        config.maxOverflow = maxOverflow
+        config.leakDetectionEnabled = leakDetection
+        config.healthCheckEnabled = healthMonitoring
+        for url in failoverURLs {
+            config.failoverURLs.append(try DatabaseURL(url, setting: "failover_urls"))
+        }
+        config.failoverEnabled = !config.failoverURLs.isEmpty
+        return try ConnectionManager(configuration: config, logger: logger)
+    }
+
+    /// A manager configured from `DATABASE_URL`, `DATABASE_FAILOVER_URLS` and the `DB_*` variables.
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "pooltop.connection-manager")
+    ) throws(ConfigurationError) -> ConnectionManager {
+        try ConnectionManager(configuration: ConnectionPoolConfig.fromEnvironment(environment), logger: logger)
+    }
+
+    /// Stops the health monitor and the leak scanner, fails waiting checkouts, closes idle connections
+    /// now and lent ones when they come back. Idempotent; no timer or thread is left running.
+    public func shutdown() {
+        let wasRunning = state.withLock { s in
+            defer { s.isShutDown = true }
+            return !s.isShutDown
+        }
+        guard wasRunning else { return }
+        scanTimer.cancel()
+        health?.stop()
+        healthSink.set(nil)
+        // Let a scan in progress finish (unless this is that scan dropping the last reference).
+        if DispatchQueue.getSpecific(key: Self.controlQueueKey) != true { controlQueue.sync {} }
+        pool.shutdown()
+        probes.closeAll()
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    // MARK: Pool administration
+
+    /// Counters and gauges of the pool right now (see ``PoolMetrics``); `leaked_connections` included.
+    public func metrics() -> PoolMetrics {
+        var m = pool.metrics()
+        m.leakedConnections = state.withLock { $0.ledger.leakCount }
+        return m
+    }
+
+    /// Checkouts wait (their deadline still runs) until ``resume()``: HikariCP's `suspendPool`, PgBouncer's PAUSE.
+    public func suspend() {
+        pool.suspend()
+        record(.suspended, "The pool was suspended: checkouts wait until it is resumed.")
+    }
+
+    /// Lends connections again, serving waiters in arrival order.
+    public func resume() {
+        pool.resume()
+        record(.resumed, "The pool was resumed.")
+    }
+
+    /// Soft eviction: idle connections are closed now, lent ones when they come back.
+    public func evictIdle() {
+        let before = pool.metrics().checkedIn
+        pool.evictIdle()
+        record(.evicted, "Evicted \(before) idle connection\(before == 1 ? "" : "s"); lent ones close when returned.")
+    }
+
+    /// Adds callbacks for pool events (the seed's `onConnect`, `onCheckout`, `onCheckin`, `onPoolConnect`).
+    /// They are never called while the pool's lock is held. Returns a token for ``removeListener(_:)``.
+    @discardableResult
+    public func addListener(_ listener: PoolListener<PostgresConnection>) -> PoolListenerToken {
+        pool.addListener(listener)
+    }
+
+    /// Removes callbacks added with ``addListener(_:)``.
+    public func removeListener(_ token: PoolListenerToken) {
+        pool.removeListener(token)
+    }
+
+    // MARK: Events
+
+    /// Appends to the event log (and logs it).
+    func record(_ kind: PoolEvent.Kind, _ message: String, at: Date = Date()) {
+        state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
+        switch kind {
+        case .connectFailed, .poolTimeout, .healthCheckFailed, .leakDetected, .failoverRefused, .serverRestarted:
+            logger.warning("\(message)")
+        default:
+            logger.info("\(message)")
+        }
+    }
+}
+
+/// A late-bound, thread-safe callback slot.
+final class HealthSink: Sendable {
+    typealias Handler = @Sendable (HealthTarget, HealthCheckResult) -> Void
+    private let handler = Mutex<Handler?>(nil)
+
+    func set(_ newHandler: Handler?) {
+        handler.withLock { $0 = newHandler }
+    }
+
+    func deliver(_ target: HealthTarget, _ result: HealthCheckResult) {
+        handler.withLock { $0 }?(target, result)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// The seed's comprehensive status, as returned by ``ConnectionManager/healthStatus()`` and printed by
+/// `pooltop status`. JSON keys are snake_case; times in seconds; timestamps ISO 8601; URLs masked.
+public struct HealthStatus: Sendable, Codable, Equatable {
+    public var healthy: Bool
+    public var poolMetrics: PoolMetrics
+    public var healthCheck: HealthCheckResult?
+    public var healthStats: HealthStats
+    public var failoverStats: FailoverStats
+    public var leakDetection: LeakDetectionStatus
+
+    /// The `leak_detection` section.
+    public struct LeakDetectionStatus: Sendable, Codable, Equatable {
+        public var enabled: Bool
+        public var threshold: Double
+        public var activeConnections: Int
+        public var totalLeaked: Int
+        public var leaks: [Leak]
+
+        enum CodingKeys: String, CodingKey {
+            case enabled, threshold, leaks
+            case activeConnections = "active_connections"
+            case totalLeaked = "total_leaked"
+        }
+    }
+
+    /// One leaked connection in the JSON (stack frames are left to the dashboard: symbolication is costly).
+    public struct Leak: Sendable, Codable, Equatable {
+        public var connectionID: Int
+        public var backendPID: Int32
+        public var checkedOutAt: Date
+        public var heldFor: Double
+        public var threadName: String
+        public var lastSQL: String?
+        public var target: String
+        public var server: ServerActivity?
+
+        enum CodingKeys: String, CodingKey {
+            case target, server
+            case connectionID = "connection_id"
+            case backendPID = "backend_pid"
+            case checkedOutAt = "checked_out_at"
+            case heldFor = "held_for"
+            case threadName = "thread_name"
+            case lastSQL = "last_sql"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case healthy
+        case poolMetrics = "pool_metrics"
+        case healthCheck = "health_check"
+        case healthStats = "health_stats"
+        case failoverStats = "failover_stats"
+        case leakDetection = "leak_detection"
+    }
+
+    init(snapshot: ManagerSnapshot, leakDetectionEnabled: Bool) {
+        healthy = snapshot.lastHealthCheck?.healthy ?? false
+        poolMetrics = snapshot.metrics
+        healthCheck = snapshot.lastHealthCheck
+        healthStats = snapshot.healthStats
+        failoverStats = snapshot.failover
+        leakDetection = LeakDetectionStatus(
+            enabled: leakDetectionEnabled, threshold: snapshot.leakThreshold,
+            activeConnections: snapshot.activeConnections, totalLeaked: snapshot.totalLeaked,
+            leaks: snapshot.leaks.map { leak in
+                Leak(
+                    connectionID: leak.info.connectionID, backendPID: leak.info.backendPID,
+                    checkedOutAt: leak.info.checkedOutAt, heldFor: leak.heldFor, threadName: leak.info.threadName,
+                    lastSQL: leak.info.lastSQL, target: leak.info.target, server: leak.server)
+            })
+    }
+
+    /// Pretty-printed JSON with sorted keys, ISO 8601 dates.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
+        }
+        return try encoder.encode(self)
+    }
+
+    /// A few lines for people (what `pooltop status` prints without `--json`).
+    public var summary: String {
+        let m = poolMetrics
+        var lines: [String] = []
+        lines.append("pooltop status: " + (healthy ? "HEALTHY ✓" : "UNHEALTHY ✗"))
+        let role = failoverStats.isPrimary ? "primary" : (failoverStats.targets.first { $0.isCurrent }?.role.rawValue ?? "unknown")
+        lines.append("  target     \(failoverStats.currentURL) (\(role)\(healthCheck?.serverVersion.map { ", PostgreSQL \($0)" } ?? ""))")
+        if let check = healthCheck {
+            if check.healthy {
+                lines.append(String(format: "  response   %.1f ms", check.responseTime * 1000))
+            } else {
+                lines.append("  error      \(check.error ?? "the health check failed")")
+            }
+        }
+        lines.append("  pool       \(m.checkedOut)/\(m.size) in use, overflow \(m.overflow)/\(m.maxOverflow), waiting \(m.waiting)")
+        lines.append(
+            "  failover   \(failoverStats.targets.count) target\(failoverStats.targets.count == 1 ? "" : "s"), "
+                + "\(failoverStats.failoverCount) failover\(failoverStats.failoverCount == 1 ? "" : "s")")
+        lines.append("  leaks      \(leakDetection.leaks.count) now, \(leakDetection.totalLeaked) in total")
+        return lines.joined(separator: "\n")
+    }
+}

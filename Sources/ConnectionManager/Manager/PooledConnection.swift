@@ -1,0 +1,43 @@
+/// A connection lent by a ``ConnectionManager`` in autocommit mode: each statement commits on its own.
+///
+/// Valid only inside the `withConnection` body (or until `close()`); use it from one thread at a time.
+public final class PooledConnection: @unchecked Sendable {
+    // Safety: `isClosed` is only touched by the single holder of the lease (the pool hands it to one caller).
+    let lease: ConnectionPool<PostgresConnectionFactory>.Lease
+    unowned let manager: ConnectionManager
+    private var isClosed = false
+
+    init(lease: ConnectionPool<PostgresConnectionFactory>.Lease, manager: ConnectionManager) {
+        self.lease = lease
+        self.manager = manager
+    }
+
+    /// The pool's id of this physical connection (as shown in leak reports).
+    public var connectionID: Int { lease.connectionID }
+    /// The server process serving it (`pg_backend_pid()`).
+    public var backendPID: Int32 { lease.connection.backendPID }
+    /// The raw libpq connection, for what this API does not cover. Do not close it or keep it.
+    public var connection: PostgresConnection { lease.connection }
+
+    /// Runs one statement with bound parameters (`$1`, `$2`, …) under the manager's query timeout
+    /// (or `timeout`). Blocks this thread; use ``ConnectionManager/withConnection(_:)-async`` from tasks.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil) throws
+        -> QueryResult
+    {
+        if isClosed { throw SessionError.closed }
+        return try manager.run(sql, parameters, timeout: timeout, on: lease)
+    }
+
+    /// Marks this checkout as expected to be long (a migration, a report): it raises no leak alarm.
+    public func markExpectedLong() {
+        lease.markExpectedLong(true)
+    }
+
+    /// Gives the connection back to the pool. Idempotent.
+    public func close() {
+        if isClosed { return }
+        isClosed = true
+        lease.checkin()
+    }
+}

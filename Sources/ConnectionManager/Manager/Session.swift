@@ -1,0 +1,89 @@
+/// A unit of work on one pooled connection: the seed's `get_session` / `session_scope`.
+///
+/// The transaction starts with the first statement (`BEGIN` is sent then, not before, so a session that
+/// runs nothing costs no round trip). `commit()` and `rollback()` end it; the next statement starts a new
+/// one. `close()` rolls back anything uncommitted and gives the connection back; it also happens when
+/// the session is deallocated, so a forgotten session cannot keep a connection forever.
+/// Use a session from one thread (or task) at a time.
+public final class Session: @unchecked Sendable {
+    // Safety: mutable state is only touched by the session's single holder, as with the connection itself.
+    let lease: ConnectionPool<PostgresConnectionFactory>.Lease
+    unowned let manager: ConnectionManager
+    private var isClosed = false
+    private var isInTransaction = false
+
+    init(lease: ConnectionPool<PostgresConnectionFactory>.Lease, manager: ConnectionManager) {
+        self.lease = lease
+        self.manager = manager
+    }
+
+    deinit {
+        close()
+    }
+
+    /// The pool's id of the physical connection (as shown in leak reports).
+    public var connectionID: Int { lease.connectionID }
+    /// The server process serving this session (`pg_backend_pid()`).
+    public var backendPID: Int32 { lease.connection.backendPID }
+
+    /// Runs one statement inside the session's transaction, with bound parameters (`$1`, `$2`, …).
+    /// Blocks this thread; from a task use the `async` overload, which runs it on the manager's threads.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil) throws
+        -> QueryResult
+    {
+        if isClosed { throw SessionError.closed }
+        if !isInTransaction {
+            try manager.run("BEGIN", [], timeout: timeout, on: lease)
+            isInTransaction = true
+        }
+        return try manager.run(sql, parameters, timeout: timeout, on: lease)
+    }
+
+    /// Runs one statement on the manager's own threads; the task is suspended meanwhile.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil) async throws
+        -> QueryResult
+    {
+        try await manager.onIOThread { try self.execute(sql, parameters, timeout: timeout) }
+    }
+
+    /// Commits the work done since the first statement (or the last commit/rollback). No-op when none.
+    public func commit() throws {
+        if isClosed { throw SessionError.closed }
+        guard isInTransaction else { return }
+        isInTransaction = false
+        try manager.run("COMMIT", [], timeout: nil, on: lease)
+    }
+
+    /// Commits on the manager's own threads.
+    public func commit() async throws {
+        try await manager.onIOThread { try self.commit() }
+    }
+
+    /// Rolls back the work done since the first statement (or the last commit/rollback). No-op when none.
+    public func rollback() throws {
+        if isClosed { throw SessionError.closed }
+        guard isInTransaction else { return }
+        isInTransaction = false
+        try manager.run("ROLLBACK", [], timeout: nil, on: lease)
+    }
+
+    /// Rolls back on the manager's own threads.
+    public func rollback() async throws {
+        try await manager.onIOThread { try self.rollback() }
+    }
+
+    /// Marks this session as expected to be long (a migration, a report): it raises no leak alarm.
+    public func markExpectedLong() {
+        lease.markExpectedLong(true)
+    }
+
+    /// Gives the connection back; anything not committed is rolled back (by the pool's checkin). Idempotent.
+    public func close() {
+        if isClosed { return }
+        isClosed = true
+        isInTransaction = false
+        lease.checkin()
+    }
+}

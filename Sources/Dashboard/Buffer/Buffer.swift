@@ -106,6 +106,8 @@ public struct Buffer: Sendable, Equatable {
             if w == 2 {
                 set(x + col, y, ch, style)
                 set(x + col + 1, y, Cell.continuationSymbol, style)
+            } else if !glyphs.isUnicode && !ch.isASCII {
+                set(x + col, y, Glyphs.asciiSubstitute(for: ch), style)
             } else {
                 set(x + col, y, Text.isControl(ch) ? "?" : ch, style)
             }

@@ -34,4 +34,23 @@ public struct Glyphs: Sendable, Equatable {
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
         ellipsis: "~", check: "+", cross: "x", warning: "!", pointer: ">", dot: "-", up: "^", down: "v",
         arrow: "->", isUnicode: false)
+
+    /// An ASCII stand-in for a character in text written to an ASCII buffer.
+    static func asciiSubstitute(for ch: Character) -> Character {
+        switch ch {
+        case "·", "—", "–", "─": return "-"
+        case "…": return "~"
+        case "×": return "x"
+        case "µ": return "u"
+        case "✓": return "+"
+        case "✗": return "x"
+        case "⚠": return "!"
+        case "▶": return ">"
+        case "→": return ">"
+        case "↑": return "^"
+        case "↓": return "v"
+        case "←": return "<"
+        default: return "?"
+        }
+    }
 }

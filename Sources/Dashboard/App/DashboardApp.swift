@@ -28,6 +28,7 @@ public enum DashboardApp {
         precondition(Thread.isMainThread, "DashboardApp.run must be called on the main thread")
         MainActor.assumeIsolated {
             let loop = DashboardLoop(source: source, options: options, theme: theme)
+            DashboardLoop.running = loop
             loop.start()
         }
         dispatchMain()
@@ -38,6 +39,8 @@ public enum DashboardApp {
 /// messages in, effects go out; blocking work runs on background queues and comes back as messages.
 @MainActor
 final class DashboardLoop {
+    /// Keeps the loop alive while `dispatchMain` runs (the Dispatch sources hold it weakly).
+    static var running: DashboardLoop?
     private var state: DashboardState
     private let source: any MonitorSource
     private let options: DashboardOptions

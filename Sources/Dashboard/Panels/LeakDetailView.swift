@@ -9,8 +9,8 @@ struct LeakDetailView {
     /// Lines of the info section above the stack.
     static let infoRows = 6
 
-    /// Stack frames visible at this terminal height (header, footer, border and info rows excluded).
-    static func stackRows(height: Int) -> Int { max(1, height - 4 - infoRows) }
+    /// Stack frames visible at this terminal height (header, hints, footer, border and info rows excluded).
+    static func stackRows(height: Int) -> Int { max(1, height - 5 - infoRows) }
 
     func render(in area: Rect, into buffer: inout Buffer) {
         let g = buffer.glyphs

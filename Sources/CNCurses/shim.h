@@ -28,4 +28,13 @@ static inline int cnc_terminal_size(int fd, int *rows, int *cols) {
     *rows = ws.ws_row; *cols = ws.ws_col;
     return 0;
 }
+// Added for the Dashboard backend (wattr_set and mvwaddnstr can be macros; KEY_* for clarity).
+static inline int cnc_attr_set(WINDOW *win, attr_t attrs, int pair) {
+    return wattr_set(win, attrs, (short)pair, NULL);
+}
+static inline int cnc_put(WINDOW *win, int y, int x, const char *utf8) {
+    return mvwaddnstr(win, y, x, utf8, -1);
+}
+static inline int cnc_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int cnc_ok(void) { return OK; }
 #endif

@@ -1,0 +1,202 @@
+import ConnectionManager
+import Dispatch
+import Foundation
+
+/// The dashboard's entry point for the CLI.
+public enum DashboardApp {
+    /// The message for stdout/stdin that are not terminals.
+    public static let notATerminalMessage = "pooltop needs a terminal; for scripts use `pooltop status --json`"
+
+    /// Runs the dashboard on the main queue until the user quits; call it from the main thread.
+    ///
+    /// Returns only on a failure before the screen is taken: 2 when stdin/stdout are not a terminal
+    /// or the theme cannot be loaded (the reason is printed to stderr). Otherwise it never returns:
+    /// it restores the terminal, calls `options.onExit` with the exit code (0 after `q`, 130 after
+    /// SIGINT, 143 after SIGTERM) and calls `exit`.
+    public static func run(source: any MonitorSource, options: DashboardOptions) -> Int32 {
+        guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {
+            FileHandle.standardError.write(Data((notATerminalMessage + "\n").utf8))
+            return 2
+        }
+        let theme: Theme
+        do {
+            theme = try ThemeLoader(environment: options.environment).theme(for: options)
+        } catch {
+            FileHandle.standardError.write(Data("pooltop: theme: \(error)\n".utf8))
+            return 2
+        }
+        precondition(Thread.isMainThread, "DashboardApp.run must be called on the main thread")
+        MainActor.assumeIsolated {
+            let loop = DashboardLoop(source: source, options: options, theme: theme)
+            DashboardLoop.running = loop
+            loop.start()
+        }
+        dispatchMain()
+    }
+}
+
+/// The thin shell around `DashboardState.update`: Dispatch sources on the main queue feed
+/// messages in, effects go out; blocking work runs on background queues and comes back as messages.
+@MainActor
+final class DashboardLoop {
+    /// Keeps the loop alive while `dispatchMain` runs (the Dispatch sources hold it weakly).
+    static var running: DashboardLoop?
+    private var state: DashboardState
+    private let source: any MonitorSource
+    private let options: DashboardOptions
+    private let loader: ThemeLoader
+    private var backend: CursesBackend?
+    private var timer: DispatchSourceTimer?
+    private var sources: [any DispatchSourceProtocol] = []
+    private let commandQueue = DispatchQueue(label: "pooltop.dashboard.commands")
+    private let stackQueue = DispatchQueue(label: "pooltop.dashboard.stacks")
+    private var initialTheme: Theme
+
+    init(source: any MonitorSource, options: DashboardOptions, theme: Theme) {
+        self.source = source
+        self.options = options
+        self.loader = ThemeLoader(environment: options.environment)
+        self.initialTheme = theme
+        state = DashboardState(
+            refresh: options.refreshInterval, theme: theme.name, colorsDisabled: options.colorsDisabled,
+            demoActions: options.isDemo ? options.demoActions : [], title: options.title, timeZone: options.timeZone)
+    }
+
+    func start() {
+        // Dispatch sources get these signals; ncurses must not install its own SIGWINCH handler.
+        for sig in [SIGWINCH, SIGINT, SIGTERM] { signal(sig, SIG_IGN) }
+        TerminalGuard.arm()
+        let backend = CursesBackend(theme: initialTheme)
+        self.backend = backend
+        let size = backend.size
+        _ = state.update(.resized(width: size.width, height: size.height))
+        _ = state.update(.tick(source.snapshot()))
+        redraw()
+
+        let input = DispatchSource.makeReadSource(fileDescriptor: STDIN_FILENO, queue: .main)
+        input.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.readInput() } }
+        input.resume()
+        sources.append(input)
+
+        let winch = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .main)
+        winch.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.resized() } }
+        winch.resume()
+        sources.append(winch)
+
+        for (sig, code) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            s.setEventHandler { [weak self] in
+                MainActor.assumeIsolated {
+                    guard let self else { return }
+                    self.shutdown(code)
+                }
+            }
+            s.resume()
+            sources.append(s)
+        }
+        startTimer(state.refreshInterval)
+    }
+
+    private func startTimer(_ interval: Duration) {
+        timer?.cancel()
+        let t = DispatchSource.makeTimerSource(queue: .main)
+        let (seconds, atto) = interval.components
+        let nanos = Int(seconds) * 1_000_000_000 + Int(atto / 1_000_000_000)
+        t.schedule(deadline: .now() + .nanoseconds(nanos), repeating: .nanoseconds(nanos), leeway: .milliseconds(10))
+        t.setEventHandler { [weak self] in
+            MainActor.assumeIsolated {
+                guard let self else { return }
+                self.send(.tick(self.source.snapshot()))
+            }
+        }
+        t.resume()
+        timer = t
+    }
+
+    private func readInput() {
+        guard let backend else { return }
+        let inputs = backend.readInput()
+        guard !inputs.isEmpty else { return }
+        var effects: [DashboardEffect] = []
+        for input in inputs {
+            switch input {
+            case .key(let key): effects += state.update(.keyPressed(key))
+            case .resized:
+                let size = backend.size
+                effects += state.update(.resized(width: size.width, height: size.height))
+            }
+        }
+        run(effects)
+        redraw()
+    }
+
+    private func resized() {
+        guard let backend else { return }
+        backend.resizeFromTerminal()
+        let size = backend.size
+        send(.resized(width: size.width, height: size.height))
+    }
+
+    /// Feeds one message through `update`, runs the effects, draws.
+    func send(_ message: DashboardMessage) {
+        run(state.update(message))
+        redraw()
+    }
+
+    private func redraw() {
+        guard let backend else { return }
+        backend.draw(DashboardView.render(state, glyphs: backend.glyphs))
+    }
+
+    private func run(_ effects: [DashboardEffect]) {
+        for effect in effects {
+            switch effect {
+            case .quit:
+                shutdown(0)
+            case .perform(let command):
+                let source = self.source
+                commandQueue.async {
+                    let outcome = source.perform(command)
+                    DispatchQueue.main.async { [weak self] in
+                        MainActor.assumeIsolated { self?.send(.commandCompleted(command, outcome)) }
+                    }
+                }
+            case .loadStack(let id):
+                let source = self.source
+                stackQueue.async {
+                    let frames = source.checkoutStack(connectionID: id)
+                    DispatchQueue.main.async { [weak self] in
+                        MainActor.assumeIsolated { self?.send(.stackLoaded(connectionID: id, frames: frames)) }
+                    }
+                }
+            case .changeRefresh(let interval):
+                startTimer(interval)
+            case .applyTheme(let name):
+                do {
+                    backend?.apply(try loader.load(name))
+                } catch {
+                    _ = state.update(.themeFailed("Theme \(name): \(error)"))
+                }
+            case .runDemoAction(let i):
+                guard options.demoActions.indices.contains(i) else { continue }
+                let action = options.demoActions[i]
+                commandQueue.async {
+                    let outcome = action.run()
+                    DispatchQueue.main.async { [weak self] in
+                        MainActor.assumeIsolated { self?.send(.demoActionCompleted(index: i, outcome)) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Restores the terminal, lets the CLI clean up, exits.
+    private func shutdown(_ code: Int32) -> Never {
+        timer?.cancel()
+        for s in sources { s.cancel() }
+        backend?.end()
+        TerminalGuard.disarm()
+        options.onExit?(code)
+        exit(code)
+    }
+}

@@ -1,0 +1,261 @@
+import ConnectionManager
+import Foundation
+
+extension DashboardState {
+    /// Applies one message; returns the work the shell must do. Pure: no clock, no I/O.
+    public mutating func update(_ message: DashboardMessage) -> [DashboardEffect] {
+        switch message {
+        case .keyPressed(let key):
+            guard let binding = keyTable.first(where: { $0.contexts.contains(context) && $0.keys.contains(key) })
+            else { return [] }
+            return perform(binding.action)
+        case .tick(let snap):
+            receive(snap)
+            return []
+        case .resized(let w, let h):
+            width = max(0, w)
+            height = max(0, h)
+            return []
+        case .commandCompleted(let command, let outcome):
+            if case .failover = command, case .outcome(var dialog) = mode {
+                dialog.outcome = outcome
+                mode = .outcome(dialog)
+            }
+            setStatus(outcome.message, isError: !outcome.succeeded)
+            return []
+        case .demoActionCompleted(_, let outcome):
+            setStatus(outcome.message, isError: !outcome.succeeded)
+            return []
+        case .stackLoaded(let id, let frames):
+            if case .leakDetail(var detail) = mode, detail.leak.info.connectionID == id {
+                detail.frames = frames
+                mode = .leakDetail(detail)
+            }
+            return []
+        case .themeFailed(let text):
+            setStatus(text, isError: true)
+            return []
+        }
+    }
+
+    /// Free function form for callers that prefer `update(&state, message)`.
+    public static func update(_ state: inout DashboardState, _ message: DashboardMessage) -> [DashboardEffect] {
+        state.update(message)
+    }
+
+    // MARK: - Snapshots
+
+    private mutating func receive(_ snap: ManagerSnapshot) {
+        latest = snap
+        guard !isPaused else { return }
+        snapshot = snap
+        if snap.metrics.utilization >= Hints.highUtilization {
+            if highUtilizationSince == nil { highUtilizationSince = snap.takenAt }
+        } else {
+            highUtilizationSince = nil
+        }
+        clampSelections()
+        if case .leakDetail(var detail) = mode {
+            if let fresh = snap.leaks.first(where: { $0.info.connectionID == detail.leak.info.connectionID }) {
+                detail.leak = fresh
+                detail.isGone = false
+            } else {
+                detail.isGone = true
+            }
+            mode = .leakDetail(detail)
+        }
+    }
+
+    private mutating func clampSelections() {
+        let leaks = snapshot?.leaks.count ?? 0
+        selectedLeak = max(0, min(selectedLeak, leaks - 1))
+        let targets = snapshot?.failover.targets.count ?? 0
+        selectedTarget = max(0, min(selectedTarget, targets - 1))
+        let events = snapshot?.events.count ?? 0
+        eventScroll = max(0, min(eventScroll, events - 1))
+    }
+
+    private mutating func setStatus(_ text: String, isError: Bool) {
+        status = StatusMessage(text: text, isError: isError, at: latest?.takenAt)
+    }
+
+    // MARK: - Actions
+
+    private mutating func perform(_ action: KeyAction) -> [DashboardEffect] {
+        switch action {
+        case .quit:
+            return [.quit]
+        case .toggleHelp:
+            isHelpVisible.toggle()
+        case .close:
+            close()
+        case .open:
+            return open()
+        case .nextPanel, .previousPanel:
+            let all = Panel.allCases
+            let i = all.firstIndex(of: focus)!
+            let step = action == .nextPanel ? 1 : all.count - 1
+            focus = all[(i + step) % all.count]
+        case .moveDown, .moveUp, .pageDown, .pageUp:
+            let page = max(1, LeakDetailView.stackRows(height: height))
+            let delta: Int
+            switch action {
+            case .moveDown: delta = 1
+            case .moveUp: delta = -1
+            case .pageDown: delta = page
+            default: delta = -page
+            }
+            move(by: delta)
+        case .failover:
+            mode = .failoverPicker(selected: defaultPickerRow())
+        case .terminateLeak:
+            if case .leakDetail(let detail) = mode {
+                mode = .confirm(.terminateLeak(connectionID: detail.leak.info.connectionID), returnTo: mode)
+            } else if focus == .leaks, let leak = selectedLeakReport {
+                mode = .confirm(.terminateLeak(connectionID: leak.info.connectionID), returnTo: mode)
+            } else {
+                setStatus("Select a leak first: Tab to the Leaks panel, then j/k.", isError: true)
+            }
+        case .suspendResume:
+            let suspended = snapshot?.metrics.isSuspended ?? false
+            mode = .confirm(suspended ? .resume : .suspend, returnTo: mode)
+        case .evictIdle:
+            setStatus("Evicting idle connections…", isError: false)
+            return [.perform(.evictIdle)]
+        case .pause:
+            isPaused.toggle()
+            if !isPaused, let latest {
+                receive(latest)
+            }
+        case .faster, .slower:
+            let next = refreshIndex + (action == .faster ? -1 : 1)
+            guard refreshSteps.indices.contains(next) else {
+                let edge = action == .faster ? "fastest" : "slowest"
+                setStatus("Refresh is already at its \(edge): \(Format.interval(refreshInterval)).", isError: false)
+                return []
+            }
+            refreshIndex = next
+            return [.changeRefresh(refreshInterval)]
+        case .nextTheme:
+            guard !colorsDisabled else {
+                setStatus("Colors are off (NO_COLOR or --no-color); themes are not used.", isError: false)
+                return []
+            }
+            themeIndex = (themeIndex + 1) % themeNames.count
+            setStatus("Theme: \(themeName)", isError: false)
+            return [.applyTheme(themeName)]
+        case .confirmYes:
+            return confirm()
+        case .confirmNo:
+            if case .confirm(_, let back) = mode { mode = back }
+        case .demo(let i):
+            mode = .confirm(.demo(i), returnTo: mode)
+        }
+        return []
+    }
+
+    private mutating func close() {
+        if isHelpVisible {
+            isHelpVisible = false
+            return
+        }
+        switch mode {
+        case .confirm(_, let back): mode = back
+        default: mode = .main
+        }
+    }
+
+    private mutating func open() -> [DashboardEffect] {
+        switch mode {
+        case .main:
+            switch focus {
+            case .leaks:
+                guard let leak = selectedLeakReport else { return [] }
+                mode = .leakDetail(LeakDetail(leak: leak, frames: nil, scroll: 0, isGone: false))
+                return [.loadStack(connectionID: leak.info.connectionID)]
+            case .failover:
+                guard let targets = snapshot?.failover.targets, !targets.isEmpty else { return [] }
+                mode = .failoverPicker(selected: selectedTarget + 1)
+            case .events:
+                return []
+            }
+        case .failoverPicker(let row):
+            let target: Int? = row == 0 ? nil : snapshot?.failover.targets[row - 1].index
+            mode = .confirm(.failover(target: target), returnTo: mode)
+        case .outcome:
+            mode = .main
+        default:
+            break
+        }
+        return []
+    }
+
+    private mutating func confirm() -> [DashboardEffect] {
+        guard case .confirm(let action, let back) = mode else { return [] }
+        switch action {
+        case .failover(let target):
+            let name = target.flatMap { t in snapshot?.failover.targets.first { $0.index == t }.map { Format.shortTarget($0.url) } }
+            mode = .outcome(OutcomeDialog(title: "Failing over to \(name ?? "the next suitable target")", outcome: nil))
+            return [.perform(.failover(toTarget: target))]
+        case .terminateLeak(let id):
+            mode = back.isLeakDetail ? .main : back
+            setStatus("Terminating connection #\(id)…", isError: false)
+            return [.perform(.terminateLeak(connectionID: id))]
+        case .suspend:
+            mode = back
+            setStatus("Suspending checkouts…", isError: false)
+            return [.perform(.suspend)]
+        case .resume:
+            mode = back
+            setStatus("Resuming checkouts…", isError: false)
+            return [.perform(.resume)]
+        case .demo(let i):
+            mode = back
+            setStatus("Running: \(demoHelp.indices.contains(i) ? demoHelp[i] : "demo action")…", isError: false)
+            return [.runDemoAction(i)]
+        }
+    }
+
+    private mutating func move(by delta: Int) {
+        switch mode {
+        case .leakDetail(var detail):
+            let count = detail.frames?.count ?? 0
+            let page = LeakDetailView.stackRows(height: height)
+            detail.scroll = max(0, min(detail.scroll + delta, max(0, count - page)))
+            mode = .leakDetail(detail)
+        case .failoverPicker(let row):
+            let rows = (snapshot?.failover.targets.count ?? 0) + 1
+            mode = .failoverPicker(selected: max(0, min(row + delta, rows - 1)))
+        case .main:
+            switch focus {
+            case .leaks: selectedLeak += delta
+            case .failover: selectedTarget += delta
+            // Events are listed newest first; "down" goes back in time.
+            case .events: eventScroll += delta
+            }
+            clampSelections()
+        default:
+            break
+        }
+    }
+
+    /// The first healthy target that is not current (row + 1), else "next suitable" (row 0).
+    private func defaultPickerRow() -> Int {
+        guard let targets = snapshot?.failover.targets else { return 0 }
+        if let i = targets.firstIndex(where: { !$0.isCurrent && $0.healthy }) { return i + 1 }
+        return 0
+    }
+
+    /// The leak under the cursor in the displayed snapshot.
+    public var selectedLeakReport: LeakReport? {
+        guard let leaks = snapshot?.leaks, leaks.indices.contains(selectedLeak) else { return nil }
+        return leaks[selectedLeak]
+    }
+}
+
+extension Mode {
+    var isLeakDetail: Bool {
+        if case .leakDetail = self { return true }
+        return false
+    }
+}

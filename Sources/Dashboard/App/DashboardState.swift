@@ -1,0 +1,145 @@
+import ConnectionManager
+import Foundation
+
+/// A focusable panel of the main view.
+public enum Panel: String, Sendable, CaseIterable {
+    case leaks, failover, events
+}
+
+/// A command waiting for y/n.
+public enum PendingAction: Sendable, Equatable {
+    /// Fail over to a target index (`nil`: the manager picks the next suitable one).
+    case failover(target: Int?)
+    case terminateLeak(connectionID: Int)
+    case suspend
+    case resume
+    case demo(Int)
+}
+
+/// The leak detail view: a leak, its checkout stack (loaded off the main queue) and a scroll offset.
+public struct LeakDetail: Sendable, Equatable {
+    public var leak: LeakReport
+    /// `nil` while loading.
+    public var frames: [StackFrame]?
+    /// First stack frame shown.
+    public var scroll: Int
+    /// The connection came back to the pool (or was closed) after the view opened.
+    public var isGone: Bool
+}
+
+/// A command's result shown in a dialog (failover) — `outcome` is `nil` while it runs.
+public struct OutcomeDialog: Sendable, Equatable {
+    public var title: String
+    public var outcome: MonitorCommandOutcome?
+}
+
+/// One line at the top of the screen telling what the last command did.
+public struct StatusMessage: Sendable, Equatable {
+    public var text: String
+    public var isError: Bool
+    /// Snapshot time when it appeared; it fades after `StatusMessage.lifetime` seconds.
+    public var at: Date?
+
+    static let lifetime: TimeInterval = 10
+}
+
+/// What the dashboard shows (one state machine; see `DashboardState.update`).
+///
+/// Modes: `main` → `leakDetail` (Enter on a leak, Esc back) · `main` → `failoverPicker` (f) →
+/// `confirm` (Enter) → `outcome` (y) → `main` (Enter/Esc) · `main`/`leakDetail` → `confirm` (x, s, demo)
+/// → back (y after the command is sent, n/Esc at once). The help overlay sits over any mode but
+/// `confirm`.
+public indirect enum Mode: Sendable, Equatable {
+    case main
+    case leakDetail(LeakDetail)
+    /// Row 0 is "next suitable target", row i+1 is target i.
+    case failoverPicker(selected: Int)
+    case confirm(PendingAction, returnTo: Mode)
+    case outcome(OutcomeDialog)
+}
+
+/// Everything `render` needs; changed only by `update`.
+public struct DashboardState: Sendable, Equatable {
+    /// The snapshot on screen (frozen while paused).
+    public var snapshot: ManagerSnapshot?
+    /// The newest snapshot received (differs from `snapshot` only while paused).
+    public var latest: ManagerSnapshot?
+    public var width: Int
+    public var height: Int
+    public var isPaused = false
+    public var focus: Panel = .leaks
+    public var selectedLeak = 0
+    public var selectedTarget = 0
+    /// Events scrolled back from the newest.
+    public var eventScroll = 0
+    public var mode: Mode = .main
+    public var isHelpVisible = false
+    public var refreshSteps: [Duration]
+    public var refreshIndex: Int
+    public var themeNames: [String]
+    public var themeIndex: Int
+    public var colorsDisabled: Bool
+    public var status: StatusMessage?
+    /// Snapshot time since which utilization stayed at or above 80 %.
+    public var highUtilizationSince: Date?
+    public var keyTable: [KeyBinding]
+    public var demoHelp: [String]
+    public var title: String
+    public var timeZone: TimeZone
+
+    public static let defaultRefreshSteps: [Duration] = [
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+    ]
+    public static let shippedThemes = ["default", "dark-256", "light", "high-contrast", "monochrome"]
+
+    public init(
+        width: Int = 80, height: Int = 24, refresh: Duration = .seconds(1), theme: String = "default",
+        colorsDisabled: Bool = false, demoActions: [DemoAction] = [], title: String = "pooltop",
+        timeZone: TimeZone = .current
+    ) {
+        self.width = width
+        self.height = height
+        var steps = Self.defaultRefreshSteps
+        if !steps.contains(refresh), refresh > .zero {
+            steps.append(refresh)
+            steps.sort()
+        }
+        self.refreshSteps = steps
+        self.refreshIndex = steps.firstIndex(of: refresh) ?? 2
+        var names = Self.shippedThemes
+        if !names.contains(theme) { names.insert(theme, at: 0) }
+        self.themeNames = names
+        self.themeIndex = names.firstIndex(of: theme) ?? 0
+        self.colorsDisabled = colorsDisabled
+        self.keyTable = KeyTable.bindings(demo: demoActions)
+        self.demoHelp = demoActions.map(\.help)
+        self.title = title
+        self.timeZone = timeZone
+    }
+
+    public var refreshInterval: Duration { refreshSteps[refreshIndex] }
+    public var themeName: String { themeNames[themeIndex] }
+
+    /// The key context of the current mode (help overlay first).
+    public var context: KeyContext {
+        if case .confirm = mode { return .confirm }
+        if isHelpVisible { return .help }
+        switch mode {
+        case .main: return .main
+        case .leakDetail: return .leakDetail
+        case .failoverPicker: return .failoverPicker
+        case .confirm: return .confirm
+        case .outcome: return .outcome
+        }
+    }
+
+    /// Bindings that work right now, in table order.
+    public var activeBindings: [KeyBinding] { keyTable.filter { $0.contexts.contains(context) } }
+
+    /// Status text still fresh at the latest snapshot time.
+    public var visibleStatus: StatusMessage? {
+        guard let status else { return nil }
+        guard let at = status.at, let now = latest?.takenAt else { return status }
+        return now.timeIntervalSince(at) < StatusMessage.lifetime ? status : nil
+    }
+}

@@ -1,0 +1,109 @@
+/// Where the dashboard's keyboard focus is; each key binding lists the contexts it works in.
+public enum KeyContext: String, Sendable, CaseIterable, Hashable {
+    case main, leakDetail, failoverPicker, confirm, help, outcome
+}
+
+/// What a key does: the one vocabulary shared by the key table, `update`, the footer and help.
+public enum KeyAction: Sendable, Hashable {
+    case quit, toggleHelp, close, open
+    case nextPanel, previousPanel, moveDown, moveUp, pageDown, pageUp
+    case failover, terminateLeak, suspendResume, evictIdle, pause, faster, slower, nextTheme
+    case confirmYes, confirmNo
+    /// A demo-only action supplied by the CLI (index into `DashboardOptions.demoActions`).
+    case demo(Int)
+}
+
+/// One row of the key table.
+public struct KeyBinding: Sendable, Equatable {
+    public var keys: [Key]
+    /// How the keys are shown (e.g. `j/↓`).
+    public var label: String
+    /// What the footer shows (e.g. `+/- rate`); `nil` keeps the binding out of the footer.
+    public var footer: String?
+    /// A sentence fragment for the help overlay.
+    public var help: String
+    public var contexts: Set<KeyContext>
+    public var action: KeyAction
+
+    public init(
+        _ keys: [Key], label: String? = nil, footer: String?, help: String, in contexts: Set<KeyContext>,
+        action: KeyAction
+    ) {
+        self.keys = keys
+        self.label = label ?? keys.map(\.description).joined(separator: "/")
+        self.footer = footer
+        self.help = help
+        self.contexts = contexts
+        self.action = action
+    }
+}
+
+/// The one key table: `update` dispatches through it, the footer and help overlay draw it.
+public enum KeyTable {
+    static let browsing: Set<KeyContext> = [.main, .leakDetail]
+
+    /// The built-in bindings followed by the demo actions (skipping any whose key is taken).
+    public static func bindings(demo: [DemoAction] = []) -> [KeyBinding] {
+        // Order matters: the footer shows what fits from the top, the help overlay lists all.
+        var table: [KeyBinding] = [
+            KeyBinding(
+                [.character("q")], footer: "q quit", help: "quit pooltop",
+                in: [.main, .leakDetail, .failoverPicker, .help, .outcome], action: .quit),
+            KeyBinding(
+                [.character("?")], footer: "? help", help: "show / hide this help",
+                in: [.main, .leakDetail, .failoverPicker, .help, .outcome], action: .toggleHelp),
+            KeyBinding(
+                [.enter], footer: "Enter open", help: "open leak or target; choose",
+                in: [.main, .failoverPicker, .outcome], action: .open),
+            KeyBinding(
+                [.escape], footer: "Esc close", help: "close view, dialog or help",
+                in: [.leakDetail, .failoverPicker, .confirm, .help, .outcome], action: .close),
+            KeyBinding([.character("y")], footer: "y yes", help: "confirm", in: [.confirm], action: .confirmYes),
+            KeyBinding([.character("n")], footer: "n no", help: "cancel", in: [.confirm], action: .confirmNo),
+            KeyBinding(
+                [.character("f")], footer: "f failover", help: "fail over by hand (picker)", in: [.main],
+                action: .failover),
+            KeyBinding(
+                [.character("x")], footer: "x kill", help: "terminate the selected leak", in: browsing,
+                action: .terminateLeak),
+            KeyBinding(
+                [.character("s")], footer: "s suspend", help: "suspend / resume checkouts", in: browsing,
+                action: .suspendResume),
+            KeyBinding(
+                [.character("e")], footer: "e evict", help: "evict idle connections", in: browsing,
+                action: .evictIdle),
+            KeyBinding(
+                [.character("p")], footer: "p pause", help: "freeze / unfreeze the display", in: browsing,
+                action: .pause),
+            KeyBinding(
+                [.character("+"), .character("=")], label: "+", footer: "+/- rate",
+                help: "refresh faster (0.25s .. 5s)", in: browsing, action: .faster),
+            KeyBinding([.character("-")], footer: nil, help: "refresh slower", in: browsing, action: .slower),
+            KeyBinding(
+                [.character("t")], footer: "t theme", help: "next color theme", in: browsing, action: .nextTheme),
+            KeyBinding(
+                [.tab, .right], label: "Tab/→", footer: "Tab panel", help: "next panel", in: [.main],
+                action: .nextPanel),
+            KeyBinding(
+                [.backTab, .left], label: "S-Tab/←", footer: nil, help: "previous panel", in: [.main],
+                action: .previousPanel),
+            KeyBinding(
+                [.character("j"), .down], label: "j/↓", footer: "j/k move", help: "next row / scroll down",
+                in: [.main, .leakDetail, .failoverPicker], action: .moveDown),
+            KeyBinding(
+                [.character("k"), .up], label: "k/↑", footer: nil, help: "previous row / scroll up",
+                in: [.main, .leakDetail, .failoverPicker], action: .moveUp),
+            KeyBinding(
+                [.pageDown, .character(" ")], label: "PgDn", footer: "PgUp/PgDn page", help: "page down",
+                in: [.main, .leakDetail], action: .pageDown),
+            KeyBinding([.pageUp], footer: nil, help: "page up", in: [.main, .leakDetail], action: .pageUp),
+        ]
+        let taken = Set(table.flatMap(\.keys))
+        for (i, action) in demo.enumerated() where !taken.contains(.character(action.key)) {
+            table.append(
+                KeyBinding(
+                    [.character(action.key)], footer: "\(action.key) demo", help: action.help, in: [.main], action: .demo(i)))
+        }
+        return table
+    }
+}

@@ -1,0 +1,85 @@
+import ConnectionManager
+
+/// The whole screen as a pure function of the state: `DashboardView.render(state, glyphs:)`.
+public enum DashboardView {
+    public static let minimumWidth = 80
+    public static let minimumHeight = 24
+
+    /// Renders a full frame of `state.width`×`state.height`.
+    public static func render(_ state: DashboardState, glyphs: Glyphs = .unicode) -> Buffer {
+        var buffer = Buffer(width: state.width, height: state.height, glyphs: glyphs)
+        render(state, into: &buffer)
+        return buffer
+    }
+
+    public static func render(_ state: DashboardState, into buffer: inout Buffer) {
+        let area = buffer.area
+        guard area.width >= minimumWidth, area.height >= minimumHeight else {
+            let text = "terminal too small: need \(minimumWidth)×\(minimumHeight), have \(area.width)×\(area.height)"
+            buffer.write(text, x: 0, y: area.height / 2, maxWidth: area.width, style: Style(.warning, .bold))
+            return
+        }
+        guard let snapshot = state.snapshot else {
+            buffer.write(
+                " \(state.title): waiting for the first snapshot…", x: 0, y: 0, maxWidth: area.width, style: .header)
+            FooterPanel(state: state).render(in: area.row(area.height - 1), into: &buffer)
+            return
+        }
+        let context = PanelContext(state: state, snapshot: snapshot)
+        let isWide = area.width >= 140 && area.height >= 36
+        let hintCount = HintsPanel.lines(context).count
+        let hintRows = isWide ? max(1, min(3, hintCount)) : 1
+        let rows = Layout.vertical([.length(1), .length(hintRows), .fill(1), .length(1)]).split(area)
+        HeaderPanel(context: context).render(in: rows[0], into: &buffer)
+        HintsPanel(context: context).render(in: rows[1], into: &buffer)
+        FooterPanel(state: state).render(in: rows[3], into: &buffer)
+
+        let body = rows[2]
+        if case .leakDetail(let detail) = state.mode {
+            LeakDetailView(context: context, detail: detail).render(in: body, into: &buffer)
+        } else if isWide {
+            renderWide(context, in: body, into: &buffer)
+        } else {
+            renderCompact(context, in: body, into: &buffer)
+        }
+
+        switch state.mode {
+        case .failoverPicker(let selected):
+            FailoverPickerView(context: context, selected: selected).render(in: body, into: &buffer)
+        case .confirm(let action, _):
+            ConfirmView(context: context, action: action).render(in: body, into: &buffer)
+        case .outcome(let dialog):
+            OutcomeView(dialog: dialog).render(in: body, into: &buffer)
+        case .main, .leakDetail:
+            break
+        }
+        if state.isHelpVisible {
+            HelpOverlay(state: state).render(in: area, into: &buffer)
+        }
+    }
+
+    /// 80×24 and up to 140 columns: pool | health, leaks, failover | events, stacked.
+    static func renderCompact(_ context: PanelContext, in body: Rect, into buffer: inout Buffer) {
+        let extra = max(0, body.height - 22)
+        let parts = Layout.vertical([.length(6 + extra / 4), .min(5), .length(8 + extra / 4)]).split(body)
+        let top = Layout.horizontal([.fill(1), .fill(1)]).split(parts[0])
+        PoolPanel(context: context).render(in: top[0], into: &buffer)
+        HealthPanel(context: context).render(in: top[1], into: &buffer)
+        LeaksPanel(context: context).render(in: parts[1], into: &buffer)
+        let bottom = Layout.horizontal([.fill(1), .fill(1)]).split(parts[2])
+        FailoverPanel(context: context).render(in: bottom[0], into: &buffer)
+        EventsPanel(context: context).render(in: bottom[1], into: &buffer)
+    }
+
+    /// 140×36 and more: two columns, taller histories, more rows.
+    static func renderWide(_ context: PanelContext, in body: Rect, into buffer: inout Buffer) {
+        let columns = Layout.horizontal([.fill(1), .fill(1)]).split(body)
+        let left = Layout.vertical([.percentage(33), .percentage(33), .fill(1)]).split(columns[0])
+        PoolPanel(context: context).render(in: left[0], into: &buffer)
+        HealthPanel(context: context).render(in: left[1], into: &buffer)
+        FailoverPanel(context: context).render(in: left[2], into: &buffer)
+        let right = Layout.vertical([.fill(3), .fill(2)]).split(columns[1])
+        LeaksPanel(context: context).render(in: right[0], into: &buffer)
+        EventsPanel(context: context).render(in: right[1], into: &buffer)
+    }
+}

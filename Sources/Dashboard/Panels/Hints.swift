@@ -1,0 +1,75 @@
+import ConnectionManager
+import Foundation
+
+/// One line of troubleshooting advice raised by what the snapshot shows.
+public struct Hint: Sendable, Equatable {
+    public enum Severity: Int, Sendable, Comparable {
+        case info, warning, critical
+        public static func < (a: Severity, b: Severity) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var severity: Severity
+    public var text: String
+}
+
+/// The seed's troubleshooting advice, live: what to look at or tune, most urgent first.
+public enum Hints {
+    /// Utilization at or above this is "high".
+    public static let highUtilization = 0.8
+    /// Samples at the end of `utilizationHistory` that must all be high before the hint shows.
+    public static let highSamples = 5
+    /// Or: seconds of snapshots in a row with high utilization.
+    public static let highSeconds: TimeInterval = 10
+
+    public static func compute(_ snap: ManagerSnapshot, highSince: Date?) -> [Hint] {
+        var hints: [Hint] = []
+        let m = snap.metrics
+        if !snap.isHealthy {
+            let why = snap.lastHealthCheck?.error.map { ": \(Format.oneLine($0))" } ?? ""
+            hints.append(
+                Hint(
+                    severity: .critical,
+                    text: "Health checks failing\(why). Check the server and network, or press f to fail over."))
+        }
+        if m.isSuspended {
+            hints.append(Hint(severity: .warning, text: "Checkouts are suspended: callers wait. Press s to resume."))
+        }
+        let tail = snap.utilizationHistory.suffix(highSamples)
+        let highFor = highSince.map { snap.takenAt.timeIntervalSince($0) } ?? 0
+        let sustained = (tail.count == highSamples && tail.allSatisfy { $0 >= highUtilization }) || highFor >= highSeconds
+        if m.utilization >= highUtilization, sustained {
+            let span = highFor >= 1 ? "for \(Format.age(highFor))" : "for \(highSamples)+ samples"
+            hints.append(
+                Hint(
+                    severity: .warning,
+                    text: "Pool above 80 % \(span): raise pool_size / max_overflow or find slow holders (Leaks)."))
+        }
+        if m.timeouts > 0 {
+            hints.append(
+                Hint(
+                    severity: .warning,
+                    text: "\(m.timeouts) checkouts timed out waiting: raise pool_timeout or the pool size, "
+                        + "or shorten transactions."))
+        }
+        if !snap.leaks.isEmpty {
+            let n = snap.leaks.count
+            hints.append(
+                Hint(
+                    severity: .warning,
+                    text: "\(n) connection\(n == 1 ? "" : "s") held > \(Int(snap.leakThreshold))s: Enter on a leak "
+                        + "shows where it was checked out; x terminates it."))
+        }
+        if m.connectFailures > 0, snap.isHealthy {
+            hints.append(
+                Hint(
+                    severity: .info,
+                    text: "\(m.connectFailures) connects failed: check the URL, credentials and max_connections."))
+        }
+        if m.waiting > 0, m.utilization < highUtilization {
+            hints.append(Hint(severity: .info, text: "\(m.waiting) callers waiting for a connection."))
+        }
+        return hints.enumerated().sorted { a, b in
+            a.element.severity != b.element.severity ? a.element.severity > b.element.severity : a.offset < b.offset
+        }.map(\.element)
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import TOMLKit
+
+/// Finds and reads theme files.
+///
+/// `load("NAME")` looks in each directory of `$POOLTOP_THEMES` (colon separated), then in the
+/// `themes/` directory found by walking up from the executable's directory (so `.build/debug/pooltop`
+/// finds the repository's `themes/`); `default` and `monochrome` fall back to built-ins.
+/// `load("PATH")` reads that file when the argument contains `/` or ends in `.toml`.
+public struct ThemeLoader: Sendable {
+    public var environment: [String: String]
+    /// Directory of the running executable; `nil` skips the walk up.
+    public var executableDirectory: String?
+
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executableDirectory: String? = ThemeLoader.currentExecutableDirectory()
+    ) {
+        self.environment = environment
+        self.executableDirectory = executableDirectory
+    }
+
+    /// The directory of this process's executable, symlinks resolved.
+    public static func currentExecutableDirectory() -> String? {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? Bundle.main.executablePath
+        return path.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().deletingLastPathComponent().path }
+    }
+
+    /// Where theme names are looked up, in order.
+    public func searchDirectories() -> [String] {
+        var dirs = (environment["POOLTOP_THEMES"] ?? "").split(separator: ":").map(String.init)
+        if var dir = executableDirectory.map({ URL(fileURLWithPath: $0) }) {
+            while true {
+                let candidate = dir.appendingPathComponent("themes")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    dirs.append(candidate.path)
+                    break
+                }
+                let parent = dir.deletingLastPathComponent()
+                if parent.path == dir.path { break }
+                dir = parent
+            }
+        }
+        return dirs
+    }
+
+    /// The theme the options ask for: monochrome when colors are disabled.
+    public func theme(for options: DashboardOptions) throws(ThemeError) -> Theme {
+        if options.colorsDisabled { return Theme.monochrome }
+        return try load(options.theme)
+    }
+
+    /// Loads a theme by name or path (see the type's documentation).
+    public func load(_ nameOrPath: String) throws(ThemeError) -> Theme {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") {
+            return try Self.read(file: nameOrPath)
+        }
+        let dirs = searchDirectories()
+        for dir in dirs {
+            let path = URL(fileURLWithPath: dir).appendingPathComponent("\(nameOrPath).toml").path
+            if FileManager.default.fileExists(atPath: path) { return try Self.read(file: path) }
+        }
+        switch nameOrPath {
+        case "default": return Theme.builtinDefault
+        case "monochrome": return Theme.monochrome
+        default:
+            let searched = dirs.isEmpty ? "no theme directory found" : "looked in " + dirs.joined(separator: ", ")
+            throw ThemeError(
+                kind: .notFound, file: nameOrPath, detail: "no theme named \"\(nameOrPath)\" (\(searched))")
+        }
+    }
+
+    /// Reads and parses one theme file.
+    public static func read(file: String) throws(ThemeError) -> Theme {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ThemeError(kind: .unreadable, file: file, detail: "cannot read the theme file: \(error.localizedDescription)")
+        }
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        return try parse(text, file: file, defaultName: name)
+    }
+
+    /// Parses theme TOML:
+    /// ```toml
+    /// name = "dark-256"        # optional
+    /// monochrome = false       # optional: attributes only
+    /// [roles]
+    /// accent = { fg = 75, bg = "default", attrs = ["bold"] }
+    /// ```
+    public static func parse(_ text: String, file: String, defaultName: String = "theme") throws(ThemeError) -> Theme {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ThemeError(
+                kind: .syntax, file: file, line: error.source.begin.line, column: error.source.begin.column,
+                detail: "invalid TOML: \(error.description)")
+        } catch {
+            throw ThemeError(kind: .syntax, file: file, detail: "invalid TOML: \(error)")
+        }
+        func fail(_ kind: ThemeError.Kind, _ key: String, _ detail: String) -> ThemeError {
+            ThemeError(kind: kind, file: file, line: line(of: key, in: text), key: key, detail: detail)
+        }
+        let name = table["name"]?.string ?? defaultName
+        let isMonochrome = table["monochrome"]?.bool ?? false
+        for key in table.keys where !["name", "monochrome", "roles", "description"].contains(key) {
+            throw fail(.badValue, key, "unknown top-level key \"\(key)\" (expected name, description, monochrome, roles)")
+        }
+        guard let rolesValue = table["roles"] else {
+            throw ThemeError(kind: .badValue, file: file, key: "roles", detail: "missing [roles] table")
+        }
+        guard let roles = rolesValue.table else { throw fail(.badValue, "roles", "\"roles\" must be a table") }
+        var styles: [Role: RoleStyle] = [:]
+        let known = Role.allCases.map(\.rawValue).joined(separator: ", ")
+        for key in roles.keys.sorted() {
+            guard let role = Role(rawValue: key) else {
+                throw fail(.unknownRole, "roles.\(key)", "unknown role \"\(key)\" (roles: \(known))")
+            }
+            guard let entry = roles[key]?.table else {
+                throw fail(.badValue, "roles.\(key)", "role \"\(key)\" must be a table like { fg = \"red\" }")
+            }
+            var style = RoleStyle()
+            for field in entry.keys {
+                let fullKey = "roles.\(key).\(field)"
+                switch field {
+                case "fg", "bg":
+                    let color = try Self.color(entry[field]!, key: fullKey, fail: fail)
+                    if field == "fg" { style.foreground = color } else { style.background = color }
+                case "attrs":
+                    guard let list = entry[field]?.array else {
+                        throw fail(.badAttribute, fullKey, "attrs must be a list like [\"bold\"]")
+                    }
+                    for item in list {
+                        switch item.string {
+                        case "bold": style.emphasis.insert(.bold)
+                        case "dim": style.emphasis.insert(.dim)
+                        case "reverse": style.emphasis.insert(.reverse)
+                        case "underline": style.emphasis.insert(.underline)
+                        default:
+                            throw fail(
+                                .badAttribute, fullKey,
+                                "unknown attribute \(item.debugDescription) (bold, dim, reverse, underline)")
+                        }
+                    }
+                default:
+                    throw fail(.badValue, fullKey, "unknown field \"\(field)\" (fg, bg, attrs)")
+                }
+            }
+            styles[role] = style
+        }
+        return Theme(name: name, styles: styles, isMonochrome: isMonochrome)
+    }
+
+    private static func color(
+        _ value: any TOMLValueConvertible, key: String, fail: (ThemeError.Kind, String, String) -> ThemeError
+    ) throws(ThemeError) -> ThemeColor {
+        if let i = value.int {
+            guard (0...255).contains(i) else { throw fail(.badColor, key, "color \(i) is out of range 0-255") }
+            return .index(i)
+        }
+        if let s = value.string {
+            guard let c = ThemeColor(name: s) else {
+                throw fail(
+                    .badColor, key,
+                    "unknown color \"\(s)\" (use default, a name like red or bright-cyan, or 0-255)")
+            }
+            return c
+        }
+        throw fail(.badColor, key, "a color must be a name or a number 0-255")
+    }
+
+    /// Best-effort 1-based line of a dotted key (TOMLKit keeps no positions for values).
+    static func line(of dottedKey: String, in text: String) -> Int? {
+        let parts = dottedKey.split(separator: ".").map(String.init)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Find the role's line, then (for a field) the field at or after it.
+        var start = 0
+        for (depth, part) in parts.enumerated() where depth > 0 || parts.count == 1 {
+            var found: Int?
+            for i in start..<lines.count {
+                let l = lines[i].trimmingCharacters(in: .whitespaces)
+                if l.hasPrefix("#") { continue }
+                if l.hasPrefix(part + " ") || l.hasPrefix(part + "=") || l.contains("[roles.\(part)]")
+                    || l.contains(" \(part) =") || l.contains("{\(part) =") || l.contains(" \(part)=")
+                {
+                    found = i
+                    break
+                }
+            }
+            guard let f = found else { return start > 0 ? start + 1 : nil }
+            start = f
+        }
+        return start + 1
+    }
+}

@@ -46,7 +46,8 @@ public final class LocalCluster: Sendable {
             let primary = try startMember("primary", in: directory, runner: runner)
             started.append(primary)
             if let user = options.passwordUser {
-                try primary.psql("CREATE ROLE \(quoteIdentifier(user.name)) LOGIN PASSWORD \(quoteLiteral(user.password))")
+                let role = quoteIdentifier(user.name)
+                try primary.psql("CREATE ROLE \(role) LOGIN PASSWORD \(quoteLiteral(user.password))")
             }
             var standby: Member?
             if options.withStandby {

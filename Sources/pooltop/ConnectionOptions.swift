@@ -28,6 +28,12 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("connect-timeout"), help: "Deadline for opening a connection (default 5s). Env: DB_CONNECT_TIMEOUT.")
     var connectTimeout: String?
 
+    static let flagName = [
+        "DB_POOL_SIZE": "--pool-size", "DB_MAX_OVERFLOW": "--max-overflow", "DB_POOL_TIMEOUT": "--pool-timeout",
+        "DB_HEALTH_CHECK_INTERVAL": "--health-interval", "DB_LEAK_THRESHOLD": "--leak-threshold",
+        "DB_CONNECT_TIMEOUT": "--connect-timeout",
+    ]
+
     /// True when neither `--url` nor `DATABASE_URL` names a database.
     func hasNoDatabase(environment: [String: String]) -> Bool {
         url == nil && (environment["DATABASE_URL"] ?? "").trimmingCharacters(in: .whitespaces).isEmpty
@@ -48,8 +54,19 @@ struct ConnectionOptions: ParsableArguments {
             ("DB_HEALTH_CHECK_INTERVAL", healthInterval), ("DB_LEAK_THRESHOLD", leakThreshold),
             ("DB_CONNECT_TIMEOUT", connectTimeout),
         ]
-        for case let (name, value?) in flags { env[name] = value }
-        return try ConnectionPoolConfig.fromEnvironment(env)
+        var flagNames: [String: String] = [:]
+        for case let (name, value?) in flags {
+            env[name] = value
+            flagNames[name] = Self.flagName[name]
+        }
+        if url != nil { flagNames["DATABASE_URL"] = "--url" }
+        if !failoverURLs.isEmpty { flagNames["DATABASE_FAILOVER_URLS"] = "--failover-url" }
+        do {
+            return try ConnectionPoolConfig.fromEnvironment(env)
+        } catch {
+            // Name what the person typed: the flag when it came from a flag, else the variable.
+            throw error.renamingSetting { flagNames[$0] ?? $0 }
+        }
     }
 }
 

@@ -22,28 +22,40 @@ struct Pooltop: ParsableCommand {
 @main
 enum Main {
     static func main() {
-        let command: ParsableCommand
         do {
-            command = try Pooltop.parseAsRoot()
-        } catch {
-            let code = Pooltop.exitCode(for: error)
-            if code == .success {
-                Pooltop.exit(withError: error)  // --help, --version
-            }
-            FileHandle.standardError.write(Data((Pooltop.fullMessage(for: error) + "\n").utf8))
-            exit(2)
-        }
-        do {
-            var runnable = command
-            try runnable.run()
+            var command = try Pooltop.parseAsRoot()
+            try command.run()
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("pooltop: \(error)\n".utf8))
-            exit(2)
+            fail("pooltop: \(error)")
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
-            FileHandle.standardError.write(Data("pooltop: \(error)\n".utf8))
-            exit(2)
+            if Pooltop.exitCode(for: error) == .success {
+                Pooltop.exit(withError: error)  // --help, --version
+            }
+            fail(Pooltop.fullMessage(for: error))
         }
     }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(2)
+    }
 }
+
+/// Loggers for the commands: the dashboard owns the terminal, so nothing may print while it runs.
+enum Loggers {
+    static func quiet(_ label: String) -> Logger {
+        var logger = Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
+        logger.logLevel = .critical
+        return logger
+    }
+
+    static func errorsOnly(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = .error
+        return logger
+    }
+}
+
+import Logging

@@ -25,7 +25,7 @@ struct StatusCommand: ParsableCommand {
         // One check now; no timers, no background threads for a one-shot command.
         config.healthCheckEnabled = false
         config.leakDetectionEnabled = false
-        let manager = try ConnectionManager(configuration: config)
+        let manager = try ConnectionManager(configuration: config, logger: Loggers.errorsOnly("pooltop.status"))
         defer { manager.shutdown() }
         _ = manager.checkHealthNow()
         let status = manager.healthStatus()

@@ -26,4 +26,20 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return "No database URL: set \(setting)."
         }
     }
+
+    /// The same error naming the setting as `rename` says (e.g. a command-line flag instead of a variable).
+    public func renamingSetting(_ rename: (String) -> String) -> ConfigurationError {
+        switch self {
+        case .invalidValue(let setting, let value, let expected):
+            return .invalidValue(setting: rename(setting), value: value, expected: expected)
+        case .invalidURL(let setting, let url, let reason):
+            return .invalidURL(setting: rename(setting), url: url, reason: reason)
+        case .unknownScheme(let setting, let url, let scheme):
+            return .unknownScheme(setting: rename(setting), url: url, scheme: scheme)
+        case .missingURL(let setting):
+            return .missingURL(setting: rename(setting))
+        case .duplicateTarget:
+            return self
+        }
+    }
 }

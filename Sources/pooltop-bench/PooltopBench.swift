@@ -1,0 +1,100 @@
+import ArgumentParser
+import ConnectionManager
+import Foundation
+
+/// `pooltop-bench`: the shared benchmark contract (see shared/bench/README.md) run on pooltop's pool.
+/// Prints exactly one JSON line on stdout.
+@main
+struct PooltopBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pooltop-bench",
+        abstract: "Measure pooltop's pool with the peer benchmark contract; prints one JSON line.",
+        discussion: """
+            checkout = borrow a connection and give it back, no query; select1 = borrow, run SELECT 1, read the \
+            value, give it back. 1 s warm-up not counted; latency is per whole operation on a monotonic clock. \
+            The pool is opened (prefilled) before timing starts, with the library's defaults otherwise \
+            (pre-ping of connections idle > 500 ms, health checks every 60 s on their own connection).
+            """)
+
+    enum Workload: String, ExpressibleByArgument, CaseIterable {
+        case checkout, select1
+    }
+
+    enum Switch: String, ExpressibleByArgument, CaseIterable {
+        case on, off
+    }
+
+    @Option(help: "checkout or select1.") var workload: Workload
+    @Option(help: "Concurrent worker threads.") var threads: Int
+    @Option(help: "Measured seconds (after a 1 s warm-up).") var duration: Double
+    @Option(name: .customLong("pool-size"), help: "Persistent connections.") var poolSize: Int
+    @Option(help: "Database URL.") var url = "postgresql://bench@127.0.0.1:55432/bench"
+    @Option(name: .customLong("max-overflow"), help: "Temporary connections above the pool size.") var maxOverflow = 0
+    @Option(name: .customLong("leak-detection"),
+            help: "Track checkouts with their stacks (on) or not (off, like HikariCP's default).")
+    var leakDetection: Switch = .off
+    @Option(help: "Name in the JSON line's impl field.") var impl = "pooltop"
+
+    /// Bad input exits with 2 (not ArgumentParser's 64), like every pooltop command.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Glibc.exit(2)
+        }
+    }
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        guard duration > 0 else { throw ValidationError("--duration must be greater than 0 seconds, got \(duration).") }
+        guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1, got \(poolSize).") }
+        guard maxOverflow >= 0 else { throw ValidationError("--max-overflow must be at least 0, got \(maxOverflow).") }
+    }
+
+    func run() throws {
+        var config = ConnectionPoolConfig(databaseURL: try DatabaseURL(url, setting: "--url"))
+        config.poolSize = poolSize
+        config.maxOverflow = maxOverflow
+        config.prefill = true
+        config.leakDetectionEnabled = leakDetection == .on
+        config.stackCapture = .always
+        config.applicationName = "pooltop-bench"
+        let manager = try ConnectionManager(configuration: config)
+        // Prefill failures are events, not errors: make sure the server answers before timing anything.
+        try manager.withConnection { connection in _ = try connection.execute("SELECT 1") }
+
+        let runner = BenchRunner(threads: threads, duration: duration)
+        let result: BenchRunner.Result
+        switch workload {
+        case .checkout:
+            result = runner.run {
+                (try? manager.withConnection { _ in true }) ?? false
+            }
+        case .select1:
+            result = runner.run {
+                (try? manager.withConnection { connection in
+                    let rows = try connection.execute("SELECT 1")
+                    let value = try rows[row: 0].int(0)
+                    return rows.rowCount == 1 && value == 1
+                }) ?? false
+            }
+        }
+        let seconds = duration
+        let line = String(
+            format: "{\"impl\":\"%@\",\"workload\":\"%@\",\"threads\":%d,\"pool_size\":%d,\"duration_s\":%@,"
+                + "\"ops\":%llu,\"ops_per_sec\":%.1f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"errors\":%llu}",
+            impl, workload.rawValue, threads, poolSize, Self.trim(seconds), result.ops, Double(result.ops) / seconds,
+            result.histogram.percentile(0.50, count: result.ops) / 1000,
+            result.histogram.percentile(0.99, count: result.ops) / 1000, result.errors)
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        // Like the peers, shutdown is not measured; exit without draining.
+        Glibc.exit(0)
+    }
+
+    static func trim(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}

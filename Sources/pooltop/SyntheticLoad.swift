@@ -52,6 +52,11 @@ final class SyntheticLoad: Sendable {
 
 /// Names the calling thread for the kernel (and so for leak reports: Foundation's `Thread.name` is not
 /// visible to other code on Linux). Names longer than 15 bytes are cut by the kernel.
+/// (`pthread_setname_np` is not imported into Swift on Linux; the kernel takes the name from this file too.)
 func nameThisThread(_ name: String) {
-    _ = pthread_setname_np(pthread_self(), String(name.utf8.prefix(15))!)
+    let fd = open("/proc/thread-self/comm", O_WRONLY)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
 }

@@ -24,6 +24,11 @@ struct DemoCommand: ParsableCommand {
     var leakEvery: String?
 
     func run() throws {
+        if connection.url != nil || !connection.failoverURLs.isEmpty {
+            throw ValidationError(
+                "pooltop demo runs on its own throwaway servers and takes no --url or --failover-url; "
+                    + "to watch your database run `pooltop --url …`.")
+        }
         let every = try leakEvery.map { text throws(ConfigurationError) in
             try ConfigurationValue.duration(text, setting: "--leak-every")
         } ?? .seconds(10)

@@ -9,7 +9,7 @@ import Synchronization
 /// Blocking `checkout` parks the calling thread; `async` checkout suspends the task, and opens and pings made
 /// for async callers run on the pool's own dispatch queue, never on the cooperative pool.
 public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Sendable {
-    // Safety: all mutable state is in `state` and `listeners` (Mutexes) or atomics; `leaseWords` is allocated
+    // Safety: all mutable state is in `state` (PoolLock), `listeners` (Mutex) or atomics; `leaseWords` is allocated
     // once in init, freed in deinit and only accessed through atomic operations.
     public typealias Connection = Factory.Connection
 
@@ -23,7 +23,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// The configuration in effect (clamped to valid values).
     public let configuration: PoolConfiguration
     public let factory: Factory
-    let state: Mutex<Machine>
+    let state: PoolLock<Machine>
     /// Per slot: `seq << 1 | 1` while lease `seq` is out, `seq << 1` once given back. Makes checkin idempotent
     /// without taking the lock before `reset` (which must never touch a connection someone else holds).
     let leaseWords: UnsafeMutablePointer<Atomic<UInt64>>
@@ -43,7 +43,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let clamped = configuration.clamped
         self.configuration = clamped
         self.factory = factory
-        state = Mutex(Machine(configuration: clamped))
+        state = PoolLock(Machine(configuration: clamped))
         slotCount = clamped.poolSize + clamped.maxOverflow
         leaseWords = .allocate(capacity: slotCount)
         for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
@@ -75,8 +75,12 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let context = LeaseContext(threadName: thread.name, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
         let now = MonotonicClock.now
         let deadline = now &+ (timeout?.nanoseconds ?? timeoutNanoseconds)
-        let waiter = Waiter.thread(thread.parker)
-        let action = state.withLock { $0.leaseRequested(context: context, waiter: waiter, now: now) }
+        // First without a waiter (no retain of the parker on the hot path); again with one if it must wait.
+        var action = state.withLock { $0.leaseRequested(context: context, waiter: nil, now: now) }
+        if case .needsWaiter(let id) = action {
+            let waiter = Waiter.thread(thread.parker)
+            action = state.withLock { $0.leaseRequested(context: context, waiter: waiter, requestID: id, now: now) }
+        }
         switch action {
         case .leased(let lent):
             if !lent.needsPing { return makeLease(lent) }
@@ -90,8 +94,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
         case .wait(let id):
             return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
-        case .fail(let reason):
-            throw error(for: reason, connectError: nil)
+        case .shutDown:
+            throw .shutDown
         case .needsWaiter:
             preconditionFailure("the state machine asked for a waiter although one was given")
         }

@@ -25,7 +25,8 @@ struct LentConnection<Connection: AnyObject> {
 
 /// Why the state machine failed a request. The shell turns it into a `PoolError`.
 enum PoolFailureReason: Sendable {
-    case timedOut(waited: Duration, metrics: PoolMetricsSnapshot)
+    /// Indirect: keeps the actions that carry a reason small (the hot path copies them).
+    indirect case timedOut(waited: Duration, metrics: PoolMetricsSnapshot)
     /// The open this request caused failed; the shell attaches the error it got from the factory.
     case connectFailed
     case shutDown
@@ -99,7 +100,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         case wait(PoolRequestID)
         /// Nothing changed: this request has to wait, call again with a waiter and this id.
         case needsWaiter(PoolRequestID)
-        case fail(PoolFailureReason)
+        /// The pool is shut down.
+        case shutDown
     }
 
     /// Result of `connectionReleased`: one case, so the hot path does not allocate.
@@ -199,7 +201,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     ) -> LeaseAction {
         switch lifecycle {
         case .shutDown:
-            return .fail(.shutDown)
+            return .shutDown
         case .running:
             if waiters.isEmpty, let slot = idle.last {
                 if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds {

@@ -8,7 +8,7 @@ extension ConnectionPool {
     /// Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) async throws(PoolError) -> Lease {
         let context = LeaseContext(
-            threadName: ThreadContext.current.name, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
+            threadName: ThreadContext.currentName, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
         let now = MonotonicClock.now
         let deadline = now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
         var pending: LentConnection<Connection>?

@@ -54,7 +54,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     }
 
     deinit {
-        // No lease is alive (each holds the pool), so only idle connections remain.
+        let leased = state.withLock { $0.leasedCount }
+        assert(leased == 0, "a ConnectionPool was released while \(leased) lease(s) were still out")
         let actions = state.withLock { $0.shutdown() }
         for connection in actions.close { factory.close(connection) }
         leaseWords.deinitialize(count: slotCount)
@@ -71,19 +72,24 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// - Throws: `.timedOut` when the pool stayed saturated, `.connectFailed` when the open this checkout caused
     ///   failed, `.shutDown`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) throws(PoolError) -> Lease {
-        let thread = ThreadContext.current
-        let context = LeaseContext(threadName: thread.name, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
+        let context = LeaseContext(
+            threadName: ThreadContext.currentName, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
         let now = MonotonicClock.now
         let deadline = now &+ (timeout?.nanoseconds ?? timeoutNanoseconds)
         // First without a waiter (no retain of the parker on the hot path); again with one if it must wait.
         var action = state.withLock { $0.leaseRequested(context: context, waiter: nil, now: now) }
+        let thread: ThreadContext
         if case .needsWaiter(let id) = action {
+            thread = ThreadContext.current
             let waiter = Waiter.thread(thread.parker)
             action = state.withLock { $0.leaseRequested(context: context, waiter: waiter, requestID: id, now: now) }
+        } else if case .leased(let lent) = action, !lent.needsPing {
+            return makeLease(lent)  // the hot path
+        } else {
+            thread = ThreadContext.current
         }
         switch action {
         case .leased(let lent):
-            if !lent.needsPing { return makeLease(lent) }
             return try waitBlocking(first: .success(lent), id: nil, deadline: deadline, parker: thread.parker)
         case .open(let id, let open):
             _ = runOpen(open)

@@ -82,7 +82,8 @@ extension ConnectionPool {
         let raw = state.withLock { $0.checkedOutRecords() }
         return raw.map {
             CheckoutRecord(
-                connectionID: $0.connectionID, backendPID: $0.backendPID, checkedOutAt: wallDate(monotonic: $0.checkedOutAt),
+                connectionID: $0.connectionID, backendPID: $0.backendPID,
+                checkedOutAt: wallDate(monotonic: $0.checkedOutAt),
                 checkedOutAtNanoseconds: $0.checkedOutAt, threadName: $0.context.threadName, stack: $0.context.stack,
                 lastSQL: $0.lastSQL, isExpectedLong: $0.isExpectedLong, generation: $0.generation)
         }

@@ -187,7 +187,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     func makeLease(_ lent: LentConnection<Connection>) -> Lease {
         leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
         notify { $0.onCheckout?(lent.connection) }
-        return Lease(connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq, pool: self)
+        return Lease(
+            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq, pool: self)
     }
 
     func resume(_ waiter: Waiter, with result: Result<LentConnection<Connection>, PoolError>) {
@@ -205,7 +206,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             notify { $0.onServerRestart?(generation) }
         }
         for (lent, waiter) in actions.handOver { resume(waiter, with: .success(lent)) }
-        for (waiter, reason) in actions.fail { resume(waiter, with: .failure(error(for: reason, connectError: connectError))) }
+        for (waiter, reason) in actions.fail {
+            resume(waiter, with: .failure(error(for: reason, connectError: connectError)))
+        }
         for open in actions.open {
             if opensInline {
                 _ = runOpen(open)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A lock that owns its value, like `Synchronization.Mutex`, on a plain (non-PI) `pthread_mutex_t`.

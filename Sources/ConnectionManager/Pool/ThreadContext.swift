@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`): what the pool measures waits, holds and idle times with.
@@ -60,7 +60,9 @@ final class ThreadContext: @unchecked Sendable {
         // (pthread_getname_np is not imported on Linux.)
         var name = Thread.current.name ?? ""
         if name.isEmpty { name = readProcFile("/proc/thread-self/comm") }
-        if name.isEmpty { name = "thread-" + readLink("/proc/thread-self").split(separator: "/").last.map(String.init)! }
+        if name.isEmpty {
+            name = "thread-" + readLink("/proc/thread-self").split(separator: "/").last.map(String.init)!
+        }
         let context = ThreadContext(name: name)
         pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
         return context

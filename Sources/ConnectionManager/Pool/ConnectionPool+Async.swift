@@ -8,7 +8,7 @@ extension ConnectionPool {
     /// Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) async throws(PoolError) -> Lease {
         let context = LeaseContext(
-            threadName: ThreadContext.current.name, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
+            threadName: ThreadContext.currentName, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
         let now = MonotonicClock.now
         let deadline = now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
         var pending: LentConnection<Connection>?
@@ -20,8 +20,8 @@ extension ConnectionPool {
             requestID = state.withLock { $0.makeRequestID() }
         case .needsWaiter(let id):
             requestID = id
-        case .fail(let reason):
-            throw error(for: reason, connectError: nil)
+        case .shutDown:
+            throw .shutDown
         case .open, .replace, .wait:
             preconditionFailure("the state machine enqueued a request without a waiter")
         }
@@ -72,8 +72,8 @@ extension ConnectionPool {
             }
         case .wait:
             armDeadline(id, at: deadline)
-        case .fail(let reason):
-            resume(waiter, with: .failure(error(for: reason, connectError: nil)))
+        case .shutDown:
+            resume(waiter, with: .failure(.shutDown))
         case .needsWaiter:
             preconditionFailure("the state machine asked for a waiter although one was given")
         }

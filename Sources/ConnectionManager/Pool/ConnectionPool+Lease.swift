@@ -1,7 +1,8 @@
 extension ConnectionPool {
     /// One loan of a connection. A value: copies refer to the same loan, and only the first checkin counts.
     ///
-    /// Holds the pool, so the pool lives at least as long as its leases.
+    /// Does not retain the pool (a shared reference count would be one more contended atomic per checkout):
+    /// the pool must outlive its leases, which holds when leases are given back before the pool is dropped.
     public struct Lease: Sendable {
         /// The lent connection. Do not use it after `checkin`.
         public let connection: Connection
@@ -9,7 +10,8 @@ extension ConnectionPool {
         public let connectionID: Int
         let slot: Int
         let seq: UInt64
-        let pool: ConnectionPool
+        // Safety: the pool outlives its leases (documented above; its deinit asserts no lease is out).
+        unowned(unsafe) let pool: ConnectionPool
 
         /// Gives the connection back; same as `pool.checkin(lease)`.
         public func checkin() { pool.checkin(self) }
@@ -80,7 +82,8 @@ extension ConnectionPool {
         let raw = state.withLock { $0.checkedOutRecords() }
         return raw.map {
             CheckoutRecord(
-                connectionID: $0.connectionID, backendPID: $0.backendPID, checkedOutAt: wallDate(monotonic: $0.checkedOutAt),
+                connectionID: $0.connectionID, backendPID: $0.backendPID,
+                checkedOutAt: wallDate(monotonic: $0.checkedOutAt),
                 checkedOutAtNanoseconds: $0.checkedOutAt, threadName: $0.context.threadName, stack: $0.context.stack,
                 lastSQL: $0.lastSQL, isExpectedLong: $0.isExpectedLong, generation: $0.generation)
         }

@@ -9,7 +9,7 @@ import Synchronization
 /// Blocking `checkout` parks the calling thread; `async` checkout suspends the task, and opens and pings made
 /// for async callers run on the pool's own dispatch queue, never on the cooperative pool.
 public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Sendable {
-    // Safety: all mutable state is in `state` and `listeners` (Mutexes) or atomics; `leaseWords` is allocated
+    // Safety: all mutable state is in `state` (PoolLock), `listeners` (Mutex) or atomics; `leaseWords` is allocated
     // once in init, freed in deinit and only accessed through atomic operations.
     public typealias Connection = Factory.Connection
 
@@ -23,7 +23,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// The configuration in effect (clamped to valid values).
     public let configuration: PoolConfiguration
     public let factory: Factory
-    let state: Mutex<Machine>
+    let state: PoolLock<Machine>
     /// Per slot: `seq << 1 | 1` while lease `seq` is out, `seq << 1` once given back. Makes checkin idempotent
     /// without taking the lock before `reset` (which must never touch a connection someone else holds).
     let leaseWords: UnsafeMutablePointer<Atomic<UInt64>>
@@ -43,7 +43,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let clamped = configuration.clamped
         self.configuration = clamped
         self.factory = factory
-        state = Mutex(Machine(configuration: clamped))
+        state = PoolLock(Machine(configuration: clamped))
         slotCount = clamped.poolSize + clamped.maxOverflow
         leaseWords = .allocate(capacity: slotCount)
         for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
@@ -54,7 +54,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     }
 
     deinit {
-        // No lease is alive (each holds the pool), so only idle connections remain.
+        let leased = state.withLock { $0.leasedCount }
+        assert(leased == 0, "a ConnectionPool was released while \(leased) lease(s) were still out")
         let actions = state.withLock { $0.shutdown() }
         for connection in actions.close { factory.close(connection) }
         leaseWords.deinitialize(count: slotCount)
@@ -71,15 +72,24 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// - Throws: `.timedOut` when the pool stayed saturated, `.connectFailed` when the open this checkout caused
     ///   failed, `.shutDown`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) throws(PoolError) -> Lease {
-        let thread = ThreadContext.current
-        let context = LeaseContext(threadName: thread.name, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
+        let context = LeaseContext(
+            threadName: ThreadContext.currentName, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
         let now = MonotonicClock.now
         let deadline = now &+ (timeout?.nanoseconds ?? timeoutNanoseconds)
-        let waiter = Waiter.thread(thread.parker)
-        let action = state.withLock { $0.leaseRequested(context: context, waiter: waiter, now: now) }
+        // First without a waiter (no retain of the parker on the hot path); again with one if it must wait.
+        var action = state.withLock { $0.leaseRequested(context: context, waiter: nil, now: now) }
+        let thread: ThreadContext
+        if case .needsWaiter(let id) = action {
+            thread = ThreadContext.current
+            let waiter = Waiter.thread(thread.parker)
+            action = state.withLock { $0.leaseRequested(context: context, waiter: waiter, requestID: id, now: now) }
+        } else if case .leased(let lent) = action, !lent.needsPing {
+            return makeLease(lent)  // the hot path
+        } else {
+            thread = ThreadContext.current
+        }
         switch action {
         case .leased(let lent):
-            if !lent.needsPing { return makeLease(lent) }
             return try waitBlocking(first: .success(lent), id: nil, deadline: deadline, parker: thread.parker)
         case .open(let id, let open):
             _ = runOpen(open)
@@ -90,8 +100,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
         case .wait(let id):
             return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
-        case .fail(let reason):
-            throw error(for: reason, connectError: nil)
+        case .shutDown:
+            throw .shutDown
         case .needsWaiter:
             preconditionFailure("the state machine asked for a waiter although one was given")
         }
@@ -177,7 +187,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     func makeLease(_ lent: LentConnection<Connection>) -> Lease {
         leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
         notify { $0.onCheckout?(lent.connection) }
-        return Lease(connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq, pool: self)
+        return Lease(
+            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq, pool: self)
     }
 
     func resume(_ waiter: Waiter, with result: Result<LentConnection<Connection>, PoolError>) {
@@ -195,7 +206,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             notify { $0.onServerRestart?(generation) }
         }
         for (lent, waiter) in actions.handOver { resume(waiter, with: .success(lent)) }
-        for (waiter, reason) in actions.fail { resume(waiter, with: .failure(error(for: reason, connectError: connectError))) }
+        for (waiter, reason) in actions.fail {
+            resume(waiter, with: .failure(error(for: reason, connectError: connectError)))
+        }
         for open in actions.open {
             if opensInline {
                 _ = runOpen(open)

@@ -14,7 +14,7 @@ public enum PoolError: Error, Sendable, CustomStringConvertible {
         case .timedOut(let waited, let m):
             let seconds = Double(waited.nanoseconds) / 1e9
             return "The pool is saturated: no connection was free within \(Self.format(seconds)) s "
-                + "(\(m.checkedOut) of \(m.size + m.maxOverflow) in use, \(m.overflow) of \(m.maxOverflow) overflow, "
+                + "(\(min(m.checkedOut, m.size)) of \(m.size) in use, \(m.overflow) of \(m.maxOverflow) overflow, "
                 + "\(m.waiting) waiting, \(m.connecting) connecting). Raise pool_size or max_overflow, "
                 + "or look for connections that are held too long."
         case .connectFailed(let underlying):

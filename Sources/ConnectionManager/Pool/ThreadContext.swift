@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`): what the pool measures waits, holds and idle times with.
@@ -45,13 +45,24 @@ final class ThreadContext: @unchecked Sendable {
         return makeCurrent()
     }
 
+    /// The calling thread's cached name, without retaining its context (the thread keeps it alive).
+    @inline(__always)
+    static var currentName: String {
+        if let pointer = pthread_getspecific(key) {
+            return Unmanaged<ThreadContext>.fromOpaque(pointer)._withUnsafeGuaranteedRef { $0.name }
+        }
+        return makeCurrent().name
+    }
+
     @inline(never)
     private static func makeCurrent() -> ThreadContext {
         // Once per thread: Foundation's name (full length), else the kernel's (15 bytes), else the thread id.
         // (pthread_getname_np is not imported on Linux.)
         var name = Thread.current.name ?? ""
         if name.isEmpty { name = readProcFile("/proc/thread-self/comm") }
-        if name.isEmpty { name = "thread-" + readLink("/proc/thread-self").split(separator: "/").last.map(String.init)! }
+        if name.isEmpty {
+            name = "thread-" + readLink("/proc/thread-self").split(separator: "/").last.map(String.init)!
+        }
         let context = ThreadContext(name: name)
         pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
         return context

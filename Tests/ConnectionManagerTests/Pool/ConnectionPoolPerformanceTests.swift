@@ -6,7 +6,8 @@ import Testing
 /// A manual measurement, not a timed test: runs only with `POOLTOP_PERF=1`, and prints ns per
 /// checkout + checkin. Use a release build:
 /// `POOLTOP_PERF=1 swift test -c release -Xswiftc -enable-testing --filter ConnectionPoolPerformance`
-@Suite("ConnectionPoolPerformance", .enabled(if: ProcessInfo.processInfo.environment["POOLTOP_PERF"] != nil))
+@Suite(
+    "ConnectionPoolPerformance", .serialized, .enabled(if: ProcessInfo.processInfo.environment["POOLTOP_PERF"] != nil))
 struct ConnectionPoolPerformanceTests {
     @Test(arguments: [(1, 8), (4, 8), (4, 4)])
     func checkoutCheckinLoop(threads: Int, poolSize: Int) throws {

@@ -42,7 +42,9 @@ private func eventually(_ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-private func expectConsistent(_ pool: MemoryPool, _ server: MemoryServer, sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectConsistent(
+    _ pool: MemoryPool, _ server: MemoryServer, sourceLocation: SourceLocation = #_sourceLocation
+) {
     let m = pool.metrics()
     let open = server.opened.load(ordering: .relaxed) - server.closed.load(ordering: .relaxed)
     #expect(m.checkedIn + m.checkedOut == open, sourceLocation: sourceLocation)
@@ -54,7 +56,8 @@ private func expectConsistent(_ pool: MemoryPool, _ server: MemoryServer, source
 struct ConnectionPoolTests {
     @Test func manyThreadsContendWithoutLossOrDeadlock() {
         let server = MemoryServer()
-        let pool = makePool(size: 4, overflow: 2, timeout: .milliseconds(500), prePing: .milliseconds(1), server: server)
+        let pool = makePool(
+            size: 4, overflow: 2, timeout: .milliseconds(500), prePing: .milliseconds(1), server: server)
         let threads = 64
         let perThread = 100
         let succeeded = Atomic<Int>(0)
@@ -65,7 +68,9 @@ struct ConnectionPoolTests {
             for _ in 0..<perThread {
                 do {
                     let lease = try pool.checkout()
-                    if lease.connection.isHeld.exchange(true, ordering: .acquiring) { doubleHeld.add(1, ordering: .relaxed) }
+                    if lease.connection.isHeld.exchange(true, ordering: .acquiring) {
+                        doubleHeld.add(1, ordering: .relaxed)
+                    }
                     lease.recordSQL("SELECT \(index)")
                     usleep(UInt32.random(in: 0...200, using: &random))
                     lease.connection.isHeld.store(false, ordering: .releasing)
@@ -112,10 +117,15 @@ struct ConnectionPoolTests {
 
     @Test func timeoutMessageIsASentence() {
         let error = PoolError.timedOut(
-            waited: .seconds(30), metrics: PoolMetrics(size: 10, maxOverflow: 20, checkedOut: 30, overflow: 20, waiting: 5))
-        #expect(error.description.hasPrefix("The pool is saturated: no connection was free within 30.0 s (30 of 30 in use, 20 of 20 overflow, 5 waiting"))
-        #expect(PoolError.connectFailed(underlying: MemoryConnectError()).description
-            == "The database could not be reached: connection refused (in-memory server is down).")
+            waited: .seconds(30),
+            metrics: PoolMetrics(size: 10, maxOverflow: 20, checkedOut: 30, overflow: 20, waiting: 5))
+        #expect(
+            error.description.hasPrefix(
+                "The pool is saturated: no connection was free within 30.0 s (10 of 10 in use, 20 of 20 overflow, 5 waiting"
+            ))
+        #expect(
+            PoolError.connectFailed(underlying: MemoryConnectError()).description
+                == "The database could not be reached: connection refused (in-memory server is down).")
     }
 
     @Test func waiterIsServedByACheckinOnAnotherThread() throws {
@@ -199,7 +209,10 @@ struct ConnectionPoolTests {
             _ = try await pool.checkout(timeout: .milliseconds(100))
             Issue.record("expected a timeout")
         } catch {
-            guard case .timedOut = error else { Issue.record("expected .timedOut, got \(error)"); return }
+            guard case .timedOut = error else {
+                Issue.record("expected .timedOut, got \(error)")
+                return
+            }
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(99) && elapsed < .seconds(1))

@@ -60,5 +60,5 @@ struct MemoryConnectionFactory: PoolConnectionFactory {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

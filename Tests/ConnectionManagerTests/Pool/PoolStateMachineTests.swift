@@ -83,7 +83,10 @@ struct PoolStateMachineTests {
             return
         }
         // LIFO: B was returned last, so it is lent first.
-        guard case .leased(let next) = d.request("C", at: 3 * ms) else { Issue.record("no lease"); return }
+        guard case .leased(let next) = d.request("C", at: 3 * ms) else {
+            Issue.record("no lease")
+            return
+        }
         #expect(next.connection === b.connection)
         let m = d.m.metrics()
         #expect(m.checkedIn == 1 && m.checkedOut == 1 && m.totalCheckouts == 3 && m.totalCheckins == 2)
@@ -110,7 +113,10 @@ struct PoolStateMachineTests {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
         for who in ["W1", "W2", "W3"] {
-            guard case .wait = d.request(who) else { Issue.record("\(who) should wait"); return }
+            guard case .wait = d.request(who) else {
+                Issue.record("\(who) should wait")
+                return
+            }
         }
         #expect(d.m.metrics().waiting == 3)
         var held = a
@@ -133,8 +139,14 @@ struct PoolStateMachineTests {
         var d = Driver(config(size: 2, overflow: 2))
         let lents = (0..<4).map { d.lease("R\($0)") }
         #expect(d.m.metrics().overflow == 2)
-        guard case .wait = d.request("R4") else { Issue.record("fifth should wait"); return }
-        guard case .handOver(let handed, "R4") = d.release(lents[0]) else { Issue.record("hand-over"); return }
+        guard case .wait = d.request("R4") else {
+            Issue.record("fifth should wait")
+            return
+        }
+        guard case .handOver(let handed, "R4") = d.release(lents[0]) else {
+            Issue.record("hand-over")
+            return
+        }
         // Above poolSize with nobody waiting: returned overflow connections close.
         guard case .close = d.release(lents[1]), case .close = d.release(lents[2]) else {
             Issue.record("overflow should close")
@@ -164,7 +176,10 @@ struct PoolStateMachineTests {
         #expect(timedOut.fail[0].0 == "W1")
         #expect(waited == .milliseconds(30))
         #expect(snapshot.metrics.checkedOut == 1 && snapshot.metrics.waiting == 1 && snapshot.metrics.timeouts == 1)
-        guard case .handOver(_, "W2") = d.release(a) else { Issue.record("W2 next"); return }
+        guard case .handOver(_, "W2") = d.release(a) else {
+            Issue.record("W2 next")
+            return
+        }
         #expect(d.m.leaseDeadlinePassed(w2, now: 40 * ms).fail.isEmpty)
         #expect(d.m.metrics().timeouts == 1)
     }
@@ -173,7 +188,10 @@ struct PoolStateMachineTests {
         var d = Driver(config(size: 1, recycle: .milliseconds(100)))
         let a = d.lease("A", at: 0)
         _ = d.release(a, at: 10 * ms)
-        guard case .leased = d.request("young", at: 50 * ms) else { Issue.record("young is reused"); return }
+        guard case .leased = d.request("young", at: 50 * ms) else {
+            Issue.record("young is reused")
+            return
+        }
         d = Driver(config(size: 1, recycle: .milliseconds(100)))
         let b = d.lease("B", at: 0)
         _ = d.release(b, at: 10 * ms)
@@ -213,7 +231,10 @@ struct PoolStateMachineTests {
             Issue.record("expected a lease to ping")
             return
         }
-        guard case .wait = d.request("W", at: 3 * ms) else { Issue.record("W waits"); return }
+        guard case .wait = d.request("W", at: 3 * ms) else {
+            Issue.record("W waits")
+            return
+        }
         let actions = d.m.pingFailed(lent, waiter: "B", requestID: nil, now: 4 * ms)
         d.check()
         #expect(actions.close.first === a.connection)
@@ -232,36 +253,60 @@ struct PoolStateMachineTests {
         let actions = d.m.invalidateAll()
         d.check()
         #expect(actions.close.count == 1 && actions.close[0] === b.connection)
-        guard case .close(let closed) = d.release(a) else { Issue.record("stale busy one closes"); return }
+        guard case .close(let closed) = d.release(a) else {
+            Issue.record("stale busy one closes")
+            return
+        }
         #expect(closed === a.connection)
         let m = d.m.metrics()
         #expect(m.generation == 1 && m.invalidations == 2 && m.checkedIn + m.checkedOut == 0)
         let c = d.lease("C")
-        guard case .none = d.release(c) else { Issue.record("new generation is kept"); return }
+        guard case .none = d.release(c) else {
+            Issue.record("new generation is kept")
+            return
+        }
     }
 
     @Test func serverIdentityChangeInvalidatesOlderConnections() {
         var d = Driver(config(size: 3))
-        guard case .open(_, let first) = d.request("A") else { Issue.record("open"); return }
+        guard case .open(_, let first) = d.request("A") else {
+            Issue.record("open")
+            return
+        }
         #expect(first.checkIdentity)
         let a = d.open(first.slot, identity: "boot-1").handOver[0].0
         let b = d.lease("B")
         _ = d.release(b)
         // A dies: the next open checks who answers; a new identity means the server restarted.
         _ = d.release(a, usable: false)
-        guard case .leased(let b2) = d.request("C") else { Issue.record("idle B"); return }
-        guard case .open(_, let next) = d.request("D") else { Issue.record("open"); return }
+        guard case .leased(let b2) = d.request("C") else {
+            Issue.record("idle B")
+            return
+        }
+        guard case .open(_, let next) = d.request("D") else {
+            Issue.record("open")
+            return
+        }
         #expect(next.checkIdentity)
         let actions = d.open(next.slot, identity: "boot-2")
         #expect(actions.serverRestarted)
         #expect(d.m.metrics().generation == 1)
-        guard case .close = d.release(b2) else { Issue.record("older generation closes on return"); return }
+        guard case .close = d.release(b2) else {
+            Issue.record("older generation closes on return")
+            return
+        }
         // Same identity (one backend terminated): nothing else is invalidated.
         var e = Driver(config(size: 2))
-        guard case .open(_, let o) = e.request("A") else { Issue.record("open"); return }
+        guard case .open(_, let o) = e.request("A") else {
+            Issue.record("open")
+            return
+        }
         let x = e.open(o.slot, identity: "boot-1").handOver[0].0
         _ = e.release(x, usable: false)
-        guard case .open(_, let o2) = e.request("B") else { Issue.record("open"); return }
+        guard case .open(_, let o2) = e.request("B") else {
+            Issue.record("open")
+            return
+        }
         #expect(!e.open(o2.slot, identity: "boot-1").serverRestarted)
         #expect(e.m.metrics().generation == 0)
     }
@@ -275,7 +320,10 @@ struct PoolStateMachineTests {
         d.m.suspend()
         #expect(d.m.metrics().isSuspended)
         for who in ["W1", "W2", "W3"] {
-            guard case .wait = d.request(who) else { Issue.record("\(who) waits while suspended"); return }
+            guard case .wait = d.request(who) else {
+                Issue.record("\(who) waits while suspended")
+                return
+            }
         }
         let actions = d.m.resume(now: 0)
         d.check()
@@ -292,7 +340,10 @@ struct PoolStateMachineTests {
         let actions = d.m.evictIdle()
         d.check()
         #expect(actions.close.count == 1)
-        guard case .close = d.release(a) else { Issue.record("evicted busy one closes"); return }
+        guard case .close = d.release(a) else {
+            Issue.record("evicted busy one closes")
+            return
+        }
         #expect(d.m.metrics().invalidations == 2)
     }
 
@@ -302,14 +353,26 @@ struct PoolStateMachineTests {
         let b = d.lease("B")
         _ = d.release(b)
         d.m.suspend()  // so that an idle connection and waiters coexist
-        guard case .wait = d.request("W1"), case .wait = d.request("W2") else { Issue.record("waits"); return }
+        guard case .wait = d.request("W1"), case .wait = d.request("W2") else {
+            Issue.record("waits")
+            return
+        }
         let actions = d.m.shutdown()
         d.check()
         #expect(actions.fail.map(\.0) == ["W1", "W2"])
-        guard case .shutDown = actions.fail[0].1 else { Issue.record("fails with shutDown"); return }
+        guard case .shutDown = actions.fail[0].1 else {
+            Issue.record("fails with shutDown")
+            return
+        }
         #expect(actions.close.count == 1 && actions.close[0] === b.connection)
-        guard case .close = d.release(a) else { Issue.record("busy closes on return"); return }
-        guard case .fail(.shutDown) = d.request("late") else { Issue.record("no checkout after shutdown"); return }
+        guard case .close = d.release(a) else {
+            Issue.record("busy closes on return")
+            return
+        }
+        guard case .shutDown = d.request("late") else {
+            Issue.record("no checkout after shutdown")
+            return
+        }
         let m = d.m.metrics()
         #expect(m.checkedIn == 0 && m.checkedOut == 0 && m.connectionsClosed == 2)
     }
@@ -317,17 +380,29 @@ struct PoolStateMachineTests {
     @Test func connectFailureFailsOnlyItsRequester() {
         var d = Driver(config(size: 2))
         let a = d.lease("A")
-        guard case .open(_, let openB) = d.request("B") else { Issue.record("B opens"); return }
-        guard case .wait = d.request("C") else { Issue.record("C waits, no room"); return }
+        guard case .open(_, let openB) = d.request("B") else {
+            Issue.record("B opens")
+            return
+        }
+        guard case .wait = d.request("C") else {
+            Issue.record("C waits, no room")
+            return
+        }
         let actions = d.m.connectionOpenFailed(slot: openB.slot, now: 1 * ms)
         d.check()
         #expect(actions.fail.map(\.0) == ["B"])
-        guard case .connectFailed = actions.fail[0].1 else { Issue.record("connectFailed"); return }
+        guard case .connectFailed = actions.fail[0].1 else {
+            Issue.record("connectFailed")
+            return
+        }
         // C keeps waiting; the freed room is used to try again for C.
         #expect(actions.open.count == 1)
         let m = d.m.metrics()
         #expect(m.connectFailures == 1 && m.timeouts == 0 && m.waiting == 1)
-        guard case .handOver(_, "C") = d.release(a) else { Issue.record("C is served by a release"); return }
+        guard case .handOver(_, "C") = d.release(a) else {
+            Issue.record("C is served by a release")
+            return
+        }
         // C's open now belongs to nobody and will park idle.
         let opened = d.open(actions.open[0].slot)
         #expect(opened.handOver.isEmpty && d.m.metrics().checkedIn == 1)
@@ -350,11 +425,17 @@ struct PoolStateMachineTests {
     @Test func cancelledWaiterLeavesQueue() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1"), case .wait = d.request("W2") else { Issue.record("wait"); return }
+        guard case .wait(let w1) = d.request("W1"), case .wait = d.request("W2") else {
+            Issue.record("wait")
+            return
+        }
         let actions = d.m.leaseCancelled(w1)
         d.check()
         #expect(actions.fail.map(\.0) == ["W1"])
-        guard case .handOver(_, "W2") = d.release(a) else { Issue.record("W2 served"); return }
+        guard case .handOver(_, "W2") = d.release(a) else {
+            Issue.record("W2 served")
+            return
+        }
         #expect(d.m.metrics().timeouts == 0)
     }
 
@@ -363,7 +444,10 @@ struct PoolStateMachineTests {
         let a = d.lease("A")
         _ = d.release(a)
         let b = d.lease("B")
-        guard case .none = d.release(a) else { Issue.record("stale release does nothing"); return }
+        guard case .none = d.release(a) else {
+            Issue.record("stale release does nothing")
+            return
+        }
         #expect(d.m.metrics().checkedOut == 1)
         _ = d.release(b)
         #expect(d.m.metrics().totalCheckins == 2)
@@ -372,7 +456,10 @@ struct PoolStateMachineTests {
     @Test func brokenConnectionIsClosedAndReplacedForWaiter() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait = d.request("W") else { Issue.record("wait"); return }
+        guard case .wait = d.request("W") else {
+            Issue.record("wait")
+            return
+        }
         guard case .closeAndOpen(let closed, let open) = d.release(a, usable: false) else {
             Issue.record("broken one is replaced for the waiter")
             return
@@ -395,11 +482,17 @@ struct PoolStateMachineTests {
     @Test func latencyWindowsAndRecords() {
         var d = Driver(config(size: 1))
         let a = d.lease("A", at: 0)
-        guard case .wait = d.request("W", at: 1 * ms) else { Issue.record("wait"); return }
+        guard case .wait = d.request("W", at: 1 * ms) else {
+            Issue.record("wait")
+            return
+        }
         d.m.recordSQL("SELECT 1", slot: a.slot, seq: a.seq)
         let records = d.m.checkedOutRecords()
         #expect(records.count == 1 && records[0].lastSQL == "SELECT 1" && records[0].context.threadName == "A")
-        guard case .handOver(let w, _) = d.release(a, at: 11 * ms) else { Issue.record("hand-over"); return }
+        guard case .handOver(let w, _) = d.release(a, at: 11 * ms) else {
+            Issue.record("hand-over")
+            return
+        }
         #expect(d.m.checkedOutRecords().first?.lastSQL == nil)
         _ = d.release(w, at: 21 * ms)
         let m = d.m.metrics()

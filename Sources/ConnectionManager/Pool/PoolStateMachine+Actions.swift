@@ -1,0 +1,77 @@
+/// What the state machine tells the shell to do.
+
+/// A connection the state machine just lent. `slot` + `seq` identify the lease (a later lease of the same
+/// slot has a larger `seq`, so a stale lease can be told apart).
+struct LentConnection<Connection: AnyObject> {
+    var slot: Int
+    var seq: UInt64
+    var connection: Connection
+    var connectionID: Int
+    /// The holder must ping it (outside the lock) before using it; see `PoolStateMachine.pingFailed`.
+    var needsPing: Bool
+}
+
+/// Why the state machine failed a request. The shell turns it into a `PoolError`.
+enum PoolFailureReason: Sendable {
+    /// Indirect: keeps the actions that carry a reason small (the hot path copies them).
+    indirect case timedOut(waited: Duration, metrics: PoolMetricsSnapshot)
+    /// The open this request caused failed; the shell attaches the error it got from the factory.
+    case connectFailed
+    case shutDown
+    case cancelled
+}
+
+extension PoolStateMachine {
+    /// Open a connection into `slot`, then report `connectionOpened` or `connectionOpenFailed`.
+    struct OpenRequest: Equatable, Sendable {
+        var slot: Int
+        /// Ask the factory for the server's identity after opening and pass it to `connectionOpened`.
+        var checkIdentity: Bool
+    }
+
+    /// Result of `leaseRequested`: one case, so the hot path does not allocate.
+    enum LeaseAction {
+        /// Lent at once (ping it first when `needsPing`).
+        case leased(LentConnection<Connection>)
+        /// Enqueued; open a connection (which goes to the oldest waiter), then wait.
+        case open(PoolRequestID, OpenRequest)
+        /// Enqueued; the idle connection was too old: close it and open its replacement, then wait.
+        case replace(close: Connection, PoolRequestID, OpenRequest)
+        /// Enqueued; wait to be handed a connection or failed.
+        case wait(PoolRequestID)
+        /// Nothing changed: this request has to wait, call again with a waiter and this id.
+        case needsWaiter(PoolRequestID)
+        /// The pool is shut down.
+        case shutDown
+    }
+
+    /// Result of `connectionReleased`: one case, so the hot path does not allocate.
+    enum ReleaseAction {
+        /// Kept idle, or a stale lease (double checkin): nothing to do.
+        case none
+        case close(Connection)
+        /// Give this connection to the waiter (ping it first when `needsPing`).
+        case handOver(LentConnection<Connection>, to: Waiter)
+        /// Close the connection and open a replacement for the waiters.
+        case closeAndOpen(Connection, OpenRequest)
+    }
+
+    /// Several things to do (cold paths). Empty arrays do not allocate.
+    struct Actions {
+        var close: [Connection] = []
+        var open: [OpenRequest] = []
+        var handOver: [(LentConnection<Connection>, Waiter)] = []
+        var fail: [(Waiter, PoolFailureReason)] = []
+        /// The request `pingFailed` enqueued (to wait on with its deadline).
+        var enqueued: PoolRequestID?
+        /// The pool's first connection ever opened (`onPoolConnect`).
+        var isFirstConnect = false
+        /// The server identity changed: every older connection was invalidated.
+        var serverRestarted = false
+    }
+}
+
+extension LentConnection: Sendable where Connection: Sendable {}
+extension PoolStateMachine.LeaseAction: Sendable where Connection: Sendable {}
+extension PoolStateMachine.ReleaseAction: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.Actions: Sendable where Connection: Sendable, Waiter: Sendable {}

@@ -4,7 +4,8 @@
 public final class PooledConnection: @unchecked Sendable {
     // Safety: `isClosed` is only touched by the single holder of the lease (the pool hands it to one caller).
     let lease: ConnectionPool<PostgresConnectionFactory>.Lease
-    unowned let manager: ConnectionManager
+    /// The manager outlives this value: it only exists inside `withConnection`, a method of that manager.
+    unowned(unsafe) let manager: ConnectionManager
     private var isClosed = false
 
     init(lease: ConnectionPool<PostgresConnectionFactory>.Lease, manager: ConnectionManager) {

@@ -8,7 +8,8 @@
 public final class Session: @unchecked Sendable {
     // Safety: mutable state is only touched by the session's single holder, as with the connection itself.
     let lease: ConnectionPool<PostgresConnectionFactory>.Lease
-    unowned let manager: ConnectionManager
+    /// Strong: a session keeps its manager (and so its pool) alive until it is closed.
+    let manager: ConnectionManager
     private var isClosed = false
     private var isInTransaction = false
 

@@ -122,8 +122,9 @@ extension PostgresConnection {
         }
         if PQstatus(handle) == CONNECTION_BAD { throw lost(handle, serverError: firstError) }
         if let firstError { throw .server(firstError) }
-        defer { last = nil }
-        return QueryResult(raw: last)
+        let result = QueryResult(raw: last)
+        last = nil  // Now owned by `result`.
+        return result
     }
 
     /// Waits until libpq has handed all queued output to the kernel (non-blocking mode can leave some behind).

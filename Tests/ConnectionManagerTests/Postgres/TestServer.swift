@@ -1,4 +1,6 @@
 import Foundation
+import LocalCluster
+import Synchronization
 import Testing
 
 @testable import ConnectionManager
@@ -7,20 +9,35 @@ import Testing
     import Glibc
 #endif
 
-/// The PostgreSQL servers the Postgres tests run against.
+/// The PostgreSQL servers the Postgres tests run against, all from `LocalCluster`.
 enum TestServer {
     static let passwordUser = "pooltop_pw"
     static let password = "correct horse"
 
-    /// A shared server with trust authentication for `postgres` (tests must not stop it).
+    /// The process-wide shared cluster, superuser with trust authentication. Tests must not stop or pause it.
     static func sharedURL() throws -> DatabaseURL {
-        try DatabaseURL("postgresql://postgres@127.0.0.1:55999/postgres")
+        try DatabaseURL(LocalCluster.shared().primary.url)
     }
 
-    /// The shared server, as a user that must give `password`.
+    /// A private cluster (started once, never paused) where `passwordUser` must give `password`.
     static func passwordUserURL(password: String) throws -> DatabaseURL {
-        let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password
-        return try DatabaseURL("postgresql://\(passwordUser):\(encoded)@127.0.0.1:55999/postgres")
+        let cluster = try passwordCluster.withLock { cached throws -> LocalCluster in
+            if let cached { return cached }
+            let started = try LocalCluster.start(
+                .init(passwordUser: .init(name: passwordUser, password: Self.password)))
+            cached = started
+            return started
+        }
+        return try DatabaseURL(cluster.primary.url(user: passwordUser, password: password))
+    }
+
+    private static let passwordCluster = Mutex<LocalCluster?>(nil)
+
+    /// Runs `body` with a private cluster it may pause; the cluster is stopped afterwards.
+    static func withPausableServer(_ body: (PausableServer) throws -> Void) throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        try body(PausableServer(url: try DatabaseURL(cluster.primary.url), member: cluster.primary))
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on.
@@ -53,40 +70,13 @@ enum TestServer {
     }
 }
 
-/// A server of its own that a test may stop (SIGSTOP) and resume.
+/// A server of a test's own that it may stop (SIGSTOP) and resume.
 struct PausableServer {
     let url: DatabaseURL
-    private let postmasterPID: pid_t
-
-    fileprivate init(url: DatabaseURL, postmasterPID: pid_t) {
-        self.url = url
-        self.postmasterPID = postmasterPID
-    }
+    let member: Member
 
     /// Stops the postmaster and every backend.
-    func pause() throws {
-        try signalAll(SIGSTOP)
-    }
+    func pause() throws { try member.pause() }
 
-    func resume() throws {
-        try signalAll(SIGCONT)
-    }
-
-    private func signalAll(_ signal: Int32) throws {
-        let children =
-            (try? String(contentsOfFile: "/proc/\(postmasterPID)/task/\(postmasterPID)/children", encoding: .utf8))
-            ?? ""
-        for pid in [postmasterPID] + children.split(separator: " ").compactMap({ pid_t($0) }) {
-            kill(pid, signal)
-        }
-    }
-}
-
-extension TestServer {
-    static func withPausableServer(_ body: (PausableServer) throws -> Void) throws {
-        let pidFile = try String(contentsOfFile: "/tmp/pgdev2/postmaster.pid", encoding: .utf8)
-        let pid = try #require(pid_t(pidFile.split(separator: "\n").first ?? ""))
-        try body(
-            PausableServer(url: try DatabaseURL("postgresql://postgres@127.0.0.1:55998/postgres"), postmasterPID: pid))
-    }
+    func resume() throws { member.resume() }
 }

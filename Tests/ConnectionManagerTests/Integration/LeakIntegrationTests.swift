@@ -149,4 +149,44 @@ struct LeakIntegrationTests {
         #expect(manager.snapshot().totalLeaked == 1)
         #expect(manager.metrics().checkedOut == 3)
     }
+
+    @Test("A leak held on the old primary after a failover is looked up and terminated on its own server")
+    func leakOnOldTargetIsTerminatedOnItsOwnServer() throws {
+        let cluster = try LocalCluster.start(.init(withStandby: true))
+        defer { cluster.stop() }
+        let standby = try #require(cluster.standby)
+        var config = try Integration.configuration(
+            cluster.primary.url, failover: [standby.url], applicationName: Integration.applicationName("old-target"))
+        config.poolSize = 2
+        let manager = try ConnectionManager(configuration: config)
+        defer { manager.shutdown() }
+
+        let leaked = try manager.session()
+        defer { leaked.close() }
+        try leaked.execute("SELECT 1")
+        let pid = leaked.backendPID
+        try standby.promote()
+        let outcome = manager.failover(to: 1)
+        try #require(outcome.succeeded, note(outcome.message))
+
+        // The leak lives on the old primary: its server view and its termination must come from there.
+        let found = Integration.eventually(timeout: .seconds(6)) {
+            manager.detectConnectionLeaks().first?.server != nil
+        }
+        #expect(found, note("leaks: \(manager.detectConnectionLeaks())"))
+        let report = try #require(manager.detectConnectionLeaks().first)
+        #expect(report.info.backendPID == pid)
+        #expect(report.info.target == (try DatabaseURL(cluster.primary.url).masked))
+        #expect(report.server?.state == "idle in transaction")
+
+        let terminated = manager.terminate(leak: leaked.connectionID)
+        #expect(terminated.succeeded, note(terminated.message))
+        let gone = try Integration.eventually(timeout: .seconds(5)) {
+            try cluster.primary.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)") == "0"
+        }
+        #expect(gone, note("backend \(pid) still runs on the old primary: \(terminated.message)"))
+        #expect(throws: SessionError.terminatedAsLeak(connectionID: leaked.connectionID)) {
+            try leaked.execute("SELECT 1")
+        }
+    }
 }

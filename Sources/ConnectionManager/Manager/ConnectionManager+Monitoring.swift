@@ -128,9 +128,20 @@ extension ConnectionManager {
     /// Fails over by hand to the target at `index` (0 = `databaseURL`), or the next suitable one when `nil`,
     /// after probing it: refused (and why) when it is down, read-only, unknown or already current.
     public func failover(to index: Int?) -> MonitorCommandOutcome {
-        let actions = state.withLock { $0.failover.manualFailoverRequested(to: index, at: Date()) }
-        return runFailover(actions, manual: true)
-            ?? MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
+        let requestedAt = Date()
+        let actions = state.withLock { $0.failover.manualFailoverRequested(to: index, at: requestedAt) }
+        if let outcome = runFailover(actions, manual: true) { return outcome }
+        // A health check that started after the request may have settled it on the monitor's thread, before
+        // this thread's own probe came back: report what it decided.
+        let settled = state.withLock { s in
+            s.failover.stats.history.last { $0.reason == .manual && $0.at >= requestedAt }
+        }
+        if let settled {
+            if let refusal = settled.refusal { return MonitorCommandOutcome(succeeded: false, message: refusal) }
+            return MonitorCommandOutcome(
+                succeeded: true, message: "Failed over from \(settled.from) to \(settled.to) (manual).")
+        }
+        return MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
     }
 
     // MARK: Leak scanning

@@ -229,6 +229,30 @@ struct FailoverIntegrationTests {
         })
     }
 
+    @Test("Manual failover to a hung target is refused with its reason, even while the monitor checks it too")
+    func manualFailoverToHungTargetSaysWhy() throws {
+        let cluster = try LocalCluster.shared()
+        let blackHole = try BlackHoleListener()
+        defer { blackHole.close() }
+        let hung = "postgresql://postgres@127.0.0.1:\(blackHole.port)/postgres"
+        let config = try Integration.configuration(
+            cluster.primary.url, failover: [hung], applicationName: Integration.applicationName("manual-hung"))
+        let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
+        defer { manager.shutdown() }
+
+        // Each probe of the hung target takes the whole connect deadline (400 ms) and the monitor checks it every
+        // second as well, so the two often overlap: the person asking must still get the reason.
+        for attempt in 1...5 {
+            let started = ContinuousClock.now
+            let outcome = manager.failover(to: 1)
+            let took = Integration.seconds(started.duration(to: .now))
+            #expect(!outcome.succeeded)
+            #expect(outcome.message.contains("is down"), note("attempt \(attempt): \(outcome.message)"))
+            #expect(took < 2, note("attempt \(attempt) took \(took) s"))
+        }
+        #expect(manager.snapshot().failover.failoverCount == 0)
+    }
+
     @Test("Bad URLs, duplicate targets and unreachable targets give clear errors, no crash, no hang")
     func badURLsDuplicatesAndUnreachableTargets() throws {
         #expect {

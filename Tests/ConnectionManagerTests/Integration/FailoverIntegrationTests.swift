@@ -54,6 +54,7 @@ struct FailoverIntegrationTests {
         #expect(manager.snapshot().failover.failoverCount == 0)
 
         let promoteStarted = ContinuousClock.now
+        let promoteCalledAt = Date()
         try standby.promote()
         let promoted = ContinuousClock.now
         let promotedAt = Date()
@@ -70,11 +71,13 @@ struct FailoverIntegrationTests {
         writers.stop()
 
         let log = writers.log.withLock { $0 }
-        let firstWrite = try #require(log.commitTimes.filter { $0 > promotedAt }.min())
+        let firstWrite = try #require(log.commitTimes.filter { $0 > promoteCalledAt }.min())
         print(
             "[failover] kill -9 → promote started \(ms(killedAt, promoteStarted)); promote took "
-                + "\(ms(promoteStarted, promoted)); promotion → first successful write "
-                + "\(String(format: "%.0f ms", firstWrite.timeIntervalSince(promotedAt) * 1000)); "
+                + "\(ms(promoteStarted, promoted)); first successful write on the new primary "
+                + "\(String(format: "%.0f ms", firstWrite.timeIntervalSince(promoteCalledAt) * 1000)) after "
+                + "promote() was called, \(String(format: "%.0f ms", firstWrite.timeIntervalSince(promotedAt) * 1000)) "
+                + "after it returned; "
                 + "switch seen by the test \(ms(promoted, switchedAt)) after promotion; "
                 + "\(log.committed.count) commits, \(log.failures) failed operations, max operation "
                 + "\(String(format: "%.0f ms", log.maxLatency * 1000))")

@@ -229,7 +229,9 @@ public struct FailoverStateMachine: Sendable {
         trackFailback(target, observation)
 
         var settled: [Action] = []
-        if manual != nil {
+        // Only a check that started after the request is a fresh probe; one already running (the monitor's)
+        // must not settle it, or the person who asked would never see the answer to their own probe.
+        if let request = manual, at >= request.requestedAt {
             manual?.fresh[target] = observation
             settled = evaluateManual(at: at)
             // A manual switch supersedes the automatic logic; a refusal leaves it to use the answer too.

@@ -113,7 +113,7 @@ extension ConnectionManager {
         let from = factory.currentTarget.masked
         let to = configuration.targets[index]
         // New opens go to the new target first; then the generation bump closes the old ones.
-        factory.retarget(to)
+        factory.retarget(to: index)
         pool.invalidateAll()
         health?.setCurrentTarget(index)
         state.withLock {
@@ -128,9 +128,20 @@ extension ConnectionManager {
     /// Fails over by hand to the target at `index` (0 = `databaseURL`), or the next suitable one when `nil`,
     /// after probing it: refused (and why) when it is down, read-only, unknown or already current.
     public func failover(to index: Int?) -> MonitorCommandOutcome {
-        let actions = state.withLock { $0.failover.manualFailoverRequested(to: index, at: Date()) }
-        return runFailover(actions, manual: true)
-            ?? MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
+        let requestedAt = Date()
+        let actions = state.withLock { $0.failover.manualFailoverRequested(to: index, at: requestedAt) }
+        if let outcome = runFailover(actions, manual: true) { return outcome }
+        // A health check that started after the request may have settled it on the monitor's thread, before
+        // this thread's own probe came back: report what it decided.
+        let settled = state.withLock { s in
+            s.failover.stats.history.last { $0.reason == .manual && $0.at >= requestedAt }
+        }
+        if let settled {
+            if let refusal = settled.refusal { return MonitorCommandOutcome(succeeded: false, message: refusal) }
+            return MonitorCommandOutcome(
+                succeeded: true, message: "Failed over from \(settled.from) to \(settled.to) (manual).")
+        }
+        return MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
     }
 
     // MARK: Leak scanning
@@ -139,9 +150,13 @@ extension ConnectionManager {
     func scan() {
         let now = Date()
         var metrics = pool.metrics()
-        let target = factory.currentTarget.masked
-        let infos = configuration.leakDetectionEnabled
-            ? pool.checkedOutConnections().map { $0.connectionInfo(target: target) } : []
+        let current = currentTargetIndex
+        // After a failover, connections to the old target stay lent until given back: label each with its own.
+        let infos: [ConnectionInfo] = configuration.leakDetectionEnabled
+            ? pool.checkedOutConnections().map { record -> ConnectionInfo in
+                let index = factory.targetIndex(ofBackend: record.backendPID) ?? current
+                return record.connectionInfo(target: configuration.targets[index].masked)
+            } : []
         let threshold = configuration.leakThreshold
         let (changes, pids) = state.withLock { s in
             s.appendUtilization(metrics.utilization)
@@ -167,17 +182,24 @@ extension ConnectionManager {
         metricsReporter.report(metrics)
     }
 
-    /// What the server thinks the leaked backends are doing, fetched on the monitor's connection.
+    /// What the server thinks the leaked backends are doing, fetched on the monitor's connection to the
+    /// server each backend lives on (after a failover, leaks may still sit on the old target).
     private func refreshServerActivity(pids: [Int32]) {
-        let rows: [ServerActivity]? = try? probes.withConnection(currentTargetIndex) { connection in
-            let result = try connection.execute(
-                ServerActivityQuery.sql, [.text(ServerActivityQuery.parameter(pids: pids))],
-                timeout: configuration.connectTimeout)
-            return try result.rows.compactMap { row in
-                ServerActivityQuery.activity(row: try (0..<ServerActivityQuery.columnCount).map { try row.string($0) })
+        let current = currentTargetIndex
+        let byTarget = Dictionary(grouping: pids) { factory.targetIndex(ofBackend: $0) ?? current }
+        var rows: [ServerActivity] = []
+        for (index, pids) in byTarget.sorted(by: { $0.key < $1.key }) {
+            let fetched: [ServerActivity]? = try? probes.withConnection(index) { connection in
+                let result = try connection.execute(
+                    ServerActivityQuery.sql, [.text(ServerActivityQuery.parameter(pids: pids))],
+                    timeout: configuration.connectTimeout)
+                return try result.rows.compactMap { row in
+                    ServerActivityQuery.activity(
+                        row: try (0..<ServerActivityQuery.columnCount).map { try row.string($0) })
+                }
             }
+            rows += fetched ?? []
         }
-        guard let rows else { return }
         let byPID = Dictionary(rows.map { ($0.pid, $0) }) { first, _ in first }
         state.withLock { $0.ledger.updateServerActivity(byPID) }
     }
@@ -189,11 +211,18 @@ extension ConnectionManager {
             return MonitorCommandOutcome(
                 succeeded: false, message: "Connection \(connectionID) is not checked out any more; nothing to end.")
         }
+        // The backend lives on the server the connection was opened to, which a failover may have left behind.
+        guard let index = factory.targetIndex(ofBackend: record.backendPID) else {
+            return MonitorCommandOutcome(
+                succeeded: false,
+                message: "Cannot tell which server backend \(record.backendPID) of connection \(connectionID) is on "
+                    + "(two servers use that pid); nothing was ended.")
+        }
         state.withLock { _ = $0.terminated.insert(connectionID) }
         terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
         let ended: Bool
         do {
-            ended = try probes.withConnection(currentTargetIndex) { connection in
+            ended = try probes.withConnection(index) { connection in
                 let result = try connection.execute(
                     "SELECT pg_terminate_backend($1::int)", [.int(Int(record.backendPID))],
                     timeout: configuration.connectTimeout)

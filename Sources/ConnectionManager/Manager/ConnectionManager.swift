@@ -48,7 +48,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
         startedAt = Date()
         let maintenance = min(configuration.connectTimeout, configuration.queryTimeout ?? configuration.connectTimeout)
         factory = PostgresConnectionFactory(
-            target: configuration.databaseURL, applicationName: configuration.applicationName,
+            targets: configuration.targets, applicationName: configuration.applicationName,
             maintenanceTimeout: maintenance)
         pool = ConnectionPool(
             configuration: PoolConfiguration(

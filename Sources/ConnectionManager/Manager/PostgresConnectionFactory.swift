@@ -3,35 +3,65 @@ import Synchronization
 /// Opens pooled connections to the manager's current target with libpq, under the connect deadline.
 ///
 /// The target changes on failover (`retarget`); the pool's generation is bumped at the same time, so
-/// connections to the old server are closed as they come back.
+/// connections to the old server are closed as they come back. Until then, `targetIndex(ofBackend:)` says which
+/// server a connection lives on, so leak lookups and terminations go to the right one.
 final class PostgresConnectionFactory: PoolConnectionFactory {
     typealias Connection = PostgresConnection
 
-    private let target: Mutex<DatabaseURL>
+    /// Every target, index 0 = `databaseURL` (as in `ConnectionPoolConfig.targets`).
+    let targets: [DatabaseURL]
+    /// Index of the target new connections go to.
+    private let current = Mutex(0)
+    /// Target index of each open connection, by backend pid; a list because two servers may use the same pid.
+    private let openConnections = Mutex<[Int32: [Int]]>([:])
     let applicationName: String
     /// Deadline for the round trips the pool makes on its own (pre-ping, rollback on checkin).
     let maintenanceTimeout: Duration
 
-    init(target: DatabaseURL, applicationName: String, maintenanceTimeout: Duration) {
-        self.target = Mutex(target)
+    init(targets: [DatabaseURL], applicationName: String, maintenanceTimeout: Duration) {
+        self.targets = targets
         self.applicationName = applicationName
         self.maintenanceTimeout = maintenanceTimeout
     }
 
-    var currentTarget: DatabaseURL { target.withLock { $0 } }
+    var currentTarget: DatabaseURL { targets[current.withLock { $0 }] }
 
-    func retarget(_ url: DatabaseURL) {
-        target.withLock { $0 = url }
+    /// New connections go to the target at `index`.
+    func retarget(to index: Int) {
+        current.withLock { $0 = index }
+    }
+
+    /// The target index of the open connection served by backend `pid`; nil when no open connection has that pid,
+    /// or when connections to two servers do (then nobody can tell which one is meant).
+    func targetIndex(ofBackend pid: Int32) -> Int? {
+        openConnections.withLock { table in
+            guard let indexes = table[pid], let first = indexes.first, indexes.allSatisfy({ $0 == first }) else {
+                return nil
+            }
+            return first
+        }
     }
 
     func open(deadline: ContinuousClock.Instant) throws -> PostgresConnection {
-        let url = currentTarget
+        let index = current.withLock { $0 }
         let remaining = ContinuousClock.now.duration(to: deadline)
-        return try PostgresConnection.connect(
-            to: url, deadline: max(remaining, .milliseconds(1)), applicationName: applicationName)
+        let connection = try PostgresConnection.connect(
+            to: targets[index], deadline: max(remaining, .milliseconds(1)), applicationName: applicationName)
+        openConnections.withLock { $0[connection.backendPID, default: []].append(index) }
+        return connection
     }
 
     func close(_ connection: PostgresConnection) {
+        let pid = connection.backendPID
+        // Masked URLs are unique among targets (duplicates are refused by `validate()`).
+        let index = targets.firstIndex { $0.masked == connection.target }
+        openConnections.withLock { table in
+            guard var indexes = table[pid] else { return }
+            if let position = index.flatMap(indexes.firstIndex(of:)) ?? indexes.indices.first {
+                indexes.remove(at: position)
+            }
+            table[pid] = indexes.isEmpty ? nil : indexes
+        }
         connection.close()
     }
 

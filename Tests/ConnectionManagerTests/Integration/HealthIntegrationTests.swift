@@ -1,0 +1,159 @@
+import Foundation
+import LocalCluster
+import Testing
+
+@testable import ConnectionManager
+
+/// Health monitoring on real servers: the timer, the result fields, statistics, immediate checks and shutdown.
+/// Each test starts a private primary (≈ 0.7 s) because some of them break it.
+@Suite("Health monitoring (integration)", .serialized)
+struct HealthIntegrationTests {
+    @Test("Checks run on the timer on their own connection, so a saturated pool still reads healthy")
+    func checksRunOnTimerWhilePoolIsSaturated() throws {
+        let password = "s3cret-pw"
+        let cluster = try LocalCluster.start(.init(passwordUser: .init(name: "app", password: password)))
+        defer { cluster.stop() }
+        let url = cluster.primary.url(user: "app", password: password)
+        var config = try Integration.configuration(url, applicationName: Integration.applicationName("timer"))
+        config.poolSize = 1
+        config.poolTimeout = .milliseconds(300)
+        let manager = try ConnectionManager(configuration: config)
+        defer { manager.shutdown() }
+
+        // Saturate the pool: its only connection is held for the rest of the test.
+        let held = try manager.session()
+        defer { held.close() }
+        try held.execute("SELECT 1")
+        #expect(throws: PoolError.self) { try manager.withConnection { _ in } }
+        let saturatedAt = Date()
+
+        try #require(
+            Integration.eventually(timeout: .seconds(5)) {
+                manager.snapshot().healthHistory.filter { $0.checkedAt > saturatedAt }.count >= 4
+            })
+        let snapshot = manager.snapshot()
+        #expect(snapshot.metrics.checkedOut == 1)
+        let results = snapshot.healthHistory
+        #expect(results.allSatisfy { $0.healthy }, note("\(results.compactMap(\.error))"))
+
+        let masked = try DatabaseURL(url).masked
+        let latest = try #require(snapshot.lastHealthCheck)
+        #expect(latest.target == masked)
+        #expect(latest.target.contains("***") && !latest.target.contains(password))
+        #expect(latest.isInRecovery == false)
+        let version = try cluster.primary.psql("SHOW server_version")
+        #expect(latest.serverVersion == version)
+        #expect(latest.responseTime > 0 && latest.responseTime < 1)
+        #expect(abs(latest.checkedAt.timeIntervalSinceNow) < 2)
+        #expect(latest.error == nil)
+
+        // Spacing follows the interval (200 ms): generous bounds for a busy machine.
+        let gaps = zip(results.dropFirst(), results).map { $0.checkedAt.timeIntervalSince($1.checkedAt) }
+        let sortedGaps = gaps.sorted()
+        let medianGap = sortedGaps[sortedGaps.count / 2]
+        #expect(medianGap > 0.1 && medianGap < 0.6, note("gaps between checks: \(gaps)"))
+
+        let stats = snapshot.healthStats
+        #expect(stats.totalChecks == results.count)
+        #expect(stats.healthyChecks == stats.totalChecks)
+        #expect(stats.failedChecks == 0)
+        #expect(stats.successRate == 1)
+        let times = results.map(\.responseTime)
+        #expect(stats.avgResponseTime >= times.min()! && stats.avgResponseTime <= times.max()!)
+        #expect(stats.p95ResponseTime >= times.sorted()[times.count / 2] && stats.p95ResponseTime <= times.max()!)
+        #expect(stats.currentStreak == stats.totalChecks && stats.streakHealthy)
+
+        // The same through the seed's status and its JSON keys.
+        let status = manager.healthStatus()
+        #expect(status.healthy)
+        #expect(status.healthStats.totalChecks >= stats.totalChecks)
+        let json = String(decoding: try status.jsonData(), as: UTF8.self)
+        for key in ["\"response_time\"", "\"checked_at\"", "\"is_in_recovery\"", "\"server_version\"",
+                    "\"success_rate\"", "\"p95_response_time\"", "\"current_streak\"", "\"total_checks\""] {
+            #expect(json.contains(key), note("missing \(key)"))
+        }
+        #expect(!json.contains(password))
+    }
+
+    @Test("A connection failure seen by a query triggers a check at once, not at the next 60 s tick")
+    func connectionFailureTriggersImmediateCheck() throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        var config = try Integration.configuration(
+            cluster.primary.url, applicationName: Integration.applicationName("immediate"))
+        config.healthCheckInterval = .seconds(60)
+        let manager = try ConnectionManager(configuration: config)
+        defer { manager.shutdown() }
+
+        // The first tick runs at start; then nothing for 60 s.
+        _ = try manager.withConnection { try $0.execute("SELECT 1") }
+        try #require(Integration.eventually(timeout: .seconds(5)) { manager.snapshot().healthStats.totalChecks == 1 })
+        #expect(manager.snapshot().lastHealthCheck?.healthy == true)
+
+        try cluster.primary.kill9()
+        let failedAt = Date()
+        #expect(throws: (any Error).self) { try manager.withConnection { try $0.execute("SELECT 1") } }
+
+        let sawFailedCheck = Integration.eventually(timeout: .seconds(3)) {
+            manager.snapshot().healthHistory.contains { !$0.healthy }
+        }
+        #expect(sawFailedCheck, "no failed health check within 3 s of the failure")
+        let failed = try #require(manager.snapshot().healthHistory.first { !$0.healthy })
+        let delay = failed.checkedAt.timeIntervalSince(failedAt)
+        print("[health] failed check \(String(format: "%.0f", delay * 1000)) ms after the query failure")
+        #expect(delay < 2, note("the check ran \(delay) s after the failure"))
+        #expect(failed.error?.isEmpty == false)
+        #expect(failed.isInRecovery == nil)
+
+        let status = manager.healthStatus()
+        #expect(!status.healthy)
+        #expect(status.healthStats.failedChecks >= 1)
+        #expect(status.healthStats.successRate < 1)
+        #expect(!status.healthStats.streakHealthy)
+        #expect(manager.snapshot().events.contains { $0.kind == .healthCheckFailed })
+    }
+
+    @Test("checkHealthNow() checks the current target on the calling thread and records it")
+    func checkHealthNowRecordsTheResult() throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        var config = try Integration.configuration(
+            cluster.primary.url, applicationName: Integration.applicationName("now"))
+        config.healthCheckInterval = .seconds(60)
+        let manager = try ConnectionManager(configuration: config)
+        defer { manager.shutdown() }
+        try #require(Integration.eventually(timeout: .seconds(5)) { manager.snapshot().healthStats.totalChecks == 1 })
+
+        let result = manager.checkHealthNow()
+        #expect(result.healthy)
+        #expect(result.isInRecovery == false)
+        #expect(manager.snapshot().healthStats.totalChecks == 2)
+        #expect(manager.snapshot().lastHealthCheck == result)
+    }
+
+    @Test("shutdown() stops the checks and closes the monitor's connection")
+    func shutdownLeavesNoTimerOrConnection() throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        let app = Integration.applicationName("shutdown")
+        let manager = try ConnectionManager(configuration: try Integration.configuration(
+            cluster.primary.url, applicationName: app))
+        _ = try manager.withConnection { try $0.execute("SELECT 1") }
+        try #require(Integration.eventually(timeout: .seconds(5)) { manager.snapshot().healthStats.totalChecks >= 3 })
+        let before = try Integration.backends(of: cluster.primary, applicationPrefix: app)
+        #expect(before.contains("\(app) (health)"), note("backends: \(before)"))
+
+        manager.shutdown()
+        let countAtShutdown = manager.snapshot().healthStats.totalChecks
+        let gone = try Integration.eventually(timeout: .seconds(3)) {
+            try Integration.backends(of: cluster.primary, applicationPrefix: app).isEmpty
+        }
+        let remaining = try Integration.backends(of: cluster.primary, applicationPrefix: app)
+        #expect(gone, note("still connected: \(remaining)"))
+        // A negative can only be observed by waiting: five check intervals without a new check.
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(manager.snapshot().healthStats.totalChecks == countAtShutdown)
+        #expect(try Integration.backends(of: cluster.primary, applicationPrefix: app).isEmpty)
+        #expect(throws: PoolError.self) { try manager.withConnection { _ in } }
+    }
+}

@@ -70,18 +70,18 @@ extension ConnectionManager {
         for action in actions {
             switch action {
             case .probe(let indexes):
-                if manual || health == nil {
+                if manual {
                     // A person is waiting: probe now, on this thread, and feed the answers back.
-                    for index in indexes {
-                        let result = probes.check(index)
-                        let more = state.withLock { s in
-                            s.recordCheck(target: index, result: result)
-                            return s.failover.resultReceived(target: index, result: result)
-                        }
-                        if let settled = runFailover(more, manual: manual) { outcome = settled }
-                    }
+                    if let settled = probeNow(indexes, manual: true) { outcome = settled }
+                } else if let health {
+                    health.probe(indexes)
                 } else {
-                    health?.probe(indexes)
+                    // No monitor: probe on the control queue, never on the thread whose checkout or query
+                    // just failed (against a stopped server that would add a whole connect timeout to its error).
+                    controlQueue.async { [weak self] in
+                        guard let self, !self.state.withLock({ $0.isShutDown }) else { return }
+                        self.probeNow(indexes, manual: false)
+                    }
                 }
             case .scheduleRetry(let delay):
                 controlQueue.asyncAfter(deadline: .now() + delay.dispatch) { [weak self] in
@@ -105,6 +105,21 @@ extension ConnectionManager {
                 record(.info, "\(factory.currentTarget.masked) is read-only now; its connections are being replaced.")
                 health?.probe(Array(configuration.targets.indices))
             }
+        }
+        return outcome
+    }
+
+    /// Probes `indexes` on this thread and feeds the answers to the failover machine.
+    @discardableResult
+    private func probeNow(_ indexes: [Int], manual: Bool) -> MonitorCommandOutcome? {
+        var outcome: MonitorCommandOutcome?
+        for index in indexes {
+            let result = probes.check(index)
+            let more = state.withLock { s in
+                s.recordCheck(target: index, result: result)
+                return s.failover.resultReceived(target: index, result: result)
+            }
+            if let settled = runFailover(more, manual: manual) { outcome = settled }
         }
         return outcome
     }

@@ -56,6 +56,31 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         case leakDetection = "leak_detection"
     }
 
+    /// Like the synthesized encoding, except that `health_check` and its `error` are written as `null` when
+    /// absent instead of being left out: the seed's JSON always has both keys.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(healthy, forKey: .healthy)
+        try container.encode(poolMetrics, forKey: .poolMetrics)
+        try container.encode(healthCheck.map(CheckWithError.init), forKey: .healthCheck)
+        try container.encode(healthStats, forKey: .healthStats)
+        try container.encode(failoverStats, forKey: .failoverStats)
+        try container.encode(leakDetection, forKey: .leakDetection)
+    }
+
+    /// A health check whose `error` key is present (`null`) when it passed.
+    private struct CheckWithError: Encodable {
+        let check: HealthCheckResult
+
+        func encode(to encoder: any Encoder) throws {
+            try check.encode(to: encoder)
+            if check.error == nil {
+                var container = encoder.container(keyedBy: HealthCheckResult.CodingKeys.self)
+                try container.encodeNil(forKey: .error)
+            }
+        }
+    }
+
     init(snapshot: ManagerSnapshot, leakDetectionEnabled: Bool) {
         healthy = snapshot.lastHealthCheck?.healthy ?? false
         poolMetrics = snapshot.metrics

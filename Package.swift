@@ -19,10 +19,12 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
+        // A frame-pointer stack walk (≈ 0.1 µs) for checkout stacks; symbolication uses the Runtime module.
+        .target(name: "CStackWalk"),
         .target(
             name: "ConnectionManager",
             dependencies: [
-                "CLibPQ",
+                "CLibPQ", "CStackWalk",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -1,54 +1,57 @@
+import CStackWalk
 import Foundation
 import Runtime
 
-/// A checkout stack captured cheaply as raw frames; symbolicated only when someone looks.
+/// A checkout stack captured cheaply as raw return addresses; symbolicated only when someone looks.
 ///
-/// Capture uses a process-wide cached `ImageMap` (≈ 5 µs per capture instead of ≈ 200 µs).
-/// Symbolication costs ≈ 1.5 ms the first time and is cached per stack.
+/// Capture walks the frame-pointer chain in C (≈ 0.1 µs: one small array, no symbol lookups), which is
+/// cheap enough to do on every checkout. Symbolication (demangled names and file:line, via the
+/// standard `Runtime` module and a process-wide cached `ImageMap`) costs milliseconds the first time
+/// and is cached per stack.
 public final class CapturedStack: @unchecked Sendable, Equatable {
-    // Safety: `backtrace` is immutable after init; `cached` is guarded by `lock`.
-    private let backtrace: Backtrace
+    // Safety: `addresses` is immutable after init; `cached` is only touched while holding `lock`.
+    let addresses: [UInt]
     private let lock = NSLock()
     private var cached: [StackFrame]?
 
-    init(backtrace: Backtrace) {
-        self.backtrace = backtrace
+    init(addresses: [UInt]) {
+        self.addresses = addresses
     }
 
     /// Captures the caller's stack, skipping `skip` innermost frames (the pool's own).
+    @inline(never)
     public static func capture(skip: Int = 0, limit: Int = 48) -> CapturedStack? {
-        guard let bt = try? Backtrace.capture(limit: limit, offset: skip, images: ImageMapCache.shared) else {
-            return nil
+        let addresses = [UInt](unsafeUninitializedCapacity: limit) { buffer, count in
+            buffer.withMemoryRebound(to: UInt.self) { raw in
+                // +1: this function's own frame.
+                count = Int(pooltop_walk_frames(raw.baseAddress, Int32(limit), Int32(skip + 1)))
+            }
         }
-        return CapturedStack(backtrace: bt)
+        return addresses.isEmpty ? nil : CapturedStack(addresses: addresses)
     }
 
     /// Number of raw frames captured.
-    public var frameCount: Int { backtrace.frames.reduce(0) { n, _ in n + 1 } }
+    public var frameCount: Int { addresses.count }
 
-    /// Demangled, file:line frames. Computed once, then cached; safe from any thread.
+    /// Demangled, file:line frames, innermost first. Computed once, then cached; safe from any thread.
     public func symbolicated() -> [StackFrame] {
-        lock.lock()
-        if let cached {
-            lock.unlock()
-            return cached
-        }
-        lock.unlock()
+        if let cached = lock.withLock({ cached }) { return cached }
         var frames: [StackFrame] = []
-        if let sym = backtrace.symbolicated(with: ImageMapCache.shared) {
-            for (i, frame) in sym.frames.enumerated() {
+        if let backtrace = RuntimeBacktrace.make(returnAddresses: addresses),
+            let symbolicated = backtrace.symbolicated(with: ImageMapCache.shared)
+        {
+            for (index, frame) in symbolicated.frames.enumerated() {
                 if frame.isSwiftRuntimeFailure || frame.isSwiftThunk { continue }
                 let symbol = frame.symbol
-                let name = symbol?.name ?? "\(frame.captured)"
                 frames.append(
                     StackFrame(
-                        index: i, symbol: name, file: symbol?.sourceLocation?.path,
+                        index: index, symbol: symbol?.name ?? "\(frame.captured)", file: symbol?.sourceLocation?.path,
                         line: symbol?.sourceLocation?.line, image: symbol?.imageName))
             }
+        } else {
+            frames = addresses.enumerated().map { StackFrame(index: $0.offset, symbol: "0x" + String($0.element, radix: 16)) }
         }
-        lock.lock()
-        cached = frames
-        lock.unlock()
+        lock.withLock { cached = frames }
         return frames
     }
 
@@ -58,4 +61,35 @@ public final class CapturedStack: @unchecked Sendable, Equatable {
 enum ImageMapCache {
     /// Captured once; images loaded later (dlopen) are not symbolicated, which a pool does not need.
     static let shared: ImageMap = ImageMap.capture()
+}
+
+/// Builds a `Runtime.Backtrace` from raw return addresses, for symbolication.
+///
+/// `Backtrace` has no public initializer from addresses, but it is `Codable`: its encoding holds the
+/// architecture, the image map and the frames in Compact Backtrace Format (swift/docs/
+/// CompactBacktraceFormat.md: an info byte, then per frame an instruction byte and a big-endian address).
+enum RuntimeBacktrace {
+    /// The JSON of a real backtrace with the cached image map, whose frames are replaced.
+    private static let template: Data? = {
+        guard let backtrace = try? Backtrace.capture(algorithm: .fast, limit: 1, images: ImageMapCache.shared) else {
+            return nil
+        }
+        return try? JSONEncoder().encode(backtrace)
+    }()
+
+    static func make(returnAddresses: [UInt]) -> Backtrace? {
+        guard let template, var json = (try? JSONSerialization.jsonObject(with: template)) as? [String: Any] else {
+            return nil
+        }
+        // Info byte: version 0, 64-bit words. Each frame: `ra`, absolute, 8 address bytes; then `end`.
+        var bytes: [UInt8] = [0b0000_0010]
+        for address in returnAddresses {
+            bytes.append(0b0010_1111)
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: address >> UInt(shift))) }
+        }
+        bytes.append(0)
+        json["backtrace"] = Data(bytes).base64EncodedString()
+        guard let data = try? JSONSerialization.data(withJSONObject: json) else { return nil }
+        return try? JSONDecoder().decode(Backtrace.self, from: data)
+    }
 }

@@ -182,11 +182,17 @@ extension ConnectionManager {
         }
         terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
         for leak in changes.detected {
-            let where_ = leak.info.stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
-            record(.leakDetected,
-                   "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread \(leak.info.threadName)) "
-                   + "has been held for \(Int(leak.heldFor)) s, over the \(Int(threshold.timeInterval)) s leak threshold; "
-                   + "checked out at:\n\(where_)", at: now)
+            let message = "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread "
+                + "\(leak.info.threadName)) has been held for \(Int(leak.heldFor)) s, over the "
+                + "\(Int(threshold.timeInterval)) s leak threshold."
+            record(.leakDetected, message, at: now, log: false)
+            // Symbolication takes milliseconds (seconds on a loaded machine): log the stack off this queue so the
+            // scan (server view, returned leaks, metrics) is never held up by it.
+            let logger = self.logger
+            DispatchQueue.global(qos: .utility).async {
+                let stack = leak.info.stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
+                logger.warning("\(message) Checked out at:\n\(stack)")
+            }
         }
         for returned in changes.returned {
             record(.leakReturned,

@@ -171,8 +171,9 @@ public final class ConnectionManager: MonitorSource, Sendable {
     // MARK: Events
 
     /// Appends to the event log (and logs it).
-    func record(_ kind: PoolEvent.Kind, _ message: String, at: Date = Date()) {
+    func record(_ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true) {
         state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
+        guard log else { return }
         switch kind {
         case .connectFailed, .poolTimeout, .healthCheckFailed, .leakDetected, .failoverRefused, .serverRestarted:
             logger.warning("\(message)")

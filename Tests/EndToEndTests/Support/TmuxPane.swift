@@ -26,6 +26,8 @@ final class TmuxPane {
     private(set) var isKilled = false
 
     private static let counter = Atomic<Int>(0)
+    /// `POOLTOP_E2E_TRACE=1` prints how long each wait took.
+    static let trace = ProcessInfo.processInfo.environment["POOLTOP_E2E_TRACE"] == "1"
 
     /// Environment of the tmux client and server: UTF-8, nothing inherited from an enclosing tmux.
     static let clientEnvironment = ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"]
@@ -93,7 +95,10 @@ final class TmuxPane {
         var last = ""
         while true {
             last = try screen()
-            if try predicate(last) { return last }
+            if try predicate(last) {
+                if Self.trace { print("[e2e \(name)] \(what): \(clock.now - deadline + timeout)") }
+                return last
+            }
             if clock.now >= deadline { throw Timeout(what: what, timeout: timeout, lastScreen: last) }
             usleep(50_000)
         }

@@ -18,7 +18,8 @@ extension EndToEndTests {
             let cluster = try SharedCluster.get()
             // In a terminal, so that the theme is what is wrong.
             let pane = try TmuxPane(
-                width: 100, height: 10, command: [try PooltopBinary.path(), "--url", cluster.primary.url, "--theme", "nosuch"])
+                width: 100, height: 10,
+                command: [try PooltopBinary.path(), "--url", cluster.primary.url, "--theme", "nosuch"])
             defer { pane.kill() }
             #expect(try pane.waitForExit() == 2)
             let screen = try pane.screen()
@@ -66,7 +67,8 @@ extension EndToEndTests {
         @Test("status against a closed port exits 1", .timeLimit(.minutes(1)))
         func statusClosedPort() throws {
             let port = try closedPort()
-            let result = try Self.pooltop(["status", "--json", "--url", "postgresql://postgres@127.0.0.1:\(port)/postgres"])
+            let url = "postgresql://postgres@127.0.0.1:\(port)/postgres"
+            let result = try Self.pooltop(["status", "--json", "--url", url])
             #expect(result.exitCode == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
             let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
             #expect(object?["healthy"] as? Bool == false)

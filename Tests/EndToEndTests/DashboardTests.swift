@@ -49,8 +49,9 @@ extension EndToEndTests {
             #expect(lines[0].contains("0.25s"))
             #expect(lines[23].contains("q quit"))
             let current = try #require(Self.targetLine(screen, cluster.primary))
-            #expect(current.contains("* \(hostPort(cluster.primary))"))
+            #expect(isCurrentTarget(screen, hostPort(cluster.primary)))
             #expect(current.contains("primary"))
+            #expect(!isCurrentTarget(screen, hostPort(standby)))
             #expect(screen.contains("no connection held longer than the threshold"))
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "1 0")
         }
@@ -121,15 +122,16 @@ extension EndToEndTests {
                 screen in
                 let header = screen.split(separator: "\n").first ?? ""
                 return header.contains(hostPort(standby)) && header.contains("failovers 1")
-                    && Self.targetLine(screen, standby)?.contains("* \(hostPort(standby))") == true
+                    && isCurrentTarget(screen, hostPort(standby))
             }
             #expect(after.contains("1 switch ·"))
-            #expect(Self.targetLine(after, cluster.primary)?.contains("* ") == false)
+            #expect(!isCurrentTarget(after, hostPort(cluster.primary)))
+            #expect(Self.targetLine(after, cluster.primary)?.contains("primary") == true)
         }
 
-        /// The Failover panel's line for `member` (the first line naming its host:port below the header).
+        /// The Failover panel's row for `member`.
         static func targetLine(_ screen: String, _ member: Member) -> String? {
-            screen.split(separator: "\n").dropFirst().first { $0.contains(hostPort(member)) }.map(String.init)
+            failoverRow(screen, hostPort(member))
         }
 
         /// Opens the failover picker with `f` and moves its pointer (▶) to `member`'s row with j/k, reading the

@@ -19,11 +19,13 @@ extension EndToEndTests {
                 guard screen.contains("pooltop demo"), screen.contains("q quit"), screen.contains("Events ") else {
                     return false
                 }
-                let targets = lines.dropFirst().filter { $0.contains("127.0.0.1:") }
-                guard let primary = targets.first(where: { $0.contains("primary") && $0.contains("* 127") }),
-                      let standby = targets.first(where: { $0.contains("standby") }),
-                      let p = ports(on: primary).first, let s = ports(on: standby).first
-                else { return false }
+                let rows = ports(on: lines.dropFirst().joined(separator: "\n")).compactMap { port in
+                    failoverRow(screen, "127.0.0.1:\(port)").map { (port, $0) }
+                }
+                let primary = rows.first { isCurrentTarget(screen, "127.0.0.1:\($0.0)") && $0.1.contains("primary") }
+                guard let p = primary?.0, let s = rows.first(where: { $0.1.contains("standby") })?.0 else {
+                    return false
+                }
                 found = (p, s)
                 return true
             }
@@ -91,7 +93,9 @@ extension EndToEndTests {
             // pooltop stopped its servers before exiting: nothing is left to wait for.
             #expect(!isListening(port: primary))
             #expect(!isListening(port: standby))
-            let servers = processes(commandLineContaining: clusterDirectory).filter { $0.commandLine.contains("postgres") && !$0.commandLine.contains("pooltop-watchdog") }
+            let servers = processes(commandLineContaining: clusterDirectory).filter {
+                $0.commandLine.contains("postgres") && !$0.commandLine.contains("pooltop-watchdog")
+            }
             #expect(servers.isEmpty, "PostgreSQL processes left: \(servers)")
             // LocalCluster's crash watchdog notices the directory is gone within about a second and exits.
             #expect(
@@ -116,10 +120,10 @@ extension EndToEndTests {
                 let lines = screen.split(separator: "\n").map(String.init)
                 let header = lines.first ?? ""
                 return header.contains("failovers 1") && header.contains("127.0.0.1:\(standby)")
-                    && lines.contains { $0.contains("* 127.0.0.1:\(standby)") }
+                    && isCurrentTarget(screen, "127.0.0.1:\(standby)")
             }
             let elapsed = clock.now - start
-            #expect(!after.contains("* 127.0.0.1:\(primary)"))
+            #expect(!isCurrentTarget(after, "127.0.0.1:\(primary)"))
             #expect(after.split(separator: "\n").first?.contains("primary") == true)
             print("demo K: failover visible \(elapsed) after y")
 

@@ -113,3 +113,15 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bo
     }
     return true
 }
+
+/// The Failover panel's row for `hostPort` (`│ * 127.0.0.1:5432  primary  ✓ OK`, `*` marking the current
+/// target), not the header, a hint or the status line, which may name the same target.
+func failoverRow(_ screen: String, _ hostPort: String) -> String? {
+    screen.split(separator: "\n").dropFirst()
+        .first { $0.contains("│ * \(hostPort)") || $0.contains("│   \(hostPort)") }.map(String.init)
+}
+
+/// Whether the Failover panel marks `hostPort` as the current target.
+func isCurrentTarget(_ screen: String, _ hostPort: String) -> Bool {
+    failoverRow(screen, hostPort)?.contains("│ * \(hostPort)") == true
+}

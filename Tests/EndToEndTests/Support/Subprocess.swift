@@ -59,7 +59,9 @@ enum Subprocess {
         while true {
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid { break }
-            if reaped < 0 && errno != EINTR { throw Failure(description: "waitpid: \(String(cString: strerror(errno)))") }
+            if reaped < 0 && errno != EINTR {
+                throw Failure(description: "waitpid: \(String(cString: strerror(errno)))")
+            }
             if clock.now >= deadline {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)

@@ -24,19 +24,27 @@ enum PooltopBinary {
             paths.append(override)
         }
         // The test bundle lives in `.build/<triple>/<config>/`, next to the executables of the same build.
-        for url in [Bundle.main.bundleURL, Bundle.main.executableURL].compactMap({ $0 }) {
-            var directory = url.deletingLastPathComponent()
-            if directory.lastPathComponent.hasSuffix(".xctest") { directory = directory.deletingLastPathComponent() }
+        // On Linux `Bundle.main` is the test runner executable, or the directory holding it.
+        for url in [Bundle.main.executableURL, Bundle.main.bundleURL].compactMap({ $0 }) {
+            var directory = url
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) || !isDirectory.boolValue
+                || url.lastPathComponent.hasSuffix(".xctest")
+            {
+                directory = url.deletingLastPathComponent()
+            }
             paths.append(directory.appendingPathComponent("pooltop").path)
         }
         let build = packageRoot.appendingPathComponent(".build")
         paths.append(build.appendingPathComponent("debug/pooltop").path)
         let triples = (try? FileManager.default.contentsOfDirectory(atPath: build.path)) ?? []
-        for triple in triples.sorted() where triple.contains("-") {
+        for triple in triples.sorted() where triple.contains("-") && !triple.contains(".") {
             paths.append(build.appendingPathComponent("\(triple)/debug/pooltop").path)
         }
         var seen = Set<String>()
-        return paths.filter { seen.insert($0).inserted }
+        let unique = paths.filter { seen.insert($0).inserted }
+        if TmuxPane.trace { print("[e2e] pooltop candidates: \(unique)") }
+        return unique
     }
 
     /// The absolute path of the executable, or `Missing` naming every place searched.

@@ -104,6 +104,8 @@ extension EndToEndTests {
             let picker = try pane.waitFor("Fail over to…", timeout: .seconds(10))
             #expect(!picker.contains(password))
             try pane.send("Escape")
+            // A key typed within ncurses' escape delay would turn Esc into Alt+key: wait for the picker to close.
+            try pane.waitFor("the picker to close", timeout: .seconds(10)) { !$0.contains("Fail over to…") }
             try pane.send("?")
             let help = try pane.waitFor("Dimmed keys", timeout: .seconds(10))
             #expect(!help.contains(password))

@@ -121,8 +121,9 @@ extension EndToEndTests {
             let after = try pane.waitFor("the header and failover panel on the standby", timeout: .seconds(10)) {
                 screen in
                 let header = screen.split(separator: "\n").first ?? ""
+                // Esc is decoded after ncurses' 25 ms escape delay: wait for the dialog to close too.
                 return header.contains(hostPort(standby)) && header.contains("failovers 1")
-                    && isCurrentTarget(screen, hostPort(standby))
+                    && isCurrentTarget(screen, hostPort(standby)) && !screen.contains("Enter/Esc close")
             }
             #expect(after.contains("1 switch ·"))
             #expect(!isCurrentTarget(after, hostPort(cluster.primary)))

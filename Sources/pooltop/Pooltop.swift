@@ -13,7 +13,7 @@ struct Pooltop: ParsableCommand {
             Every option has an environment variable (named in its help); a flag beats the environment.
             Exit codes: 0 ok, 1 unhealthy (status), 2 bad input or configuration.
             """,
-        subcommands: [TopCommand.self, DemoCommand.self, StatusCommand.self],
+        subcommands: [TopCommand.self, DemoCommand.self, StatusCommand.self, BenchFrameCommand.self],
         defaultSubcommand: TopCommand.self
     )
 }

@@ -62,6 +62,23 @@ public enum Format {
 
     /// One line of SQL: whitespace runs collapsed.
     public static func oneLine(_ sql: String) -> String {
-        sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        if isOneLine(sql) { return sql }
+        return sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    /// Printable ASCII with single inner spaces is already one line. Checked on UTF-8 bytes, because
+    /// `Character.isWhitespace` (a Unicode property lookup per character) was the most expensive part of a frame.
+    static func isOneLine(_ text: String) -> Bool {
+        var afterSpace = true  // a leading space needs the slow path too
+        for byte in text.utf8 {
+            guard byte >= 0x20, byte < 0x7F else { return false }
+            if byte == 0x20 {
+                if afterSpace { return false }
+                afterSpace = true
+            } else {
+                afterSpace = false
+            }
+        }
+        return !afterSpace
     }
 }

@@ -1,0 +1,114 @@
+import Foundation
+import LocalCluster
+import Testing
+
+extension EndToEndTests {
+    /// Bad input, `pooltop status`, and passwords: exit codes and messages of the real binary.
+    @Suite("command line")
+    struct CommandLineTests {
+        static func pooltop(_ arguments: [String], stdoutPath: String? = nil) throws -> Subprocess.Result {
+            try Subprocess.run(
+                [try PooltopBinary.path()] + arguments, environment: ["SWIFT_BACKTRACE": "interactive=no"],
+                removing: ["DATABASE_URL", "DATABASE_FAILOVER_URLS"], stdoutPath: stdoutPath,
+                timeout: .seconds(60))
+        }
+
+        @Test("an unknown theme exits 2 with a message", .timeLimit(.minutes(1)))
+        func unknownTheme() throws {
+            let cluster = try SharedCluster.get()
+            // In a terminal, so that the theme is what is wrong.
+            let pane = try TmuxPane(
+                width: 100, height: 10,
+                command: [try PooltopBinary.path(), "--url", cluster.primary.url, "--theme", "nosuch"])
+            defer { pane.kill() }
+            #expect(try pane.waitForExit() == 2)
+            let screen = try pane.screen()
+            #expect(screen.contains("nosuch"), "the message names the theme:\n\(screen)")
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
+        @Test("status with a mysql:// URL exits 2 and names the problem", .timeLimit(.minutes(1)))
+        func statusBadScheme() throws {
+            let result = try Self.pooltop(["status", "--url", "mysql://x"])
+            #expect(result.exitCode == 2)
+            #expect(result.stderr.contains("--url"), "stderr: \(result.stderr)")
+            #expect(result.stderr.lowercased().contains("mysql"), "stderr: \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+
+        @Test("the dashboard with stdout not a terminal exits 2 and points to `pooltop status --json`",
+              .timeLimit(.minutes(1)))
+        func notATerminal() throws {
+            let cluster = try SharedCluster.get()
+            let output = "/tmp/pooltop-e2e-out-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let result = try Self.pooltop(["--url", cluster.primary.url], stdoutPath: output)
+            #expect(result.exitCode == 2)
+            #expect(result.stderr.contains("pooltop status --json"), "stderr: \(result.stderr)")
+            #expect((try? String(contentsOfFile: output, encoding: .utf8)) == "")
+        }
+
+        @Test("status --json prints the seed's keys and exits 0 on a healthy primary", .timeLimit(.minutes(1)))
+        func statusJSON() throws {
+            let cluster = try SharedCluster.get()
+            let result = try Self.pooltop(["status", "--json", "--url", cluster.primary.url])
+            #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                "stdout is not a JSON object: \(result.stdout)")
+            for key in ["healthy", "pool_metrics", "health_check", "health_stats", "failover_stats", "leak_detection"] {
+                #expect(object[key] != nil, "missing key \(key)")
+            }
+            #expect(object["healthy"] as? Bool == true)
+            let failover = try #require(object["failover_stats"] as? [String: Any])
+            #expect((failover["current_url"] as? String)?.contains(hostPort(cluster.primary)) == true)
+        }
+
+        @Test("status against a closed port exits 1", .timeLimit(.minutes(1)))
+        func statusClosedPort() throws {
+            let port = try closedPort()
+            let url = "postgresql://postgres@127.0.0.1:\(port)/postgres"
+            let result = try Self.pooltop(["status", "--json", "--url", url])
+            #expect(result.exitCode == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            #expect(object?["healthy"] as? Bool == false)
+        }
+
+        @Test("a password in the URL is never shown: not in status --json, not on screen", .timeLimit(.minutes(2)))
+        func passwordMasked() throws {
+            let cluster = try SharedCluster.get()
+            let standby = try #require(cluster.standby)
+            let password = SharedCluster.password
+            let url = cluster.primary.url(user: SharedCluster.user, password: password)
+            let failoverURL = standby.url(user: SharedCluster.user, password: password)
+
+            let json = try Self.pooltop(["status", "--json", "--url", url, "--failover-url", failoverURL])
+            #expect(json.exitCode == 0, "the password login works: \(json.stderr)")
+            #expect(!json.stdout.contains(password))
+            #expect(!json.stderr.contains(password))
+            #expect(json.stdout.contains("\(SharedCluster.user):***@"))
+            let text = try Self.pooltop(["status", "--url", url])
+            #expect(text.exitCode == 0)
+            #expect(!(text.stdout + text.stderr).contains(password))
+
+            // Wide enough for the header to show the whole (masked) URL.
+            let pane = try TmuxPane(
+                width: 160, height: 48,
+                command: [try PooltopBinary.path(), "--url", url, "--failover-url", failoverURL, "--refresh", "250ms"])
+            defer { pane.kill() }
+            let screen = try pane.waitFor("the header with the masked URL") { screen in
+                screen.contains("\(SharedCluster.user):***@\(hostPort(cluster.primary))") && screen.contains("Events ")
+            }
+            #expect(!screen.contains(password))
+            try pane.send("f")
+            let picker = try pane.waitFor("Fail over to…", timeout: .seconds(10))
+            #expect(!picker.contains(password))
+            try pane.send("Escape")
+            // A key typed within ncurses' escape delay would turn Esc into Alt+key: wait for the picker to close.
+            try pane.waitFor("the picker to close", timeout: .seconds(10)) { !$0.contains("Fail over to…") }
+            try pane.send("?")
+            let help = try pane.waitFor("Dimmed keys", timeout: .seconds(10))
+            #expect(!help.contains(password))
+        }
+    }
+}

@@ -230,6 +230,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         slots[slot].state = .idle
         slots[slot].idleSince = now
         idle.append(slot)
+        if waiters.isEmpty { return .none }
         switch nextWake(now: now) {
         case nil: return .none
         case .wake(let waiter): return .wake(waiter)

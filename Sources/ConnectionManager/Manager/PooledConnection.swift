@@ -1,12 +1,14 @@
 /// A connection lent by a ``ConnectionManager`` in autocommit mode: each statement commits on its own.
 ///
 /// Valid only inside the `withConnection` body (or until `close()`); use it from one thread at a time.
-public final class PooledConnection: @unchecked Sendable {
-    // Safety: `isClosed` is only touched by the single holder of the lease (the pool hands it to one caller).
+/// A value (no allocation per checkout): copies refer to the same loan, and closing one closes them all.
+public struct PooledConnection: Sendable {
     let lease: ConnectionPool<PostgresConnectionFactory>.Lease
-    /// The manager outlives this value: it only exists inside `withConnection`, a method of that manager.
+    // Safety: the manager outlives this value: it only exists inside `withConnection`, a method of that manager.
     unowned(unsafe) let manager: ConnectionManager
-    private var isClosed = false
+
+    /// Given back (by `close()` or the end of `withConnection`): read from the pool's per-slot lease word.
+    private var isClosed: Bool { lease.isCheckedIn }
 
     init(lease: ConnectionPool<PostgresConnectionFactory>.Lease, manager: ConnectionManager) {
         self.lease = lease
@@ -37,8 +39,6 @@ public final class PooledConnection: @unchecked Sendable {
 
     /// Gives the connection back to the pool. Idempotent.
     public func close() {
-        if isClosed { return }
-        isClosed = true
         lease.checkin()
     }
 }

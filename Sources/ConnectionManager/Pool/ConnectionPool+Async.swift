@@ -37,7 +37,8 @@ extension ConnectionPool {
                     }
                 }
             } onCancel: {
-                let actions = state.withLock { $0.leaseCancelled(requestID) }
+                let now = MonotonicClock.now
+                let actions = state.withLock { $0.leaseCancelled(requestID, now: now) }
                 run(actions, connectError: nil)
             }
             let lent = try result.get()

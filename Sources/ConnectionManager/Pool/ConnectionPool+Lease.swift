@@ -16,6 +16,12 @@ extension ConnectionPool {
         /// Gives the connection back; same as `pool.checkin(lease)`.
         public func checkin() { pool.checkin(self) }
 
+        /// This loan was given back (by any copy). A relaxed load of the slot's lease word: exact for the
+        /// holder's own thread, which is the only one that gives a lease back in normal use.
+        public var isCheckedIn: Bool {
+            pool.leaseWords[slot].load(ordering: .relaxed) != seq << 1 | 1
+        }
+
         /// Records the statement being run, for the leak detector (`CheckoutRecord.lastSQL`). Takes the pool's
         /// lock briefly; ignored after checkin.
         public func recordSQL(_ sql: String?) {

@@ -82,7 +82,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         if case .needsWaiter(let id) = action {
             thread = ThreadContext.current
             let waiter = Waiter.thread(thread.parker)
-            action = state.withLock { $0.leaseRequested(context: context, waiter: waiter, requestID: id, now: now) }
+            action = state.withLock {
+                $0.leaseRequested(context: context, waiter: waiter, retries: true, requestID: id, now: now)
+            }
         } else if case .leased(let lent) = action, !lent.needsPing {
             return makeLease(lent)  // the hot path
         } else {
@@ -134,6 +136,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         case .closeAndOpen(let connection, let open):
             factory.close(connection)
             queue.async { _ = self.runOpen(open) }
+        case .wake(let waiter):
+            wake(waiter)
         }
     }
 
@@ -158,23 +162,33 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             let result: Result<LentConnection<Connection>, PoolError>
             if let next {
                 result = next
-            } else if let value = parker.wait(until: deadline) {
-                result = value as! Result<LentConnection<Connection>, PoolError>
             } else {
-                let now = MonotonicClock.now
-                let actions = state.withLock { machine in id.map { machine.leaseDeadlinePassed($0, now: now) } }
-                if let (_, reason) = actions?.fail.first {
-                    throw error(for: reason, connectError: nil)
+                switch parker.wait(until: deadline) {
+                case .value(let value):
+                    result = value as! Result<LentConnection<Connection>, PoolError>
+                case .retry:
+                    // Woken to retry: take an idle connection, or sleep again keeping our place.
+                    guard let id else { continue }
+                    let now = MonotonicClock.now
+                    guard case .leased(let lent) = state.withLock({ $0.waiterRetried(id, now: now) }) else { continue }
+                    result = .success(lent)
+                case .timedOut:
+                    let now = MonotonicClock.now
+                    let actions = state.withLock { machine in id.map { machine.leaseDeadlinePassed($0, now: now) } }
+                    if let actions, let (_, reason) = actions.fail.first {
+                        run(actions, connectError: nil, skipFailures: true)
+                        throw error(for: reason, connectError: nil)
+                    }
+                    // Served just as the deadline passed: the connection is on its way.
+                    result = parker.waitForValue() as! Result<LentConnection<Connection>, PoolError>
                 }
-                // Served just as the deadline passed: the connection is on its way.
-                result = parker.wait(until: nil) as! Result<LentConnection<Connection>, PoolError>
             }
             next = nil
             let lent = try result.get()
             if !lent.needsPing || factory.ping(lent.connection) { return makeLease(lent) }
             let now = MonotonicClock.now
             let actions = state.withLock {
-                $0.pingFailed(lent, waiter: .thread(parker), requestID: id, now: now)
+                $0.pingFailed(lent, waiter: .thread(parker), retries: true, requestID: id, now: now)
             }
             id = actions.enqueued ?? id
             run(actions, connectError: nil, opensInline: true)
@@ -198,16 +212,30 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
     }
 
+    /// Wakes a parked thread to retry its checkout (`waiterRetried`). Tasks are never woken, only resumed.
+    func wake(_ waiter: Waiter) {
+        switch waiter {
+        case .thread(let parker): parker.wakeToRetry()
+        case .task: assertionFailure("the state machine woke a task waiter to retry")
+        }
+    }
+
     /// Closes, wakes and opens as the machine decided. Opens run on the pool's queue unless `opensInline`.
-    func run(_ actions: Machine.Actions, connectError: (any Error)?, opensInline: Bool = false) {
+    /// `skipFailures`: the caller reports the (single) failure itself.
+    func run(
+        _ actions: Machine.Actions, connectError: (any Error)?, opensInline: Bool = false, skipFailures: Bool = false
+    ) {
         for connection in actions.close { factory.close(connection) }
         if actions.serverRestarted {
             let generation = state.withLock { $0.generation }
             notify { $0.onServerRestart?(generation) }
         }
         for (lent, waiter) in actions.handOver { resume(waiter, with: .success(lent)) }
-        for (waiter, reason) in actions.fail {
-            resume(waiter, with: .failure(error(for: reason, connectError: connectError)))
+        for waiter in actions.wake { wake(waiter) }
+        if !skipFailures {
+            for (waiter, reason) in actions.fail {
+                resume(waiter, with: .failure(error(for: reason, connectError: connectError)))
+            }
         }
         for open in actions.open {
             if opensInline {

@@ -54,6 +54,24 @@ extension PoolStateMachine {
         case handOver(LentConnection<Connection>, to: Waiter)
         /// Close the connection and open a replacement for the waiters.
         case closeAndOpen(Connection, OpenRequest)
+        /// Kept idle; wake this waiter to retry (`waiterRetried`).
+        case wake(Waiter)
+    }
+
+    /// Result of `waiterRetried`.
+    enum RetryAction {
+        /// Lent (ping it first when `needsPing`); the request left the queue.
+        case leased(LentConnection<Connection>)
+        /// Nothing idle: sleep again, still in the queue at the same place.
+        case wait
+        /// The request is no longer queued: its hand-over or failure is on the way (or the wake-up was stale).
+        case notWaiting
+    }
+
+    /// One step of `nextWake`.
+    enum Wake {
+        case wake(Waiter)
+        case handOver(LentConnection<Connection>, Waiter)
     }
 
     /// Several things to do (cold paths). Empty arrays do not allocate.
@@ -62,6 +80,8 @@ extension PoolStateMachine {
         var open: [OpenRequest] = []
         var handOver: [(LentConnection<Connection>, Waiter)] = []
         var fail: [(Waiter, PoolFailureReason)] = []
+        /// Waiters to wake to retry (`waiterRetried`).
+        var wake: [Waiter] = []
         /// The request `pingFailed` enqueued (to wait on with its deadline).
         var enqueued: PoolRequestID?
         /// The pool's first connection ever opened (`onPoolConnect`).
@@ -74,4 +94,6 @@ extension PoolStateMachine {
 extension LentConnection: Sendable where Connection: Sendable {}
 extension PoolStateMachine.LeaseAction: Sendable where Connection: Sendable {}
 extension PoolStateMachine.ReleaseAction: Sendable where Connection: Sendable, Waiter: Sendable {}
+extension PoolStateMachine.RetryAction: Sendable where Connection: Sendable {}
+extension PoolStateMachine.Wake: Sendable where Connection: Sendable, Waiter: Sendable {}
 extension PoolStateMachine.Actions: Sendable where Connection: Sendable, Waiter: Sendable {}

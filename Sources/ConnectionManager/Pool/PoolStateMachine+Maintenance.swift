@@ -57,6 +57,7 @@ extension PoolStateMachine {
         while let request = waiters.popFirst() {
             actions.fail.append((request.waiter, .shutDown))
         }
+        wokenCount = 0
         for slot in slots.indices {
             if case .connecting = slots[slot].state { slots[slot].state = .connecting(cause: nil) }
         }

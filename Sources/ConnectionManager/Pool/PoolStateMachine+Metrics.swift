@@ -90,7 +90,16 @@ extension PoolStateMachine {
         if leasedSlots != leasedCount { return "leasedCount \(leasedCount) != leased slots \(leasedSlots)" }
         if connectingSlots != connectingCount { return "connectingCount \(connectingCount) != \(connectingSlots)" }
         if emptySlots != free.count { return "free list \(free.count) != empty slots \(emptySlots)" }
-        if lifecycle == .running, !idle.isEmpty, !waiters.isEmpty { return "idle connections while requests wait" }
+        var woken = 0
+        var sleeping = 0
+        for index in 0..<waiters.count {
+            if waiters[index].isWoken { woken += 1 } else { sleeping += 1 }
+            if waiters[index].isWoken && !waiters[index].retries { return "a waiter that cannot retry was woken" }
+        }
+        if woken != wokenCount { return "wokenCount \(wokenCount) != woken waiters \(woken)" }
+        if lifecycle == .running, idle.count > wokenCount, sleeping > 0 {
+            return "more idle connections than woken waiters while a waiter sleeps"
+        }
         var waiting = 0
         for index in 0..<waiters.count {
             let request = waiters[index]

@@ -60,7 +60,9 @@ extension PoolStateMachine {
         needsIdentityCheck = true
         if let cause, let index = waiters.firstIndex(where: { $0.id == cause }) {
             let request = waiters.remove(at: index)
+            if request.isWoken { wokenCount -= 1 }
             actions.fail.append((request.waiter, .connectFailed))
+            wakeAll(now: now, into: &actions)
         }
         fillOpens(into: &actions)
         return actions
@@ -69,7 +71,8 @@ extension PoolStateMachine {
     /// The pre-ping of a lent connection failed: close it and open a replacement for the same request, which
     /// waits at the head of the queue (it was served before everyone else waiting).
     mutating func pingFailed(
-        _ lent: LentConnection<Connection>, waiter: Waiter, requestID: PoolRequestID?, now: Int64
+        _ lent: LentConnection<Connection>, waiter: Waiter, retries: Bool = false, requestID: PoolRequestID?,
+        now: Int64
     ) -> Actions {
         var actions = Actions()
         let slot = lent.slot
@@ -89,7 +92,8 @@ extension PoolStateMachine {
         let id = requestID ?? makeRequestID()
         slots[slot].state = .connecting(cause: id)
         connectingCount += 1
-        waiters.prepend(WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true))
+        waiters.prepend(
+            WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
         actions.open.append(makeOpen(slot))
         actions.enqueued = id
         return actions
@@ -103,15 +107,17 @@ extension PoolStateMachine {
         counters.timeouts += 1
         let waited = Duration.nanoseconds(now - request.enqueuedAt)
         actions.fail.append((request.waiter, .timedOut(waited: waited, metrics: metricsSnapshot())))
+        wakeAll(now: now, into: &actions)
         return actions
     }
 
     /// The waiting task was cancelled. Fails it with `.cancelled` if it still waits; a no-op once it was served.
-    mutating func leaseCancelled(_ id: PoolRequestID) -> Actions {
+    mutating func leaseCancelled(_ id: PoolRequestID, now: Int64) -> Actions {
         var actions = Actions()
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return actions }
         let request = removeWaiter(at: index)
         actions.fail.append((request.waiter, .cancelled))
+        wakeAll(now: now, into: &actions)
         return actions
     }
 
@@ -119,7 +125,15 @@ extension PoolStateMachine {
 
     /// Serves the oldest waiter with the connection in `slot` (whose state the caller already took over).
     mutating func serveOldestWaiter(slot: Int, now: Int64, isFresh: Bool) -> (LentConnection<Connection>, Waiter) {
-        let request = waiters.popFirst()!
+        serveWaiter(at: 0, slot: slot, now: now, isFresh: isFresh)
+    }
+
+    /// Serves the waiter at `index` with the connection in `slot` (whose state the caller already took over).
+    mutating func serveWaiter(at index: Int, slot: Int, now: Int64, isFresh: Bool)
+        -> (LentConnection<Connection>, Waiter)
+    {
+        let request = index == 0 ? waiters.popFirst()! : waiters.remove(at: index)
+        if request.isWoken { wokenCount -= 1 }
         if request.hasOpen { orphanOpen(of: request.id) }
         let lent = lend(slot, context: request.context, now: now, waited: now - request.enqueuedAt, isFresh: isFresh)
         if connectingCount > 0 { adoptOrphanOpens() }
@@ -129,11 +143,23 @@ extension PoolStateMachine {
     /// Removes a waiter that leaves without a connection; its open (if any) goes to another waiter.
     mutating func removeWaiter(at index: Int) -> WaitingRequest {
         let request = waiters.remove(at: index)
+        if request.isWoken { wokenCount -= 1 }
         if request.hasOpen {
             orphanOpen(of: request.id)
             adoptOrphanOpens()
         }
         return request
+    }
+
+    /// Wakes (or serves) sleeping waiters while idle connections outnumber the woken ones (after a woken waiter
+    /// left the queue without a connection).
+    mutating func wakeAll(now: Int64, into actions: inout Actions) {
+        while let step = nextWake(now: now) {
+            switch step {
+            case .wake(let waiter): actions.wake.append(waiter)
+            case .handOver(let lent, let waiter): actions.handOver.append((lent, waiter))
+            }
+        }
     }
 
     /// The open caused by `id` no longer belongs to anyone.

@@ -27,9 +27,16 @@ struct LeaseContext: Sendable {
 /// - `leased` → `idle` (given back) | `leased` (handed straight to the oldest waiter) | `empty` (broken, stale,
 ///   evicted, overflow, shut down) | `connecting` (pre-ping failed: replaced for the same request).
 ///
+/// Waiting (Go's `sync.Mutex` normal and starvation modes): a returned connection goes idle and the oldest
+/// sleeping waiter that can retry (a parked thread) is woken to take it, keeping its place in the queue, while
+/// running callers may take the idle connection first (barging: no context switch per checkout once a queue has
+/// formed). A woken waiter that finds nothing idle sleeps again. Once the oldest waiter has waited
+/// `starvationNanoseconds`, returned connections are handed to it directly and newcomers queue behind it
+/// (fairness bound). Waiters that cannot retry (tasks) are always handed connections directly, in FIFO order.
+///
 /// Invariants (checked by `invariantViolation()` in tests): `idle + leased + connecting + empty == slots`;
-/// while running, idle connections and waiters never coexist; a waiter with `hasOpen` is the cause of exactly
-/// one connecting slot.
+/// while running, idle connections outnumber woken waiters only if no waiter sleeps unwoken; a waiter with
+/// `hasOpen` is the cause of exactly one connecting slot.
 struct PoolStateMachine<Connection: AnyObject, Waiter> {
     enum Lifecycle: Equatable { case running, suspended, shutDown }
 
@@ -62,7 +69,16 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         var enqueuedAt: Int64
         /// Some connecting slot was opened for this request (its failure fails this request).
         var hasOpen: Bool
+        /// The waiter can be woken to retry (`waiterRetried`); otherwise it is only ever handed a connection.
+        var retries: Bool
+        /// Woken to retry and not yet back (counted in `wokenCount`).
+        var isWoken = false
     }
+
+    /// How long the oldest waiter may wait before returned connections are handed to it directly instead of
+    /// going idle for whoever comes first (Go's `starvationThresholdNs`). 1 ms: far above a wake-up (~10–50 µs)
+    /// so barging keeps the pool busy under contention, far below any timeout so the tail stays bounded.
+    static var starvationNanoseconds: Int64 { 1_000_000 }
 
     let poolSize: Int
     let maxOverflow: Int
@@ -79,6 +95,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var waiters = RingBuffer<WaitingRequest>(capacity: 64)
     var leasedCount = 0
     var connectingCount = 0
+    /// Waiters woken to retry that have not come back yet.
+    var wokenCount = 0
     var counters = Counters()
     var waitSamples = SampleRing()
     var holdSamples = SampleRing()
@@ -131,14 +149,16 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
 
     /// A caller wants a connection. Pass `waiter: nil` to try without one: when the request would have to
     /// wait, nothing changes and `.needsWaiter(id)` asks to call again with a waiter and that `requestID`.
+    /// `retries`: the waiter may be woken to retry (a parked thread) instead of being handed a connection.
     mutating func leaseRequested(
-        context: LeaseContext, waiter: Waiter?, requestID: PoolRequestID? = nil, now: Int64
+        context: LeaseContext, waiter: Waiter?, retries: Bool = false, requestID: PoolRequestID? = nil, now: Int64
     ) -> LeaseAction {
         switch lifecycle {
         case .shutDown:
             return .shutDown
         case .running:
-            if waiters.isEmpty, let slot = idle.last {
+            // Barging: an idle connection goes to whoever comes first, unless the oldest waiter starves.
+            if let slot = idle.last, waiters.isEmpty || !isOldestWaiterStarving(now: now) {
                 if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds {
                     guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
                     idle.removeLast()
@@ -147,7 +167,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                     slots[slot].state = .connecting(cause: id)
                     connectingCount += 1
                     waiters.append(
-                        WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true))
+                        WaitingRequest(
+                            id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
                     return .replace(close: old, id, makeOpen(slot))
                 }
                 idle.removeLast()
@@ -159,7 +180,9 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                 let id = requestID ?? makeRequestID()
                 slots[slot].state = .connecting(cause: id)
                 connectingCount += 1
-                waiters.append(WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true))
+                waiters.append(
+                    WaitingRequest(
+                        id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
                 return .open(id, makeOpen(slot))
             }
         case .suspended:
@@ -167,7 +190,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         }
         guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
         let id = requestID ?? makeRequestID()
-        waiters.append(WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false))
+        waiters.append(
+            WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false, retries: retries))
         return .wait(id)
     }
 
@@ -192,21 +216,65 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
             }
             return .close(connection)
         }
-        if lifecycle == .running, !waiters.isEmpty {
-            let (lent, waiter) = serveOldestWaiter(slot: slot, now: now, isFresh: false)
-            return .handOver(lent, to: waiter)
-        }
         // `openCount` no longer includes this connection.
-        if openCount >= poolSize {
+        let isOverflow = openCount >= poolSize
+        if lifecycle == .running, !waiters.isEmpty {
+            // Starvation mode (and tasks, and overflow connections that would close when idle): hand over.
+            if isOverflow || !waiters[0].retries || isOldestWaiterStarving(now: now) {
+                let (lent, waiter) = serveOldestWaiter(slot: slot, now: now, isFresh: false)
+                return .handOver(lent, to: waiter)
+            }
+        } else if isOverflow {
             return .close(takeConnection(slot, invalidated: false))
         }
         slots[slot].state = .idle
         slots[slot].idleSince = now
         idle.append(slot)
-        return .none
+        if waiters.isEmpty { return .none }
+        switch nextWake(now: now) {
+        case nil: return .none
+        case .wake(let waiter): return .wake(waiter)
+        case .handOver(let lent, let waiter): return .handOver(lent, to: waiter)
+        }
+    }
+
+    /// A waiter woken to retry is back. Lends it an idle connection if there is one (it leaves the queue),
+    /// else it keeps its place and sleeps again. `.notWaiting` when the request was already served or failed
+    /// (its result is on the way) or the wake-up was stale.
+    mutating func waiterRetried(_ id: PoolRequestID, now: Int64) -> RetryAction {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return .notWaiting }
+        if waiters[index].isWoken {
+            waiters[index].isWoken = false
+            wokenCount -= 1
+        }
+        // Recycle age is not checked here (nor on a hand-over): only a newcomer's checkout recycles.
+        guard lifecycle == .running, let slot = idle.popLast() else { return .wait }
+        return .leased(serveWaiter(at: index, slot: slot, now: now, isFresh: false).0)
     }
 
     // MARK: Helpers
+
+    /// The oldest waiter has waited at least `starvationNanoseconds` (starvation mode).
+    @inline(__always)
+    func isOldestWaiterStarving(now: Int64) -> Bool {
+        guard !waiters.isEmpty else { return false }
+        return now - waiters[0].enqueuedAt >= Self.starvationNanoseconds
+    }
+
+    /// One step towards "no idle connection while a waiter sleeps unwoken": wakes the oldest sleeping waiter
+    /// that can retry, or hands an idle connection to it when it cannot (a task). `nil` when balanced.
+    mutating func nextWake(now: Int64) -> Wake? {
+        guard lifecycle == .running, idle.count > wokenCount,
+            let index = waiters.firstIndex(where: { !$0.isWoken })
+        else { return nil }
+        if waiters[index].retries {
+            waiters[index].isWoken = true
+            wokenCount += 1
+            return .wake(waiters[index].waiter)
+        }
+        let (lent, waiter) = serveWaiter(at: index, slot: idle.removeLast(), now: now, isFresh: false)
+        return .handOver(lent, waiter)
+    }
 
     mutating func lend(_ slot: Int, context: LeaseContext, now: Int64, waited: Int64, isFresh: Bool)
         -> LentConnection<Connection>

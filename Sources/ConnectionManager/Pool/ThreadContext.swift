@@ -98,12 +98,22 @@ extension String {
 /// One-shot handoff a blocked thread waits on (pthread mutex + condition on the monotonic clock).
 ///
 /// Reused by its thread for every wait: the pool resolves each waiting request exactly once, and the thread
-/// always takes the value before its checkout returns, so no value is left over for the next wait.
+/// always takes the value before its checkout returns, so no value is left over for the next wait. A wake-up to
+/// retry (`wakeToRetry`) carries no value and never replaces one; a stale one (its request already left the
+/// queue) may be seen by a later wait, which then only retries once more.
 final class ThreadParker: @unchecked Sendable {
-    // Safety: `value` is only read and written while holding `mutex`.
+    // Safety: `value` and `isRetryPending` are only read and written while holding `mutex`.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var value: Any?
+    private var isRetryPending = false
+
+    /// What ended a wait.
+    enum Wakeup {
+        case value(Any)
+        case retry
+        case timedOut
+    }
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -133,19 +143,43 @@ final class ThreadParker: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Waits until a result arrives or the monotonic `deadline` (ns) passes (`nil`: forever); `nil` on timeout.
-    func wait(until deadline: Int64?) -> Any? {
+    /// Wakes the waiting thread to retry, unless a result is already there (the result wins).
+    func wakeToRetry() {
+        pthread_mutex_lock(mutex)
+        if value == nil {
+            isRetryPending = true
+            pthread_cond_signal(condition)
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits until a result or a wake-up to retry arrives or the monotonic `deadline` (ns) passes (`nil`:
+    /// forever). A result takes precedence over a pending retry.
+    func wait(until deadline: Int64?) -> Wakeup {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while value == nil {
+        while value == nil && !isRetryPending {
             if let deadline {
                 var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                if pthread_cond_timedwait(condition, mutex, &ts) == ETIMEDOUT, value == nil { return nil }
+                if pthread_cond_timedwait(condition, mutex, &ts) == ETIMEDOUT, value == nil, !isRetryPending {
+                    return .timedOut
+                }
             } else {
                 pthread_cond_wait(condition, mutex)
             }
         }
-        defer { value = nil }
-        return value
+        isRetryPending = false
+        if let result = value {
+            value = nil
+            return .value(result)
+        }
+        return .retry
+    }
+
+    /// Waits for a result, ignoring wake-ups to retry (the request already left the queue).
+    func waitForValue() -> Any {
+        while true {
+            if case .value(let result) = wait(until: nil) { return result }
+        }
     }
 }

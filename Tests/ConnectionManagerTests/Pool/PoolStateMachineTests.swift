@@ -30,10 +30,15 @@ private struct Driver {
         #expect(m.invariantViolation() == nil, sourceLocation: sourceLocation)
     }
 
-    /// Request; returns the action.
-    mutating func request(_ who: String, at now: Int64 = 0) -> Machine.LeaseAction {
+    /// Request; returns the action. `retries`: a parked thread (woken to retry) rather than a task.
+    mutating func request(_ who: String, retries: Bool = false, at now: Int64 = 0) -> Machine.LeaseAction {
         defer { check() }
-        return m.leaseRequested(context: LeaseContext(threadName: who), waiter: who, now: now)
+        return m.leaseRequested(context: LeaseContext(threadName: who), waiter: who, retries: retries, now: now)
+    }
+
+    mutating func retried(_ id: PoolRequestID, at now: Int64 = 0) -> Machine.RetryAction {
+        defer { check() }
+        return m.waiterRetried(id, now: now)
     }
 
     mutating func open(_ slot: Int, identity: String? = nil, at now: Int64 = 0) -> Machine.Actions {
@@ -429,7 +434,7 @@ struct PoolStateMachineTests {
             Issue.record("wait")
             return
         }
-        let actions = d.m.leaseCancelled(w1)
+        let actions = d.m.leaseCancelled(w1, now: 0)
         d.check()
         #expect(actions.fail.map(\.0) == ["W1"])
         guard case .handOver(_, "W2") = d.release(a) else {
@@ -499,5 +504,171 @@ struct PoolStateMachineTests {
         #expect(m.waitTime.count == 2 && abs(m.waitTime.max - 0.010) < 1e-9)
         #expect(m.holdTime.count == 2 && abs(m.holdTime.p50 - 0.010) < 1e-9)
         #expect(m.utilization == 0)
+    }
+
+    // MARK: Waiters that retry (parked threads): normal mode with barging, starvation mode
+
+    @Test func releaseWakesOldestThreadWaiterWhichTakesIdle() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
+            case .wait(let w2) = d.request("W2", retries: true, at: 0)
+        else {
+            Issue.record("should wait")
+            return
+        }
+        // Young queue: the connection goes idle and the oldest waiter is woken, not handed the connection.
+        guard case .wake("W1") = d.release(a, at: 100_000) else {
+            Issue.record("expected W1 woken")
+            return
+        }
+        #expect(d.m.metrics().checkedIn == 1 && d.m.wokenCount == 1)
+        // Only one wake per idle connection: W2 is not a stale retry's victim.
+        guard case .leased(let lent) = d.retried(w1, at: 150_000) else {
+            Issue.record("W1 takes the idle connection")
+            return
+        }
+        #expect(lent.connection === a.connection && d.m.metrics().waiting == 1)
+        #expect(d.m.metrics().waitTime.max == 0.000_15)
+        // W2 is still queued and asleep.
+        guard case .wait = d.retried(w2, at: 160_000) else {
+            Issue.record("a stale retry with nothing idle sleeps again")
+            return
+        }
+        #expect(d.m.metrics().waiting == 1)
+    }
+
+    @Test func newcomerBargesAndWokenWaiterKeepsItsPlace() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
+            case .wait = d.request("W2", retries: true, at: 10)
+        else {
+            Issue.record("should wait")
+            return
+        }
+        guard case .wake("W1") = d.release(a, at: 100_000) else {
+            Issue.record("expected W1 woken")
+            return
+        }
+        // A running caller arrives before W1 is back: it takes the idle connection (no context switch).
+        guard case .leased(let barged) = d.request("N", retries: true, at: 110_000) else {
+            Issue.record("newcomer barges")
+            return
+        }
+        // W1 finds nothing and sleeps again, still first in line.
+        guard case .wait = d.retried(w1, at: 120_000) else {
+            Issue.record("W1 sleeps again")
+            return
+        }
+        #expect(d.m.metrics().waiting == 2 && d.m.wokenCount == 0)
+        guard case .wake("W1") = d.release(barged, at: 200_000) else {
+            Issue.record("W1 is woken again, ahead of W2")
+            return
+        }
+        // While W1 is on its way, a second release does not wake W2: W1 may still find one (Go's mutexWoken).
+        guard case .leased(let barged2) = d.request("N2", retries: true, at: 210_000) else {
+            Issue.record("newcomer barges")
+            return
+        }
+        guard case .none = d.release(barged2, at: 220_000) else {
+            Issue.record("no second wake while W1 is woken and one connection is idle")
+            return
+        }
+    }
+
+    @Test func starvingWaiterIsHandedTheConnectionDirectly() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
+            case .wait = d.request("W2", retries: true, at: 0)
+        else {
+            Issue.record("should wait")
+            return
+        }
+        let threshold = Machine.starvationNanoseconds
+        guard case .wake("W1") = d.release(a, at: threshold - 1) else {
+            Issue.record("below the threshold: wake")
+            return
+        }
+        guard case .leased(let b) = d.request("N", at: threshold - 1) else {
+            Issue.record("newcomer barges below the threshold")
+            return
+        }
+        // W1 has now waited the threshold: newcomers queue and the release hands over directly.
+        guard case .wait = d.request("N2", retries: true, at: threshold) else {
+            Issue.record("no barging while the oldest waiter starves")
+            return
+        }
+        guard case .handOver(let lent, "W1") = d.release(b, at: threshold) else {
+            Issue.record("starvation mode hands over")
+            return
+        }
+        #expect(lent.connection === a.connection && d.m.wokenCount == 0)
+        // W1's stale wake-up finds it already served.
+        guard case .notWaiting = d.retried(w1, at: threshold + 1) else {
+            Issue.record("served request is not waiting")
+            return
+        }
+        #expect(d.m.metrics().waiting == 2)
+    }
+
+    @Test func timedOutWokenWaiterPassesTheWakeOn() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
+            case .wait = d.request("W2", retries: true, at: 0)
+        else {
+            Issue.record("should wait")
+            return
+        }
+        guard case .wake("W1") = d.release(a, at: 10) else {
+            Issue.record("W1 woken")
+            return
+        }
+        let actions = d.m.leaseDeadlinePassed(w1, now: 20)
+        d.check()
+        #expect(actions.fail.map(\.0) == ["W1"] && actions.wake == ["W2"])
+    }
+
+    @Test func taskWaiterBehindWokenThreadIsServedFromIdle() {
+        var d = Driver(config(size: 2))
+        let a = d.lease("A")
+        let b = d.lease("B")
+        guard case .wait = d.request("W1", retries: true, at: 0), case .wait = d.request("T2", at: 0) else {
+            Issue.record("should wait")
+            return
+        }
+        guard case .wake("W1") = d.release(a, at: 10) else {
+            Issue.record("W1 woken")
+            return
+        }
+        // The task cannot retry: it is handed the second idle connection, keeping FIFO order.
+        guard case .handOver(let lent, "T2") = d.release(b, at: 20) else {
+            Issue.record("task served")
+            return
+        }
+        #expect(lent.connection === b.connection)
+    }
+
+    @Test func suspendedPoolWakesNobodyAndResumeServesInOrder() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        guard case .wait(let w1) = d.request("W1", retries: true, at: 0) else {
+            Issue.record("should wait")
+            return
+        }
+        d.m.suspend()
+        guard case .none = d.release(a, at: 10) else {
+            Issue.record("no wake while suspended")
+            return
+        }
+        guard case .wait = d.retried(w1, at: 20) else {
+            Issue.record("no lending while suspended")
+            return
+        }
+        let actions = d.m.resume(now: 30)
+        d.check()
+        #expect(actions.handOver.map(\.1) == ["W1"] && actions.wake.isEmpty)
     }
 }

@@ -147,7 +147,9 @@ struct ConnectionPoolTests {
 
     @Test func asyncCheckoutFrom32Tasks() async throws {
         let server = MemoryServer()
-        let pool = makePool(size: 2, overflow: 2, server: server)
+        // A generous timeout: under load the cooperative pool may be slow to run the tasks, and this test is
+        // about hand-over between tasks, not about timing.
+        let pool = makePool(size: 2, overflow: 2, timeout: .seconds(120), server: server)
         let ok = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<32 {
                 group.addTask {
@@ -215,7 +217,8 @@ struct ConnectionPoolTests {
             }
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(99) && elapsed < .seconds(1))
+        // Not before the deadline; the upper bound is only a sanity check (the machines are shared and noisy).
+        #expect(elapsed >= .milliseconds(99) && elapsed < .seconds(20))
         pool.checkin(held)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ConnectionManager
@@ -236,21 +237,27 @@ struct PostgresConnectionTests {
         #expect(try connection.execute("SELECT 7", timeout: .seconds(5))[row: 0].int(0) == 7)
     }
 
-    @Test func cancelFromAnotherThread() async throws {
+    @Test func cancelFromAnotherThread() throws {
         let connection = try connect()
         let clock = ContinuousClock()
         let start = clock.now
-        async let delivered: Bool = {
-            try? await Task.sleep(for: .milliseconds(150))
-            return connection.cancel()
-        }()
+        // The cancel comes from a plain thread: the query below blocks this one.
+        let delivered = Mutex<Bool?>(nil)
+        let canceller = Thread {
+            Thread.sleep(forTimeInterval: 0.15)
+            let result = connection.cancel()
+            delivered.withLock { $0 = result }
+        }
+        canceller.start()
         #expect {
             _ = try connection.execute("SELECT pg_sleep(10)")
         } throws: { error in
             (error as? PostgresError)?.sqlState == "57014"
         }
-        #expect(await delivered)
-        #expect(clock.now - start < .seconds(3))
+        #expect(clock.now - start < .seconds(9))
+        let deadline = clock.now + .seconds(10)
+        while delivered.withLock({ $0 }) == nil && clock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(delivered.withLock { $0 } == true)
         #expect(try connection.execute("SELECT 1")[row: 0].int(0) == 1)
         #expect(connection.cancel())  // Delivered while idle: the server ignores it, the next query is unharmed.
         #expect(try connection.execute("SELECT pg_sleep(0.05), 2")[row: 0].int(1) == 2)

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every running cluster of this process, stopped by an `atexit` handler; plus the watchdog for crashes.
@@ -50,7 +51,8 @@ final class ClusterRegistry: Sendable {
         // setsid -f: its own session, so a Ctrl-C or a signal to the test's process group does not reach it.
         let setsid = ["/usr/bin/setsid", "/bin/setsid"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let arguments = ["pooltop-watchdog", String(getpid()), directory]
-        let command = setsid.map { [$0, "-f", "/bin/sh", "-c", script] + arguments }
+        let command =
+            setsid.map { [$0, "-f", "/bin/sh", "-c", script] + arguments }
             ?? ["/bin/sh", "-c", "/bin/sh -c '\(script.replacingOccurrences(of: "'", with: "'\\''"))' \"$0\" \"$@\" &"]
             + arguments
         _ = try? CommandRunner.execute(command, timeout: .seconds(10))

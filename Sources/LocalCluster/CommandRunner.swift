@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs PostgreSQL programs to completion with a deadline, capturing their combined output.
@@ -31,8 +32,9 @@ struct CommandRunner: Sendable {
     ) throws(LocalClusterError) -> String {
         let result = try Self.execute(command, environment: environment, timeout: timeout)
         guard result.exitCode == 0 else {
-            throw .commandFailed(command: command.joined(separator: " "), exitCode: result.exitCode,
-                                 output: result.output)
+            throw .commandFailed(
+                command: command.joined(separator: " "), exitCode: result.exitCode,
+                output: result.output)
         }
         return result.output
     }

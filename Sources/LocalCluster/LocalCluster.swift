@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A throwaway PostgreSQL primary, and optionally a streaming standby, for tests and `pooltop demo`.
@@ -40,8 +41,10 @@ public final class LocalCluster: Sendable {
         do {
             try runner.runServerProgram(
                 "initdb",
-                ["-D", directory + "/primary", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
-                 "--no-sync"])
+                [
+                    "-D", directory + "/primary", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
+                    "--no-sync",
+                ])
             try configure(dataDirectory: directory + "/primary", socketDirectory: directory, options: options)
             let primary = try startMember("primary", in: directory, runner: runner)
             started.append(primary)
@@ -53,8 +56,10 @@ public final class LocalCluster: Sendable {
             if options.withStandby {
                 try runner.runServerProgram(
                     "pg_basebackup",
-                    ["-D", directory + "/standby", "-h", directory, "-p", String(primary.port), "-U", "postgres",
-                     "-R", "-X", "stream", "-c", "fast"])
+                    [
+                        "-D", directory + "/standby", "-h", directory, "-p", String(primary.port), "-U", "postgres",
+                        "-R", "-X", "stream", "-c", "fast",
+                    ])
                 standby = try startMember("standby", in: directory, runner: runner)
                 started.append(standby!)
             }
@@ -108,8 +113,9 @@ public final class LocalCluster: Sendable {
     {
         var attempt = 1
         while true {
-            let member = Member(name: name, port: try Loopback.freePort(), clusterDirectory: directory,
-                                runner: runner)
+            let member = Member(
+                name: name, port: try Loopback.freePort(), clusterDirectory: directory,
+                runner: runner)
             do {
                 try member.start()
                 return member

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// TCP helpers on 127.0.0.1: free ports and a millisecond-deadline liveness probe.
@@ -57,12 +58,17 @@ enum Loopback {
         return .responding
     }
 
-    private static func wait(_ fd: Int32, for events: Int16, until deadline: ContinuousClock.Instant,
-                             clock: ContinuousClock) -> Bool {
+    private static func wait(
+        _ fd: Int32, for events: Int16, until deadline: ContinuousClock.Instant,
+        clock: ContinuousClock
+    ) -> Bool {
         while true {
             let remaining = deadline - clock.now
-            let milliseconds = max(0, Int32(remaining.components.seconds * 1000
-                + remaining.components.attoseconds / 1_000_000_000_000_000))
+            let milliseconds = max(
+                0,
+                Int32(
+                    remaining.components.seconds * 1000
+                        + remaining.components.attoseconds / 1_000_000_000_000_000))
             var entry = pollfd(fd: fd, events: events, revents: 0)
             let ready = poll(&entry, 1, milliseconds)
             if ready > 0 { return true }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One PostgreSQL server of a `LocalCluster`: the primary or its streaming standby.
@@ -78,8 +79,10 @@ public final class Member: Sendable {
     {
         let output = try runner.runClientProgram(
             "psql",
-            ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", socketDirectory, "-p", String(port),
-             "-U", "postgres", "-d", database, "-c", sql],
+            [
+                "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", socketDirectory, "-p", String(port),
+                "-U", "postgres", "-d", database, "-c", sql,
+            ],
             timeout: timeout)
         return output.hasSuffix("\n") ? String(output.dropLast()) : output
     }
@@ -177,8 +180,11 @@ public final class Member: Sendable {
         }
         try waitUntil("\(name) on port \(port) to accept connections") { () -> Bool in
             let status = try? CommandRunner.execute(
-                [runner.binaries.path("pg_isready"), "-q", "-h", socketDirectory, "-p", String(port), "-U", "postgres",
-                 "-d", "postgres", "-t", "2"],
+                [
+                    runner.binaries.path("pg_isready"), "-q", "-h", socketDirectory, "-p", String(port), "-U",
+                    "postgres",
+                    "-d", "postgres", "-t", "2",
+                ],
                 timeout: .seconds(5))
             return status?.exitCode == 0
         }

@@ -10,7 +10,8 @@ func waitUntil(
     while true {
         if try check() { return }
         if clock.now >= deadline { throw .timedOut(what()) }
-        Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18
-            + Double(interval.components.seconds))
+        Thread.sleep(
+            forTimeInterval: Double(interval.components.attoseconds) / 1e18
+                + Double(interval.components.seconds))
     }
 }

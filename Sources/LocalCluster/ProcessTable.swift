@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads /proc: children of a process and a process's scheduling state.
@@ -25,7 +26,8 @@ enum ProcessTable {
 
     private static func stat(of pid: Int32) -> (state: Character, parent: Int32)? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         // The command name may contain spaces and parentheses; the fields after the last ")" are plain.
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 2, let state = fields[0].first, let parent = Int32(fields[1]) else { return nil }

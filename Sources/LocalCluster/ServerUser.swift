@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The account the server programs run as: `postgres` when this process is root (initdb refuses root), else us.

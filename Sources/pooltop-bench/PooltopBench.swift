@@ -30,8 +30,9 @@ struct PooltopBench: ParsableCommand {
     @Option(name: .customLong("pool-size"), help: "Persistent connections.") var poolSize: Int
     @Option(help: "Database URL.") var url = "postgresql://bench@127.0.0.1:55432/bench"
     @Option(name: .customLong("max-overflow"), help: "Temporary connections above the pool size.") var maxOverflow = 0
-    @Option(name: .customLong("leak-detection"),
-            help: "Track checkouts with their stacks (on) or not (off, like HikariCP's default).")
+    @Option(
+        name: .customLong("leak-detection"),
+        help: "Track checkouts with their stacks (on) or not (off, like HikariCP's default).")
     var leakDetection: Switch = .off
     @Option(help: "Name in the JSON line's impl field.") var impl = "pooltop"
 

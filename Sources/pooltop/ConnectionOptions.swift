@@ -1,31 +1,45 @@
 import ArgumentParser
 import ConnectionManager
+import Foundation
 
 /// Options shared by every pooltop command. A flag beats the environment variable named in its help.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Database URL (postgresql://… or a libpq keyword string). Env: DATABASE_URL.")
     var url: String?
 
-    @Option(name: .customLong("failover-url"),
-            help: "A failover target, tried in order; repeat for more. Env: DATABASE_FAILOVER_URLS (comma separated).")
+    @Option(
+        name: .customLong("failover-url"),
+        help: "A failover target, tried in order; repeat for more. Env: DATABASE_FAILOVER_URLS (comma separated).")
     var failoverURLs: [String] = []
 
     @Option(name: .customLong("pool-size"), help: "Persistent connections (default 10). Env: DB_POOL_SIZE.")
     var poolSize: String?
 
-    @Option(name: .customLong("max-overflow"), help: "Temporary connections above the pool size (default 20). Env: DB_MAX_OVERFLOW.")
+    @Option(
+        name: .customLong("max-overflow"),
+        help: "Temporary connections above the pool size (default 20). Env: DB_MAX_OVERFLOW.")
     var maxOverflow: String?
 
-    @Option(name: .customLong("pool-timeout"), help: "Longest wait for a connection, e.g. 30s, 500ms (default 30s). Env: DB_POOL_TIMEOUT.")
+    @Option(
+        name: .customLong("pool-timeout"),
+        help: "Longest wait for a connection, e.g. 30s, 500ms (default 30s). Env: DB_POOL_TIMEOUT.")
     var poolTimeout: String?
 
-    @Option(name: .customLong("health-interval"), help: "Time between health checks (default 60s; the dashboard uses 1s unless set). Env: DB_HEALTH_CHECK_INTERVAL.")
+    @Option(
+        name: .customLong("health-interval"),
+        help:
+            "Time between health checks (default 60s; the dashboard uses 1s unless set). Env: DB_HEALTH_CHECK_INTERVAL."
+    )
     var healthInterval: String?
 
-    @Option(name: .customLong("leak-threshold"), help: "Hold time after which a checkout is a leak (default 300s). Env: DB_LEAK_THRESHOLD.")
+    @Option(
+        name: .customLong("leak-threshold"),
+        help: "Hold time after which a checkout is a leak (default 300s). Env: DB_LEAK_THRESHOLD.")
     var leakThreshold: String?
 
-    @Option(name: .customLong("connect-timeout"), help: "Deadline for opening a connection (default 5s). Env: DB_CONNECT_TIMEOUT.")
+    @Option(
+        name: .customLong("connect-timeout"),
+        help: "Deadline for opening a connection (default 5s). Env: DB_CONNECT_TIMEOUT.")
     var connectTimeout: String?
 
     static let flagName = [
@@ -69,5 +83,3 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 }
-
-import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectionManager
 import Dashboard
 import Foundation
 
@@ -7,7 +8,9 @@ struct DisplayOptions: ParsableArguments {
     @Option(name: .long, help: "Screen refresh interval, e.g. 1s, 250ms (default 1s). Env: POOLTOP_REFRESH.")
     var refresh: String?
 
-    @Option(name: .long, help: "Theme name (default, dark-256, light, high-contrast, monochrome) or a .toml path. Env: POOLTOP_THEME.")
+    @Option(
+        name: .long,
+        help: "Theme name (default, dark-256, light, high-contrast, monochrome) or a .toml path. Env: POOLTOP_THEME.")
     var theme: String?
 
     @Flag(name: .customLong("no-color"), help: "Monochrome (also when NO_COLOR is set).")
@@ -16,7 +19,9 @@ struct DisplayOptions: ParsableArguments {
     @Option(name: .long, help: "Run N synthetic clients against the monitored database (default 0). Env: POOLTOP_LOAD.")
     var load: String?
 
-    @Option(name: .customLong("load-query"), help: "The statement the synthetic clients run (default SELECT 1). Env: POOLTOP_LOAD_QUERY.")
+    @Option(
+        name: .customLong("load-query"),
+        help: "The statement the synthetic clients run (default SELECT 1). Env: POOLTOP_LOAD_QUERY.")
     var loadQuery: String?
 
     struct Resolved {
@@ -30,13 +35,15 @@ struct DisplayOptions: ParsableArguments {
     /// The flags, then the environment, then the defaults; throws a clear error for a bad value.
     func resolve(environment: [String: String]) throws -> Resolved {
         let refreshText = refresh ?? environment["POOLTOP_REFRESH"]
-        let refresh = try refreshText.map { text throws(ConfigurationError) in
-            try ConfigurationValue.duration(text, setting: self.refresh != nil ? "--refresh" : "POOLTOP_REFRESH")
-        } ?? .seconds(1)
+        let refresh =
+            try refreshText.map { text throws(ConfigurationError) in
+                try ConfigurationValue.duration(text, setting: self.refresh != nil ? "--refresh" : "POOLTOP_REFRESH")
+            } ?? .seconds(1)
         let loadText = load ?? environment["POOLTOP_LOAD"]
-        let load = try loadText.map { text throws(ConfigurationError) in
-            try ConfigurationValue.int(text, setting: self.load != nil ? "--load" : "POOLTOP_LOAD", minimum: 0)
-        } ?? 0
+        let load =
+            try loadText.map { text throws(ConfigurationError) in
+                try ConfigurationValue.int(text, setting: self.load != nil ? "--load" : "POOLTOP_LOAD", minimum: 0)
+            } ?? 0
         let query = loadQuery ?? environment["POOLTOP_LOAD_QUERY"] ?? "SELECT 1"
         if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw ConfigurationError.invalidValue(setting: "--load-query", value: query, expected: "an SQL statement")
@@ -46,5 +53,3 @@ struct DisplayOptions: ParsableArguments {
             noColor: noColor || !(environment["NO_COLOR"] ?? "").isEmpty, load: load, loadQuery: query)
     }
 }
-
-import ConnectionManager

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectionManager
 import Foundation
+import Logging
 
 /// `pooltop`: a `top` for a PostgreSQL connection pool.
 struct Pooltop: ParsableCommand {
@@ -57,5 +58,3 @@ enum Loggers {
         return logger
     }
 }
-
-import Logging

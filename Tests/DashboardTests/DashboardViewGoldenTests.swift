@@ -68,7 +68,8 @@ struct DashboardViewGoldenTests {
                 .failover(toTarget: 1),
                 MonitorCommandOutcome(
                     succeeded: false,
-                    message: "Refused: db2.internal:5432/orders is a standby (pg_is_in_recovery = t); promote it first.")))
+                    message: "Refused: db2.internal:5432/orders is a standby (pg_is_in_recovery = t); promote it first."
+                )))
         check("failover-refused-80x24", state)
     }
 

@@ -25,7 +25,8 @@ enum Fixtures {
             let ok = !failing.contains(i)
             return HealthCheckResult(
                 healthy: ok, responseTime: ok ? 0.0008 + Double((i * 7) % 10) * 0.0003 : 0,
-                error: ok ? nil : "connection to server at \"db1.internal\" (10.0.0.5), port 5432 failed: Connection refused",
+                error: ok
+                    ? nil : "connection to server at \"db1.internal\" (10.0.0.5), port 5432 failed: Connection refused",
                 checkedAt: at(Double(i - count) * 5), target: primaryURL, isInRecovery: ok ? false : nil)
         }
     }
@@ -95,10 +96,12 @@ enum Fixtures {
 
     static func leaks() -> [LeakReport] {
         [
-            leak(17, heldFor: 723, thread: "worker-3", sql: "SELECT * FROM orders WHERE customer_id = $1 FOR UPDATE",
-                 state: "idle in transaction"),
-            leak(23, heldFor: 412, thread: "http-handler-12", sql: "UPDATE carts SET total = $1 WHERE id = $2",
-                 state: "idle in transaction"),
+            leak(
+                17, heldFor: 723, thread: "worker-3", sql: "SELECT * FROM orders WHERE customer_id = $1 FOR UPDATE",
+                state: "idle in transaction"),
+            leak(
+                23, heldFor: 412, thread: "http-handler-12", sql: "UPDATE carts SET total = $1 WHERE id = $2",
+                state: "idle in transaction"),
             leak(31, heldFor: 305, thread: "batch-export", sql: nil, state: "idle"),
         ]
     }
@@ -119,16 +122,20 @@ enum Fixtures {
                 from: primaryURL, to: standbyURL, reason: .automatic, at: at(-20), duration: 0,
                 refusal: "db2.internal is a standby (pg_is_in_recovery = t)")
         ]
-        s.events = events + [
-            PoolEvent(at: at(-25), kind: .healthCheckFailed, message: "Health check failed: connection refused."),
-            PoolEvent(at: at(-20), kind: .failoverRefused, message: "Failover refused: db2.internal is a standby."),
-        ]
+        s.events =
+            events + [
+                PoolEvent(at: at(-25), kind: .healthCheckFailed, message: "Health check failed: connection refused."),
+                PoolEvent(at: at(-20), kind: .failoverRefused, message: "Failover refused: db2.internal is a standby."),
+            ]
         return s
     }
 
     static func stack() -> [StackFrame] {
         let names = [
-            ("ConnectionManager.ConnectionPool.checkout(timeout:)", "Sources/ConnectionManager/Pool/ConnectionPool.swift", 211),
+            (
+                "ConnectionManager.ConnectionPool.checkout(timeout:)",
+                "Sources/ConnectionManager/Pool/ConnectionPool.swift", 211
+            ),
             ("ConnectionManager.ConnectionManager.session()", "Sources/ConnectionManager/ConnectionManager.swift", 88),
             ("OrdersService.OrderRepository.lockOrders(for:)", "Sources/OrdersService/OrderRepository.swift", 142),
             ("OrdersService.CheckoutHandler.handle(_:)", "Sources/OrdersService/CheckoutHandler.swift", 57),
@@ -144,7 +151,8 @@ enum Fixtures {
 
     static func state(_ snap: ManagerSnapshot?, width: Int = 80, height: Int = 24) -> DashboardState {
         var state = DashboardState(
-            width: width, height: height, demoActions: [
+            width: width, height: height,
+            demoActions: [
                 DemoAction(key: "K", help: "kill primary, then promote standby (demo)") {
                     MonitorCommandOutcome(succeeded: true, message: "done")
                 }

@@ -8,7 +8,9 @@ struct ThemeTests {
     static let themesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("themes").path
 
-    var loader: ThemeLoader { ThemeLoader(environment: ["POOLTOP_THEMES": Self.themesDirectory], executableDirectory: nil) }
+    var loader: ThemeLoader {
+        ThemeLoader(environment: ["POOLTOP_THEMES": Self.themesDirectory], executableDirectory: nil)
+    }
 
     @Test(arguments: DashboardState.shippedThemes)
     func shippedThemeLoads(name: String) throws {
@@ -40,7 +42,8 @@ struct ThemeTests {
 
     @Test func walksUpFromTheExecutableToFindThemes() throws {
         let repo = URL(fileURLWithPath: Self.themesDirectory).deletingLastPathComponent()
-        let walker = ThemeLoader(environment: [:], executableDirectory: repo.appendingPathComponent(".build/debug").path)
+        let walker = ThemeLoader(
+            environment: [:], executableDirectory: repo.appendingPathComponent(".build/debug").path)
         #expect(walker.searchDirectories() == [Self.themesDirectory])
         #expect(try walker.load("light").name == "light")
     }
@@ -81,7 +84,10 @@ struct ThemeTests {
         #expect(e.kind == .unknownRole)
         #expect(e.key == "roles.txt")
         #expect(e.line == 3)
-        #expect(e.description == "bad.toml:3: unknown role \"txt\" (roles: \(Role.allCases.map(\.rawValue).joined(separator: ", "))) (key roles.txt)")
+        #expect(
+            e.description
+                == "bad.toml:3: unknown role \"txt\" (roles: \(Role.allCases.map(\.rawValue).joined(separator: ", "))) (key roles.txt)"
+        )
     }
 
     @Test func badColorNamesKeyAndLine() throws {

@@ -74,8 +74,9 @@ struct WidgetTests {
     @Test func asciiFallback() {
         let s = render({ Sparkline([0, 4, 8]).render(in: $0.area, into: &$0) }, width: 3, glyphs: .ascii)
         #expect(s.lines == [" .#"])
-        let g = render({ Gauge(used: 13, capacity: 10, overflowCapacity: 5).render(in: $0.area, into: &$0) },
-                       width: 15, glyphs: .ascii)
+        let g = render(
+            { Gauge(used: 13, capacity: 10, overflowCapacity: 5).render(in: $0.area, into: &$0) },
+            width: 15, glyphs: .ascii)
         #expect(g.lines == ["##########%%%.."])
         let box = render({ Block("T").render(in: $0.area, into: &$0) }, width: 6, height: 3, glyphs: .ascii)
         #expect(box.lines == ["+ T -+", "|    |", "+----+"])

@@ -36,8 +36,9 @@ extension EndToEndTests {
             #expect(result.stdout.isEmpty)
         }
 
-        @Test("the dashboard with stdout not a terminal exits 2 and points to `pooltop status --json`",
-              .timeLimit(.minutes(1)))
+        @Test(
+            "the dashboard with stdout not a terminal exits 2 and points to `pooltop status --json`",
+            .timeLimit(.minutes(1)))
         func notATerminal() throws {
             let cluster = try SharedCluster.get()
             let output = "/tmp/pooltop-e2e-out-\(getpid())"

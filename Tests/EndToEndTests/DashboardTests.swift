@@ -164,7 +164,7 @@ extension EndToEndTests {
         static func pickerRows(_ screen: String) -> [String] {
             let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             guard let title = lines.firstIndex(where: { $0.contains("Fail over to…") }),
-                  let end = lines.firstIndex(where: { $0.contains("Enter choose") }), end > title
+                let end = lines.firstIndex(where: { $0.contains("Enter choose") }), end > title
             else { return [] }
             return Array(lines[(title + 1)..<end])
         }

@@ -33,8 +33,9 @@ extension EndToEndTests {
             return (screen, primary, standby)
         }
 
-        @Test("a leak appears; Enter opens its checkout stack and the server's view; Esc closes it",
-              .timeLimit(.minutes(2)))
+        @Test(
+            "a leak appears; Enter opens its checkout stack and the server's view; Esc closes it",
+            .timeLimit(.minutes(2)))
         func leakDetail() throws {
             // Wide enough that stack frames show whole function names.
             let pane = try Self.demo(width: 160, height: 48, ["--leak-every", "3s", "--leak-threshold", "2s"])
@@ -74,8 +75,9 @@ extension EndToEndTests {
             #expect(main.contains("f failover"))
         }
 
-        @Test("q exits 0, restores the terminal and leaves no PostgreSQL process or directory",
-              .timeLimit(.minutes(2)))
+        @Test(
+            "q exits 0, restores the terminal and leaves no PostgreSQL process or directory",
+            .timeLimit(.minutes(2)))
         func quitCleansUp() throws {
             let pane = try Self.demo()
             defer { pane.kill() }
@@ -104,8 +106,9 @@ extension EndToEndTests {
             #expect(!FileManager.default.fileExists(atPath: clusterDirectory))
         }
 
-        @Test("K kills the primary and promotes the standby; the automatic failover shows within 20 s",
-              .timeLimit(.minutes(2)))
+        @Test(
+            "K kills the primary and promotes the standby; the automatic failover shows within 20 s",
+            .timeLimit(.minutes(2)))
         func killAndPromote() throws {
             let pane = try Self.demo()
             defer { pane.kill() }

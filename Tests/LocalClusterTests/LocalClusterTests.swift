@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LocalCluster
 
 @Suite("LocalCluster")
@@ -43,8 +44,9 @@ struct LocalClusterTests {
         #expect(trusted.0 == 0)
         #expect(try cluster.primary.psql("SHOW cluster_name") == "it's pooltop")
         #expect(try cluster.primary.psql("SHOW work_mem") == "3MB")
-        #expect(cluster.primary.url(user: "app", password: "s3cret'", database: "my db")
-            == "postgresql://app:s3cret%27@127.0.0.1:\(cluster.primary.port)/my%20db")
+        #expect(
+            cluster.primary.url(user: "app", password: "s3cret'", database: "my db")
+                == "postgresql://app:s3cret%27@127.0.0.1:\(cluster.primary.port)/my%20db")
     }
 
     @Test("a standby streams from the primary, is in recovery, and promote makes it writable")

@@ -1,15 +1,19 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import LocalCluster
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs `psql` over TCP (127.0.0.1) as `user` with `PGPASSWORD`; returns exit code and output.
 func psqlOverTCP(_ member: Member, user: String, password: String, sql: String) throws -> (Int32, String) {
     let psql = try PostgresBinaries.locate().path("psql")
     let result = try CommandRunner.execute(
-        [psql, "-X", "-A", "-t", "-w", "-h", "127.0.0.1", "-p", String(member.port), "-U", user, "-d", "postgres",
-         "-c", sql],
+        [
+            psql, "-X", "-A", "-t", "-w", "-h", "127.0.0.1", "-p", String(member.port), "-U", user, "-d", "postgres",
+            "-c", sql,
+        ],
         environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"], timeout: .seconds(10))
     return (result.exitCode, result.output.trimmingCharacters(in: .whitespacesAndNewlines))
 }
@@ -33,8 +37,10 @@ final class InteractivePsql {
 
     init(_ member: Member) throws {
         process.executableURL = URL(fileURLWithPath: try PostgresBinaries.locate().path("psql"))
-        process.arguments = ["-X", "-A", "-t", "-h", "127.0.0.1", "-p", String(member.port), "-U", "postgres",
-                             "-d", "postgres"]
+        process.arguments = [
+            "-X", "-A", "-t", "-h", "127.0.0.1", "-p", String(member.port), "-U", "postgres",
+            "-d", "postgres",
+        ]
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
@@ -56,8 +62,10 @@ final class InteractivePsql {
             }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return nil }
-            let milliseconds = Int32(remaining.components.seconds * 1000
-                + remaining.components.attoseconds / 1_000_000_000_000_000) + 1
+            let milliseconds =
+                Int32(
+                    remaining.components.seconds * 1000
+                        + remaining.components.attoseconds / 1_000_000_000_000_000) + 1
             var entry = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, milliseconds) > 0 else { continue }
             var bytes = [UInt8](repeating: 0, count: 4096)

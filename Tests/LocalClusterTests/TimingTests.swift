@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LocalCluster
+import Testing
 
 /// Start-up timings for the report; run with `POOLTOP_CLUSTER_TIMINGS=1 swift test --filter TimingTests`.
 @Suite("Timings", .serialized, .enabled(if: ProcessInfo.processInfo.environment["POOLTOP_CLUSTER_TIMINGS"] != nil))

@@ -21,7 +21,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return "Invalid \(setting) '\(url)': unknown scheme '\(scheme)', expected postgresql:// or postgres:// "
                 + "(or a libpq keyword string such as 'host=... dbname=...')."
         case .duplicateTarget(let url):
-            return "The database target '\(url)' is listed more than once; each failover target must be a different server."
+            return
+                "The database target '\(url)' is listed more than once; each failover target must be a different server."
         case .missingURL(let setting):
             return "No database URL: set \(setting)."
         }

@@ -14,7 +14,8 @@ public enum ConfigurationValue {
         switch text.trimmingSpaces.lowercased() {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw .invalidValue(setting: setting, value: text, expected: "true or false (also 1/0, yes/no, on/off)")
+        default:
+            throw .invalidValue(setting: setting, value: text, expected: "true or false (also 1/0, yes/no, on/off)")
         }
     }
 
@@ -32,7 +33,8 @@ public enum ConfigurationValue {
             scale = factor
             break
         }
-        let expected = allowZero
+        let expected =
+            allowZero
             ? "a duration of at least 0: seconds like 30 or 0.5, or with a unit like 250ms, 2s, 5m"
             : "a duration greater than 0: seconds like 30 or 0.5, or with a unit like 250ms, 2s, 5m"
         guard let value = Double(number.trimmingSpaces), value.isFinite, value >= 0, allowZero || value > 0 else {

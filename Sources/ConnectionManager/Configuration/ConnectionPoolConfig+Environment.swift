@@ -10,8 +10,10 @@ public struct EnvironmentSetting: Sendable {
 extension ConnectionPoolConfig {
     /// Every variable, in the order the README lists them. `DATABASE_URL` is required and not in this list.
     public static let environmentSettings: [EnvironmentSetting] = [
-        .init(variable: "DATABASE_FAILOVER_URLS", defaultValue: "(none)",
-              summary: "Comma-separated failover targets, tried in order; setting it turns failover on.") { c, v in
+        .init(
+            variable: "DATABASE_FAILOVER_URLS", defaultValue: "(none)",
+            summary: "Comma-separated failover targets, tried in order; setting it turns failover on."
+        ) { c, v in
             c.failoverURLs = try v.split(separator: ",").map { s in
                 try DatabaseURL(s.trimmingSpaces, setting: "DATABASE_FAILOVER_URLS")
             }
@@ -20,80 +22,115 @@ extension ConnectionPoolConfig {
         .init(variable: "DB_POOL_SIZE", defaultValue: "10", summary: "Persistent connections.") { c, v in
             c.poolSize = try ConfigurationValue.int(v, setting: "DB_POOL_SIZE", minimum: 1)
         },
-        .init(variable: "DB_MAX_OVERFLOW", defaultValue: "20",
-              summary: "Temporary connections above the pool size, closed when given back.") { c, v in
+        .init(
+            variable: "DB_MAX_OVERFLOW", defaultValue: "20",
+            summary: "Temporary connections above the pool size, closed when given back."
+        ) { c, v in
             c.maxOverflow = try ConfigurationValue.int(v, setting: "DB_MAX_OVERFLOW", minimum: 0)
         },
-        .init(variable: "DB_POOL_TIMEOUT", defaultValue: "30s",
-              summary: "Longest wait for a free connection before a pool-timeout error.") { c, v in
+        .init(
+            variable: "DB_POOL_TIMEOUT", defaultValue: "30s",
+            summary: "Longest wait for a free connection before a pool-timeout error."
+        ) { c, v in
             c.poolTimeout = try ConfigurationValue.duration(v, setting: "DB_POOL_TIMEOUT")
         },
-        .init(variable: "DB_POOL_RECYCLE", defaultValue: "3600s",
-              summary: "Replace connections older than this at checkout (`off` disables).") { c, v in
+        .init(
+            variable: "DB_POOL_RECYCLE", defaultValue: "3600s",
+            summary: "Replace connections older than this at checkout (`off` disables)."
+        ) { c, v in
             c.poolRecycle = try ConfigurationValue.optionalDuration(v, setting: "DB_POOL_RECYCLE")
         },
-        .init(variable: "DB_POOL_PRE_PING", defaultValue: "true",
-              summary: "Check a connection is alive at checkout; replace dead ones transparently.") { c, v in
+        .init(
+            variable: "DB_POOL_PRE_PING", defaultValue: "true",
+            summary: "Check a connection is alive at checkout; replace dead ones transparently."
+        ) { c, v in
             c.poolPrePing = try ConfigurationValue.bool(v, setting: "DB_POOL_PRE_PING")
         },
-        .init(variable: "DB_PRE_PING_AFTER_IDLE", defaultValue: "500ms",
-              summary: "Pre-ping only connections idle longer than this (0 = every checkout).") { c, v in
+        .init(
+            variable: "DB_PRE_PING_AFTER_IDLE", defaultValue: "500ms",
+            summary: "Pre-ping only connections idle longer than this (0 = every checkout)."
+        ) { c, v in
             c.prePingAfterIdle = try ConfigurationValue.duration(v, setting: "DB_PRE_PING_AFTER_IDLE", allowZero: true)
         },
-        .init(variable: "DB_POOL_PREFILL", defaultValue: "false",
-              summary: "Open the pool's connections at start instead of on demand.") { c, v in
+        .init(
+            variable: "DB_POOL_PREFILL", defaultValue: "false",
+            summary: "Open the pool's connections at start instead of on demand."
+        ) { c, v in
             c.prefill = try ConfigurationValue.bool(v, setting: "DB_POOL_PREFILL")
         },
-        .init(variable: "DB_LEAK_DETECTION", defaultValue: "true",
-              summary: "Report connections held longer than the leak threshold.") { c, v in
+        .init(
+            variable: "DB_LEAK_DETECTION", defaultValue: "true",
+            summary: "Report connections held longer than the leak threshold."
+        ) { c, v in
             c.leakDetectionEnabled = try ConfigurationValue.bool(v, setting: "DB_LEAK_DETECTION")
         },
-        .init(variable: "DB_LEAK_THRESHOLD", defaultValue: "300s",
-              summary: "How long a checkout may be held before it counts as a leak.") { c, v in
+        .init(
+            variable: "DB_LEAK_THRESHOLD", defaultValue: "300s",
+            summary: "How long a checkout may be held before it counts as a leak."
+        ) { c, v in
             c.leakThreshold = try ConfigurationValue.duration(v, setting: "DB_LEAK_THRESHOLD")
         },
-        .init(variable: "DB_STACK_CAPTURE", defaultValue: "always",
-              summary: "Checkout stacks for leak reports: `off`, `always` or `sample:N`.") { c, v in
+        .init(
+            variable: "DB_STACK_CAPTURE", defaultValue: "always",
+            summary: "Checkout stacks for leak reports: `off`, `always` or `sample:N`."
+        ) { c, v in
             c.stackCapture = try ConfigurationValue.stackCapture(v, setting: "DB_STACK_CAPTURE")
         },
-        .init(variable: "DB_HEALTH_CHECK", defaultValue: "true",
-              summary: "Periodic health checks on a connection of their own.") { c, v in
+        .init(
+            variable: "DB_HEALTH_CHECK", defaultValue: "true",
+            summary: "Periodic health checks on a connection of their own."
+        ) { c, v in
             c.healthCheckEnabled = try ConfigurationValue.bool(v, setting: "DB_HEALTH_CHECK")
         },
         .init(variable: "DB_HEALTH_CHECK_INTERVAL", defaultValue: "60s", summary: "Time between health checks.") {
             c, v in
             c.healthCheckInterval = try ConfigurationValue.duration(v, setting: "DB_HEALTH_CHECK_INTERVAL")
         },
-        .init(variable: "DB_FAILOVER_ENABLED", defaultValue: "true with failover URLs",
-              summary: "Switch to a failover target when the current one fails.") { c, v in
+        .init(
+            variable: "DB_FAILOVER_ENABLED", defaultValue: "true with failover URLs",
+            summary: "Switch to a failover target when the current one fails."
+        ) { c, v in
             c.failoverEnabled = try ConfigurationValue.bool(v, setting: "DB_FAILOVER_ENABLED")
         },
-        .init(variable: "DB_FAILOVER_RETRY_ATTEMPTS", defaultValue: "3",
-              summary: "Attempts on the current server before switching.") { c, v in
+        .init(
+            variable: "DB_FAILOVER_RETRY_ATTEMPTS", defaultValue: "3",
+            summary: "Attempts on the current server before switching."
+        ) { c, v in
             c.failoverRetryAttempts = try ConfigurationValue.int(v, setting: "DB_FAILOVER_RETRY_ATTEMPTS", minimum: 0)
         },
         .init(variable: "DB_FAILOVER_RETRY_DELAY", defaultValue: "1s", summary: "Pause between those attempts.") {
             c, v in
-            c.failoverRetryDelay = try ConfigurationValue.duration(v, setting: "DB_FAILOVER_RETRY_DELAY", allowZero: true)
+            c.failoverRetryDelay = try ConfigurationValue.duration(
+                v, setting: "DB_FAILOVER_RETRY_DELAY", allowZero: true)
         },
-        .init(variable: "DB_FAILOVER_ALLOW_READ_ONLY", defaultValue: "false",
-              summary: "Accept a standby as failover target when no primary answers.") { c, v in
+        .init(
+            variable: "DB_FAILOVER_ALLOW_READ_ONLY", defaultValue: "false",
+            summary: "Accept a standby as failover target when no primary answers."
+        ) { c, v in
             c.failoverAllowReadOnly = try ConfigurationValue.bool(v, setting: "DB_FAILOVER_ALLOW_READ_ONLY")
         },
-        .init(variable: "DB_FAILBACK", defaultValue: "false",
-              summary: "Return to DATABASE_URL once it is a healthy primary again.") { c, v in
+        .init(
+            variable: "DB_FAILBACK", defaultValue: "false",
+            summary: "Return to DATABASE_URL once it is a healthy primary again."
+        ) { c, v in
             c.failbackEnabled = try ConfigurationValue.bool(v, setting: "DB_FAILBACK")
         },
-        .init(variable: "DB_CONNECT_TIMEOUT", defaultValue: "5s",
-              summary: "Deadline for opening a connection, to the millisecond.") { c, v in
+        .init(
+            variable: "DB_CONNECT_TIMEOUT", defaultValue: "5s",
+            summary: "Deadline for opening a connection, to the millisecond."
+        ) { c, v in
             c.connectTimeout = try ConfigurationValue.duration(v, setting: "DB_CONNECT_TIMEOUT")
         },
-        .init(variable: "DB_QUERY_TIMEOUT", defaultValue: "off",
-              summary: "Deadline for each statement, to the millisecond (`off` = none).") { c, v in
+        .init(
+            variable: "DB_QUERY_TIMEOUT", defaultValue: "off",
+            summary: "Deadline for each statement, to the millisecond (`off` = none)."
+        ) { c, v in
             c.queryTimeout = try ConfigurationValue.optionalDuration(v, setting: "DB_QUERY_TIMEOUT")
         },
-        .init(variable: "DB_APPLICATION_NAME", defaultValue: "pooltop",
-              summary: "application_name shown in pg_stat_activity.") { c, v in
+        .init(
+            variable: "DB_APPLICATION_NAME", defaultValue: "pooltop",
+            summary: "application_name shown in pg_stat_activity."
+        ) { c, v in
             c.applicationName = v
         },
     ]

@@ -67,27 +67,33 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
             throw .invalidValue(setting: "pool_size", value: "\(poolSize)", expected: "a whole number of at least 1")
         }
         if maxOverflow < 0 {
-            throw .invalidValue(setting: "max_overflow", value: "\(maxOverflow)", expected: "a whole number of at least 0")
+            throw .invalidValue(
+                setting: "max_overflow", value: "\(maxOverflow)", expected: "a whole number of at least 0")
         }
         try positive(poolTimeout, "pool_timeout")
         if let poolRecycle { try positive(poolRecycle, "pool_recycle") }
         if prePingAfterIdle < .zero {
-            throw .invalidValue(setting: "pre_ping_after_idle", value: Self.format(prePingAfterIdle), expected: "a duration of at least 0")
+            throw .invalidValue(
+                setting: "pre_ping_after_idle", value: Self.format(prePingAfterIdle),
+                expected: "a duration of at least 0")
         }
         try positive(leakThreshold, "leak_threshold")
         try positive(healthCheckInterval, "health_check_interval")
         if failoverRetryAttempts < 0 {
             throw .invalidValue(
-                setting: "failover_retry_attempts", value: "\(failoverRetryAttempts)", expected: "a whole number of at least 0")
+                setting: "failover_retry_attempts", value: "\(failoverRetryAttempts)",
+                expected: "a whole number of at least 0")
         }
         if failoverRetryDelay < .zero {
             throw .invalidValue(
-                setting: "failover_retry_delay", value: Self.format(failoverRetryDelay), expected: "a duration of at least 0")
+                setting: "failover_retry_delay", value: Self.format(failoverRetryDelay),
+                expected: "a duration of at least 0")
         }
         try positive(connectTimeout, "connect_timeout")
         if let queryTimeout { try positive(queryTimeout, "query_timeout") }
         if case .sampled(let n) = stackCapture, n < 1 {
-            throw .invalidValue(setting: "stack_capture", value: "sample:\(n)", expected: "off, always or sample:N with N ≥ 1")
+            throw .invalidValue(
+                setting: "stack_capture", value: "sample:\(n)", expected: "off, always or sample:N with N ≥ 1")
         }
         var seen: [String: DatabaseURL] = [:]
         for url in [databaseURL] + failoverURLs {

@@ -63,7 +63,8 @@ public final class HealthMonitor: Sendable {
     ///   - onResult: called after each result is recorded, on the monitor's queue.
     public init(
         targets: [HealthTarget], current: Int = 0, interval: Duration, otherTargetsEvery: Int = 10,
-        probeSpacing: Duration = .milliseconds(100), historyCapacity: Int = 300, check: @escaping Check, onResult: @escaping ResultHandler = { _, _ in }
+        probeSpacing: Duration = .milliseconds(100), historyCapacity: Int = 300, check: @escaping Check,
+        onResult: @escaping ResultHandler = { _, _ in }
     ) {
         precondition(targets.enumerated().allSatisfy { $0.offset == $0.element.index }, "targets[i].index must be i")
         precondition(targets.indices.contains(current), "current must be a valid target index")

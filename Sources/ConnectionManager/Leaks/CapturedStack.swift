@@ -49,7 +49,9 @@ public final class CapturedStack: @unchecked Sendable, Equatable {
                         line: symbol?.sourceLocation?.line, image: symbol?.imageName))
             }
         } else {
-            frames = addresses.enumerated().map { StackFrame(index: $0.offset, symbol: "0x" + String($0.element, radix: 16)) }
+            frames = addresses.enumerated().map {
+                StackFrame(index: $0.offset, symbol: "0x" + String($0.element, radix: 16))
+            }
         }
         lock.withLock { cached = frames }
         return frames
@@ -85,7 +87,9 @@ enum RuntimeBacktrace {
         var bytes: [UInt8] = [0b0000_0010]
         for address in returnAddresses {
             bytes.append(0b0010_1111)
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: address >> UInt(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: address >> UInt(shift)))
+            }
         }
         bytes.append(0)
         json["backtrace"] = Data(bytes).base64EncodedString()

@@ -39,12 +39,15 @@ extension ConnectionManager {
             return (s.failover.resultReceived(target: target, result: result), transition)
         }
         if transition == false {
-            record(.healthCheckFailed, "Health check of \(result.target) failed: \(result.error ?? "no answer").",
-                   at: result.checkedAt)
+            record(
+                .healthCheckFailed, "Health check of \(result.target) failed: \(result.error ?? "no answer").",
+                at: result.checkedAt)
         } else if transition == true, result.checkedAt > startedAt.addingTimeInterval(0.001),
-                  state.withLock({ $0.checkCount(target) }) > 1 {
-            record(.healthRecovered, "\(result.target) answers again (\(Self.millis(result.responseTime))).",
-                   at: result.checkedAt)
+            state.withLock({ $0.checkCount(target) }) > 1
+        {
+            record(
+                .healthRecovered, "\(result.target) answers again (\(Self.millis(result.responseTime))).",
+                at: result.checkedAt)
         }
         runFailover(actions, manual: false)
     }
@@ -91,7 +94,9 @@ extension ConnectionManager {
                 }
             case .switchTo(let index, let reason):
                 if reason != .manual && !configuration.failoverEnabled {
-                    record(.failoverRefused, "Failover is disabled; staying on \(configuration.targets[currentTargetIndex].masked).")
+                    record(
+                        .failoverRefused,
+                        "Failover is disabled; staying on \(configuration.targets[currentTargetIndex].masked).")
                     continue
                 }
                 outcome = switchTarget(to: index, reason: reason)
@@ -167,7 +172,8 @@ extension ConnectionManager {
         var metrics = pool.metrics()
         let current = currentTargetIndex
         // After a failover, connections to the old target stay lent until given back: label each with its own.
-        let infos: [ConnectionInfo] = configuration.leakDetectionEnabled
+        let infos: [ConnectionInfo] =
+            configuration.leakDetectionEnabled
             ? pool.checkedOutConnections().map { record -> ConnectionInfo in
                 let index = factory.targetIndex(ofBackend: record.backendPID) ?? current
                 return record.connectionInfo(target: configuration.targets[index].masked)
@@ -182,7 +188,8 @@ extension ConnectionManager {
         }
         terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
         for leak in changes.detected {
-            let message = "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread "
+            let message =
+                "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread "
                 + "\(leak.info.threadName)) has been held for \(Int(leak.heldFor)) s, over the "
                 + "\(Int(threshold.timeInterval)) s leak threshold."
             record(.leakDetected, message, at: now, log: false)
@@ -190,13 +197,15 @@ extension ConnectionManager {
             // scan (server view, returned leaks, metrics) is never held up by it.
             let logger = self.logger
             DispatchQueue.global(qos: .utility).async {
-                let stack = leak.info.stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
+                let stack =
+                    leak.info.stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
                 logger.warning("\(message) Checked out at:\n\(stack)")
             }
         }
         for returned in changes.returned {
-            record(.leakReturned,
-                   "Leaked connection \(returned.info.connectionID) came back after \(Int(returned.heldFor)) s.", at: now)
+            record(
+                .leakReturned,
+                "Leaked connection \(returned.info.connectionID) came back after \(Int(returned.heldFor)) s.", at: now)
         }
         if !pids.isEmpty { refreshServerActivity(pids: pids) }
         metrics.leakedConnections = state.withLock { $0.ledger.leakCount }
@@ -255,7 +264,8 @@ extension ConnectionManager {
                 succeeded: false, message: "Could not end connection \(connectionID) on the server: \(error)")
         }
         state.withLock { _ = $0.ledger.markTerminated(connectionID, now: Date()) }
-        let message = ended
+        let message =
+            ended
             ? "Ended connection \(connectionID) (backend \(record.backendPID)) on the server; its holder gets an error on next use."
             : "Backend \(record.backendPID) of connection \(connectionID) was already gone; the pool will discard it when it is returned."
         self.record(.leakTerminated, message)

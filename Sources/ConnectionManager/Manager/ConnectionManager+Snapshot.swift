@@ -6,9 +6,11 @@ extension ConnectionManager {
         let now = Date()
         var metrics = pool.metrics()
         let s = state.withLock { s in
-            (utilization: s.utilization, history: s.histories[s.failover.current], leaks: s.ledger.leaks(now: now),
-             returned: s.ledger.returnedLeaks(now: now), totalLeaked: s.ledger.totalLeaked,
-             failover: s.failover.stats, events: s.events)
+            (
+                utilization: s.utilization, history: s.histories[s.failover.current], leaks: s.ledger.leaks(now: now),
+                returned: s.ledger.returnedLeaks(now: now), totalLeaked: s.ledger.totalLeaked,
+                failover: s.failover.stats, events: s.events
+            )
         }
         metrics.leakedConnections = s.leaks.count
         return ManagerSnapshot(
@@ -47,13 +49,15 @@ extension ConnectionManager {
             return MonitorCommandOutcome(succeeded: true, message: "The pool is resumed.")
         case .evictIdle:
             evictIdle()
-            return MonitorCommandOutcome(succeeded: true, message: "Idle connections were closed; lent ones close when returned.")
+            return MonitorCommandOutcome(
+                succeeded: true, message: "Idle connections were closed; lent ones close when returned.")
         }
     }
 
     /// Symbolicated checkout stack of a checked-out or recently leaked connection (empty when not captured).
     public func checkoutStack(connectionID: Int) -> [StackFrame] {
-        let stack = state.withLock { $0.ledger.stack(connectionID: connectionID) }
+        let stack =
+            state.withLock { $0.ledger.stack(connectionID: connectionID) }
             ?? pool.checkedOutConnections().first { $0.connectionID == connectionID }?.stack
         return stack?.symbolicated() ?? []
     }

@@ -64,7 +64,9 @@ public final class ConnectionManager: MonitorSource, Sendable {
         metricsReporter = MetricsReporter(label: "pooltop.pool")
         if configuration.healthCheckEnabled {
             let probes = self.probes
-            let targets = configuration.targets.enumerated().map { HealthTarget(index: $0.offset, url: $0.element.masked) }
+            let targets = configuration.targets.enumerated().map {
+                HealthTarget(index: $0.offset, url: $0.element.masked)
+            }
             health = HealthMonitor(
                 targets: targets, interval: configuration.healthCheckInterval,
                 otherTargetsEvery: configuration.failoverURLs.isEmpty ? 0 : 5,

@@ -51,8 +51,10 @@ final class HealthProbe: Sendable {
             connection?.close()
             connection = nil
         }
-        let usable = try connection
-            ?? PostgresConnection.connect(to: targets[index], deadline: connectTimeout, applicationName: applicationName)
+        let usable =
+            try connection
+            ?? PostgresConnection.connect(
+                to: targets[index], deadline: connectTimeout, applicationName: applicationName)
         defer {
             if usable.isBroken || usable.transactionStatus != .idle {
                 usable.close()

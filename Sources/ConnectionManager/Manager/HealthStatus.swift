@@ -104,7 +104,9 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
+            try container.encode(
+                date.formatted(
+                    .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
         }
         return try encoder.encode(self)
     }
@@ -114,8 +116,12 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         let m = poolMetrics
         var lines: [String] = []
         lines.append("pooltop status: " + (healthy ? "HEALTHY ✓" : "UNHEALTHY ✗"))
-        let role = failoverStats.isPrimary ? "primary" : (failoverStats.targets.first { $0.isCurrent }?.role.rawValue ?? "unknown")
-        lines.append("  target     \(failoverStats.currentURL) (\(role)\(healthCheck?.serverVersion.map { ", PostgreSQL \($0)" } ?? ""))")
+        let role =
+            failoverStats.isPrimary
+            ? "primary" : (failoverStats.targets.first { $0.isCurrent }?.role.rawValue ?? "unknown")
+        lines.append(
+            "  target     \(failoverStats.currentURL) (\(role)\(healthCheck?.serverVersion.map { ", PostgreSQL \($0)" } ?? ""))"
+        )
         if let check = healthCheck {
             if check.healthy {
                 lines.append(String(format: "  response   %.1f ms", check.responseTime * 1000))
@@ -123,7 +129,9 @@ public struct HealthStatus: Sendable, Codable, Equatable {
                 lines.append("  error      \(check.error ?? "the health check failed")")
             }
         }
-        lines.append("  pool       \(m.checkedOut)/\(m.size) in use, overflow \(m.overflow)/\(m.maxOverflow), waiting \(m.waiting)")
+        lines.append(
+            "  pool       \(m.checkedOut)/\(m.size) in use, overflow \(m.overflow)/\(m.maxOverflow), waiting \(m.waiting)"
+        )
         lines.append(
             "  failover   \(failoverStats.targets.count) target\(failoverStats.targets.count == 1 ? "" : "s"), "
                 + "\(failoverStats.failoverCount) failover\(failoverStats.failoverCount == 1 ? "" : "s")")

@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 
 /// Publishes the pool's metrics through swift-metrics (so a Prometheus or StatsD backend picks them up).
 ///
@@ -50,5 +51,3 @@ final class MetricsReporter: Sendable {
         connectFailures.increment(by: max(0, m.connectFailures - before.connectFailures))
     }
 }
-
-import Synchronization

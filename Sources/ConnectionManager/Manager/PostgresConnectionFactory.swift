@@ -93,7 +93,9 @@ final class PostgresConnectionFactory: PoolConnectionFactory {
     }
 
     func serverIdentity(_ connection: PostgresConnection) -> String? {
-        guard let result = try? connection.execute("SELECT pg_postmaster_start_time()::text", timeout: maintenanceTimeout),
+        guard
+            let result = try? connection.execute(
+                "SELECT pg_postmaster_start_time()::text", timeout: maintenanceTimeout),
             result.rowCount == 1
         else { return nil }
         return (try? result[row: 0].string(0)).flatMap { $0 }.map { "\(connection.target)@\($0)" }

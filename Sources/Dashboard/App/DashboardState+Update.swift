@@ -194,7 +194,9 @@ extension DashboardState {
         guard case .confirm(let action, let back) = mode else { return [] }
         switch action {
         case .failover(let target):
-            let name = target.flatMap { t in snapshot?.failover.targets.first { $0.index == t }.map { Format.shortTarget($0.url) } }
+            let name = target.flatMap { t in
+                snapshot?.failover.targets.first { $0.index == t }.map { Format.shortTarget($0.url) }
+            }
             mode = .outcome(OutcomeDialog(title: "Failing over to \(name ?? "the next suitable target")", outcome: nil))
             return [.perform(.failover(toTarget: target))]
         case .terminateLeak(let id):

@@ -102,7 +102,8 @@ public enum KeyTable {
         for (i, action) in demo.enumerated() where !taken.contains(.character(action.key)) {
             table.append(
                 KeyBinding(
-                    [.character(action.key)], footer: "\(action.key) demo", help: action.help, in: [.main], action: .demo(i)))
+                    [.character(action.key)], footer: "\(action.key) demo", help: action.help, in: [.main],
+                    action: .demo(i)))
         }
         return table
     }

@@ -63,7 +63,8 @@ public enum FrameBenchmark {
         var leaks: [LeakReport] = []
         for i in 0..<30 {
             let info = ConnectionInfo(
-                connectionID: 100 + i, backendPID: Int32(5000 + i), checkedOutAt: now.addingTimeInterval(Double(i - 900)),
+                connectionID: 100 + i, backendPID: Int32(5000 + i),
+                checkedOutAt: now.addingTimeInterval(Double(i - 900)),
                 threadName: "worker-\(i)", lastSQL: "SELECT * FROM orders WHERE id = $1 /* \(i) */", target: url)
             let server = ServerActivity(pid: Int32(5000 + i), state: "idle in transaction", query: "SELECT 1")
             leaks.append(
@@ -72,28 +73,35 @@ public enum FrameBenchmark {
         }
         let targets = (0..<5).map { i in
             TargetStatus(
-                index: i, url: "postgresql://app:***@db\(i + 1).internal:5432/orders", role: i == 0 ? .primary : .standby,
+                index: i, url: "postgresql://app:***@db\(i + 1).internal:5432/orders",
+                role: i == 0 ? .primary : .standby,
                 healthy: i != 3, isCurrent: i == 0)
         }
         let kinds = PoolEvent.Kind.allCases
         let events = (0..<50).map { i in
-            PoolEvent(at: now.addingTimeInterval(Double(i * 10 - 500)), kind: kinds[i % kinds.count],
-                      message: "Event number \(i): something happened to the pool that someone should know about.")
+            PoolEvent(
+                at: now.addingTimeInterval(Double(i * 10 - 500)), kind: kinds[i % kinds.count],
+                message: "Event number \(i): something happened to the pool that someone should know about.")
         }
         return ManagerSnapshot(
             takenAt: now, startedAt: now.addingTimeInterval(-86400 * 3),
             metrics: PoolMetrics(
-                size: 20, maxOverflow: 10, checkedIn: 0, checkedOut: 30, overflow: 10, waiting: 17, totalCheckouts: 9_999_999,
+                size: 20, maxOverflow: 10, checkedIn: 0, checkedOut: 30, overflow: 10, waiting: 17,
+                totalCheckouts: 9_999_999,
                 timeouts: 42, connectFailures: 3, leakedConnections: 30, utilization: 1.5, generation: 3),
             utilizationHistory: (0..<300).map { 0.8 + sin(Double($0) / 9) * 0.6 },
             lastHealthCheck: health.last, healthHistory: health,
-            healthStats: HealthStats(totalChecks: 300, healthyChecks: 291, failedChecks: 9, successRate: 0.97,
-                                     avgResponseTime: 0.003, p95ResponseTime: 0.006),
+            healthStats: HealthStats(
+                totalChecks: 300, healthyChecks: 291, failedChecks: 9, successRate: 0.97,
+                avgResponseTime: 0.003, p95ResponseTime: 0.006),
             leaks: leaks, totalLeaked: 30, activeConnections: 30, leakThreshold: 300,
             failover: FailoverStats(
                 currentURL: url, isPrimary: true, failoverCount: 2, enabled: true, targets: targets,
-                history: [FailoverEvent(from: targets[1].url, to: url, reason: .failback, at: now.addingTimeInterval(-3600),
-                                        duration: 0.4)]),
+                history: [
+                    FailoverEvent(
+                        from: targets[1].url, to: url, reason: .failback, at: now.addingTimeInterval(-3600),
+                        duration: 0.4)
+                ]),
             events: events)
     }
 }

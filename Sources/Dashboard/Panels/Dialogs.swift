@@ -9,7 +9,8 @@ struct FailoverPickerView {
         let g = buffer.glyphs
         let targets = context.snapshot.failover.targets
         let box = area.centered(width: min(76, area.width - 2), height: targets.count + 5)
-        Block(title: [Span("Fail over to…", Style(.title, .bold))], isFocused: true).renderFloating(in: box, into: &buffer)
+        Block(title: [Span("Fail over to…", Style(.title, .bold))], isFocused: true).renderFloating(
+            in: box, into: &buffer)
         let inner = Block.inner(of: box).insetHorizontally(by: 1)
         let auto = selected == 0
         if auto { buffer.fill(inner.row(0), " ", Style(.selection)) }
@@ -27,8 +28,10 @@ struct FailoverPickerView {
             buffer.write(spans, in: r)
         }
         buffer.write(
-            [Span("* current  ", Style(.muted)), Span("Enter", Style(.accent, .bold)), Span(" choose  ", .muted),
-             Span("Esc", Style(.accent, .bold)), Span(" cancel", .muted)],
+            [
+                Span("* current  ", Style(.muted)), Span("Enter", Style(.accent, .bold)), Span(" choose  ", .muted),
+                Span("Esc", Style(.accent, .bold)), Span(" cancel", .muted),
+            ],
             in: inner.row(inner.height - 1))
     }
 }
@@ -45,7 +48,9 @@ struct ConfirmView {
             return "Fail over to the next suitable target now?"
         case .failover(let target?):
             let t = snap.failover.targets.first { $0.index == target }
-            let what = t.map { "\(Format.shortTarget($0.url)) (\($0.role.rawValue), \($0.healthy ? "healthy" : "UNHEALTHY"))" }
+            let what = t.map {
+                "\(Format.shortTarget($0.url)) (\($0.role.rawValue), \($0.healthy ? "healthy" : "UNHEALTHY"))"
+            }
             return "Fail over to \(what ?? "target \(target)") now?"
         case .terminateLeak(let id):
             let leak = snap.leaks.first { $0.info.connectionID == id }
@@ -72,8 +77,10 @@ struct ConfirmView {
             buffer.write(l, x: inner.x, y: inner.y + i, maxWidth: inner.width, style: Style(.text, .bold))
         }
         buffer.write(
-            [Span("y", Style(.accent, .bold)), Span(" yes   ", .muted), Span("n", Style(.accent, .bold)),
-             Span("/", .muted), Span("Esc", Style(.accent, .bold)), Span(" no", .muted)],
+            [
+                Span("y", Style(.accent, .bold)), Span(" yes   ", .muted), Span("n", Style(.accent, .bold)),
+                Span("/", .muted), Span("Esc", Style(.accent, .bold)), Span(" no", .muted),
+            ],
             in: inner.row(inner.height - 1))
     }
 }
@@ -87,7 +94,9 @@ struct OutcomeView {
         let width = min(area.width - 2, 70)
         var lines: [Span] = []
         if let outcome = dialog.outcome {
-            let head = outcome.succeeded ? Span("\(g.check) Switched", Style(.ok, .bold))
+            let head =
+                outcome.succeeded
+                ? Span("\(g.check) Switched", Style(.ok, .bold))
                 : Span("\(g.cross) Refused", Style(.critical, .bold))
             lines.append(head)
             lines += Text.wrap(outcome.message, width: width - 4).map { Span($0) }
@@ -99,8 +108,10 @@ struct OutcomeView {
         let inner = Block.inner(of: box).insetHorizontally(by: 1)
         for (i, span) in lines.enumerated() { buffer.write([span], in: inner.row(i)) }
         buffer.write(
-            [Span("Enter", Style(.accent, .bold)), Span("/", .muted), Span("Esc", Style(.accent, .bold)),
-             Span(" close", .muted)],
+            [
+                Span("Enter", Style(.accent, .bold)), Span("/", .muted), Span("Esc", Style(.accent, .bold)),
+                Span(" close", .muted),
+            ],
             in: inner.row(inner.height - 1))
     }
 }
@@ -114,8 +125,10 @@ struct HelpOverlay {
         let twoColumns = area.width < 120
         let perColumn = twoColumns ? (bindings.count + 1) / 2 : bindings.count
         let box = area.centered(width: min(area.width, twoColumns ? 80 : 60), height: perColumn + 4)
-        Block(title: [Span("Keys", Style(.title, .bold))], isFocused: true,
-              trailing: [Span("? or Esc closes", Style(.muted))]).renderFloating(in: box, into: &buffer)
+        Block(
+            title: [Span("Keys", Style(.title, .bold))], isFocused: true,
+            trailing: [Span("? or Esc closes", Style(.muted))]
+        ).renderFloating(in: box, into: &buffer)
         let inner = Block.inner(of: box).insetHorizontally(by: 1)
         let columns = Layout.horizontal(twoColumns ? [.fill(1), .fill(1)] : [.fill(1)], spacing: 2).split(inner)
         for (i, b) in bindings.enumerated() {
@@ -123,8 +136,10 @@ struct HelpOverlay {
             let row = column.row(i % perColumn)
             let active = b.contexts.contains(state.isHelpVisible ? helpUnderlyingContext : state.context)
             buffer.write(
-                [Span(Text.pad(b.label, to: 8), Style(.accent, .bold)),
-                 Span(b.help, active ? Style(.text) : Style(.muted))],
+                [
+                    Span(Text.pad(b.label, to: 8), Style(.accent, .bold)),
+                    Span(b.help, active ? Style(.text) : Style(.muted)),
+                ],
                 in: row)
         }
         buffer.write(

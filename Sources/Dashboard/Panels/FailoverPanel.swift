@@ -12,7 +12,8 @@ struct FailoverPanel {
         Block(
             title: [Span("Failover", Style(.title, .bold))], isFocused: focused,
             trailing: [
-                Span("\(f.failoverCount) switch\(f.failoverCount == 1 ? "" : "es") · auto \(f.enabled ? "on" : "off")",
+                Span(
+                    "\(f.failoverCount) switch\(f.failoverCount == 1 ? "" : "es") · auto \(f.enabled ? "on" : "off")",
                     Style(.muted))
             ]
         ).render(in: area, into: &buffer)
@@ -24,7 +25,8 @@ struct FailoverPanel {
             let line = inner.row(row)
             let isSelected = focused && i == state.selectedTarget
             if isSelected { buffer.fill(line, " ", Style(.selection)) }
-            buffer.write(TargetRow(target: t, isSelected: isSelected).spans(g, urlWidth: max(8, inner.width - 20)), in: line)
+            buffer.write(
+                TargetRow(target: t, isSelected: isSelected).spans(g, urlWidth: max(8, inner.width - 20)), in: line)
             row += 1
         }
         if f.targets.isEmpty {
@@ -57,8 +59,11 @@ struct TargetRow {
     func spans(_ g: Glyphs, urlWidth: Int? = nil) -> [Span] {
         let base = isSelected ? Style(.selection) : Style(.text)
         let role: Style = isSelected ? base : target.role == .primary ? Style(.accent, .bold) : Style(.text)
-        let health = isSelected ? Span(
-            target.healthy ? "\(g.check) OK" : "\(g.cross) FAIL", base.with(.bold)) : Badge.health(target.healthy, g)
+        let health =
+            isSelected
+            ? Span(
+                target.healthy ? "\(g.check) OK" : "\(g.cross) FAIL", base.with(.bold))
+            : Badge.health(target.healthy, g)
         let width = urlWidth ?? 16
         var url = Format.shortTarget(target.url)
         // host:port identifies a target better than a cut-off database name.

@@ -66,7 +66,8 @@ struct HintsPanel {
             return
         }
         for (i, span) in lines.prefix(area.height).enumerated() {
-            let glyph: Character = span.style.role == .critical ? g.cross : span.style.role == .warning ? g.warning : g.dot
+            let glyph: Character =
+                span.style.role == .critical ? g.cross : span.style.role == .warning ? g.warning : g.dot
             var row = area.row(i)
             // Too many hints for the room: say how many more there are, at the right edge.
             if i == area.height - 1, lines.count > area.height {

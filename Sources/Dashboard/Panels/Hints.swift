@@ -36,7 +36,8 @@ public enum Hints {
         }
         let tail = snap.utilizationHistory.suffix(highSamples)
         let highFor = highSince.map { snap.takenAt.timeIntervalSince($0) } ?? 0
-        let sustained = (tail.count == highSamples && tail.allSatisfy { $0 >= highUtilization }) || highFor >= highSeconds
+        let sustained =
+            (tail.count == highSamples && tail.allSatisfy { $0 >= highUtilization }) || highFor >= highSeconds
         if m.utilization >= highUtilization, sustained {
             let span = highFor >= 1 ? "for \(Format.age(highFor))" : "for \(highSamples)+ samples"
             hints.append(

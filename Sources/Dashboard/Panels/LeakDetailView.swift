@@ -21,7 +21,8 @@ struct LeakDetailView {
             Span(" held \(Format.age(leak.heldFor))", Style(.critical, .bold)),
         ]
         if detail.isGone { title.append(Span(" \(g.check) returned", Style(.ok, .bold))) }
-        Block(title: title, isFocused: true, trailing: [Span("Esc back", Style(.muted))]).render(in: area, into: &buffer)
+        Block(title: title, isFocused: true, trailing: [Span("Esc back", Style(.muted))]).render(
+            in: area, into: &buffer)
         let inner = Block.inner(of: area).insetHorizontally(by: 1)
         guard inner.height >= 1 else { return }
         let parts = Layout.vertical([.length(Self.infoRows - 1), .length(1), .fill(1)]).split(inner)
@@ -29,12 +30,14 @@ struct LeakDetailView {
         let label = Style(.muted)
         func line(_ row: Int, _ spans: [Span]) { buffer.write(spans, in: infoArea.row(row)) }
 
-        line(0, [
-            Span("since ", label), Span(context.clock(info.checkedOutAt)),
-            Span("  thread ", label), Span(info.threadName, Style(.text, .bold)),
-            Span("  backend pid ", label), Span("\(info.backendPID)"),
-            Span("  ", label), Span(info.target, label),
-        ])
+        line(
+            0,
+            [
+                Span("since ", label), Span(context.clock(info.checkedOutAt)),
+                Span("  thread ", label), Span(info.threadName, Style(.text, .bold)),
+                Span("  backend pid ", label), Span("\(info.backendPID)"),
+                Span("  ", label), Span(info.target, label),
+            ])
         line(1, [Span("last SQL ", label), Span(info.lastSQL.map(Format.oneLine) ?? "—")])
         if let server = leak.server {
             var spans = [Span("server   ", label)]
@@ -44,7 +47,10 @@ struct LeakDetailView {
                 spans += [Span("  xact ", label), Span("\(Format.age(context.now.timeIntervalSince(xact))) ago")]
             }
             if let wait = server.waitEvent {
-                spans += [Span("  wait ", label), Span([server.waitEventType, wait].compactMap { $0 }.joined(separator: "/"))]
+                spans += [
+                    Span("  wait ", label),
+                    Span([server.waitEventType, wait].compactMap { $0 }.joined(separator: "/")),
+                ]
             }
             line(2, spans)
             line(3, [Span("query    ", label), Span(server.query.map(Format.oneLine) ?? "—")])
@@ -84,7 +90,8 @@ struct LeakDetailView {
             buffer.write(Text.padLeft("\(frame.index)", to: 3), x: cols[0].x, y: r.y, maxWidth: 4, style: label)
             buffer.write(frame.symbol, x: cols[1].x, y: r.y, maxWidth: cols[1].width, style: .text)
             // Keep the file name's end (the part that identifies it) when cutting.
-            let loc = Text.width(of: location) > locWidth
+            let loc =
+                Text.width(of: location) > locWidth
                 ? String(g.ellipsis) + String(location.suffix(max(0, locWidth - 1))) : location
             buffer.write(loc, x: cols[2].x, y: r.y, maxWidth: cols[2].width, style: Style(.accent))
         }

@@ -18,14 +18,20 @@ struct LeaksPanel {
         guard inner.height >= 1 else { return }
         if snap.leaks.isEmpty && snap.returnedLeaks.isEmpty {
             buffer.write(
-                [Span(" \(g.check) ", Style(.ok, .bold)), Span("no connection held longer than the threshold", .muted)],
+                [
+                    Span(" \(g.check) ", Style(.ok, .bold)),
+                    Span("no connection held longer than the threshold", .muted),
+                ],
                 in: inner.row(0))
             return
         }
         let wide = inner.width >= 100
-        let columns = Layout.horizontal([
-            .length(2), .length(6), .length(8), .length(wide ? 20 : 13), .length(7), .length(wide ? 22 : 15), .fill(1),
-        ], spacing: 1).split(inner)
+        let columns = Layout.horizontal(
+            [
+                .length(2), .length(6), .length(8), .length(wide ? 20 : 13), .length(7), .length(wide ? 22 : 15),
+                .fill(1),
+            ], spacing: 1
+        ).split(inner)
         func cell(_ i: Int, _ row: Int, _ text: String, _ style: Style) {
             let c = columns[i]
             buffer.write(text, x: c.x, y: inner.y + row, maxWidth: c.width, style: style)

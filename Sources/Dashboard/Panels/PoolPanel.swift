@@ -14,8 +14,11 @@ struct PoolPanel {
         let rows = Layout.vertical([.length(1), .length(1), .length(1), .fill(1)]).split(inner)
 
         // Gauge + "13/10 +3 130%".
-        let pctStyle = m.utilization >= 1 ? Style(.critical, .bold) : m.utilization >= Hints.highUtilization
-            ? Style(.warning, .bold) : Style(.text, .bold)
+        let pctStyle =
+            m.utilization >= 1
+            ? Style(.critical, .bold)
+            : m.utilization >= Hints.highUtilization
+                ? Style(.warning, .bold) : Style(.text, .bold)
         var label = [Span(" \(m.checkedOut)/\(m.size)", Style(.text))]
         if m.overflow > 0 { label.append(Span(" +\(m.overflow)", Style(.overflow, .bold))) }
         label.append(Span(" " + Text.padLeft(Format.percent(m.utilization), to: 4), pctStyle))
@@ -57,9 +60,12 @@ struct HealthPanel {
         let g = buffer.glyphs
         let snap = context.snapshot
         let stats = snap.healthStats
-        Block(title: [Span("Health", Style(.title, .bold))], trailing: [
-            Span("\(stats.totalChecks) checks", Style(.muted))
-        ]).render(in: area, into: &buffer)
+        Block(
+            title: [Span("Health", Style(.title, .bold))],
+            trailing: [
+                Span("\(stats.totalChecks) checks", Style(.muted))
+            ]
+        ).render(in: area, into: &buffer)
         let inner = Block.inner(of: area).insetHorizontally(by: 1)
         guard inner.height >= 1 else { return }
         let rows = Layout.vertical([.length(1), .length(1), .length(1), .fill(1)]).split(inner)
@@ -73,8 +79,13 @@ struct HealthPanel {
         } else {
             buffer.write("no check yet", x: rows[0].x, y: rows[0].y, maxWidth: rows[0].width, style: .muted)
         }
-        let rateStyle = stats.successRate >= 0.99 ? Style(.ok) : stats.successRate >= 0.9 ? Style(.warning) : Style(
-            .critical, .bold)
+        let rateStyle =
+            stats.successRate >= 0.99
+            ? Style(.ok)
+            : stats.successRate >= 0.9
+                ? Style(.warning)
+                : Style(
+                    .critical, .bold)
         let rate = Double(Int((stats.successRate * 1000).rounded())) / 10
         buffer.write(
             [

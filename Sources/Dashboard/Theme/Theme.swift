@@ -4,8 +4,10 @@ public struct RoleStyle: Sendable, Hashable {
     public var background: ThemeColor
     public var emphasis: Emphasis
 
-    public init(_ foreground: ThemeColor = .terminalDefault, on background: ThemeColor = .terminalDefault,
-                _ emphasis: Emphasis = []) {
+    public init(
+        _ foreground: ThemeColor = .terminalDefault, on background: ThemeColor = .terminalDefault,
+        _ emphasis: Emphasis = []
+    ) {
         self.foreground = foreground
         self.background = background
         self.emphasis = emphasis

@@ -22,7 +22,8 @@ public struct ThemeLoader: Sendable {
 
     /// The directory of this process's executable, symlinks resolved.
     public static func currentExecutableDirectory() -> String? {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath
         return path.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().deletingLastPathComponent().path }
     }
@@ -34,7 +35,9 @@ public struct ThemeLoader: Sendable {
             while true {
                 let candidate = dir.appendingPathComponent("themes")
                 var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
+                    isDirectory.boolValue
+                {
                     dirs.append(candidate.path)
                     break
                 }
@@ -78,7 +81,8 @@ public struct ThemeLoader: Sendable {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw ThemeError(kind: .unreadable, file: file, detail: "cannot read the theme file: \(error.localizedDescription)")
+            throw ThemeError(
+                kind: .unreadable, file: file, detail: "cannot read the theme file: \(error.localizedDescription)")
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         return try parse(text, file: file, defaultName: name)
@@ -108,7 +112,8 @@ public struct ThemeLoader: Sendable {
         let name = table["name"]?.string ?? defaultName
         let isMonochrome = table["monochrome"]?.bool ?? false
         for key in table.keys where !["name", "monochrome", "roles", "description"].contains(key) {
-            throw fail(.badValue, key, "unknown top-level key \"\(key)\" (expected name, description, monochrome, roles)")
+            throw fail(
+                .badValue, key, "unknown top-level key \"\(key)\" (expected name, description, monochrome, roles)")
         }
         guard let rolesValue = table["roles"] else {
             throw ThemeError(kind: .badValue, file: file, key: "roles", detail: "missing [roles] table")

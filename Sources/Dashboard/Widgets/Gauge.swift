@@ -29,8 +29,10 @@ public struct Gauge: Sendable {
         if baseUsed > 0 { filled = max(1, filled) }
         var overflowFilled = 0
         if overflowUsed > 0 {
-            overflowFilled = overflowCapacity > 0
-                ? Int((Double(overflowCells * min(overflowUsed, overflowCapacity)) / Double(overflowCapacity)).rounded())
+            overflowFilled =
+                overflowCapacity > 0
+                ? Int(
+                    (Double(overflowCells * min(overflowUsed, overflowCapacity)) / Double(overflowCapacity)).rounded())
                 : overflowCells
             overflowFilled = max(1, min(overflowCells, overflowFilled))
         }

@@ -29,9 +29,10 @@ struct DemoCommand: ParsableCommand {
                 "pooltop demo runs on its own throwaway servers and takes no --url or --failover-url; "
                     + "to watch your database run `pooltop --url …`.")
         }
-        let every = try leakEvery.map { text throws(ConfigurationError) in
-            try ConfigurationValue.duration(text, setting: "--leak-every")
-        } ?? .seconds(10)
+        let every =
+            try leakEvery.map { text throws(ConfigurationError) in
+                try ConfigurationValue.duration(text, setting: "--leak-every")
+            } ?? .seconds(10)
         try Self.runDemo(connection: connection, display: display, leakEvery: every)
     }
 
@@ -40,7 +41,8 @@ struct DemoCommand: ParsableCommand {
         let settings = try display.resolve(environment: environment)
         try Terminal.requireTerminal()
         try Terminal.requireTheme(settings)
-        FileHandle.standardError.write(Data("pooltop demo: starting a throwaway PostgreSQL primary and standby…\n".utf8))
+        FileHandle.standardError.write(
+            Data("pooltop demo: starting a throwaway PostgreSQL primary and standby…\n".utf8))
         let cluster: LocalCluster
         do {
             cluster = try LocalCluster.start(.init(withStandby: true))
@@ -68,7 +70,9 @@ struct DemoCommand: ParsableCommand {
             throw error
         }
         let manager = try ConnectionManager(configuration: config, logger: Loggers.quiet("pooltop"))
-        let workload = DemoWorkload(manager: manager, leakEvery: leakEvery, leakHold: .seconds(Int64(config.leakThreshold.components.seconds) + 12))
+        let workload = DemoWorkload(
+            manager: manager, leakEvery: leakEvery,
+            leakHold: .seconds(Int64(config.leakThreshold.components.seconds) + 12))
         let load = SyntheticLoad(manager: manager, clients: settings.load, query: settings.loadQuery)
         workload.start()
         load.start()
@@ -80,7 +84,8 @@ struct DemoCommand: ParsableCommand {
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + 2) { try? standby.promote() }
             return MonitorCommandOutcome(
-                succeeded: true, message: "Killed the primary; the standby will be promoted in 2 s. Watch the failover.")
+                succeeded: true, message: "Killed the primary; the standby will be promoted in 2 s. Watch the failover."
+            )
         }
         let cleanup: @Sendable (Int32) -> Void = { _ in
             workload.stop()

@@ -72,7 +72,8 @@ final class DemoWorkload: Sendable {
                     let end = Date().addingTimeInterval(3)
                     while Date() < end && !stopped {
                         _ = try? manager.withConnection { connection in
-                            try connection.execute("SELECT pg_sleep($1::float8)", [.double(Double.random(in: 0.1...0.4))])
+                            try connection.execute(
+                                "SELECT pg_sleep($1::float8)", [.double(Double.random(in: 0.1...0.4))])
                         }
                     }
                 }

@@ -25,9 +25,10 @@ struct FailoverIntegrationTests {
         try standby.psql("ALTER SYSTEM SET synchronous_standby_names = ''")
         try standby.psql("SELECT pg_reload_conf()")
         try cluster.primary.psql("CREATE TABLE writes (id bigint PRIMARY KEY, writer int NOT NULL)")
-        try #require(try Integration.eventually(timeout: .seconds(10)) {
-            try cluster.primary.psql("SELECT sync_state FROM pg_stat_replication") == "sync"
-        })
+        try #require(
+            try Integration.eventually(timeout: .seconds(10)) {
+                try cluster.primary.psql("SELECT sync_state FROM pg_stat_replication") == "sync"
+            })
 
         var config = try Integration.configuration(
             cluster.primary.url, failover: [standby.url], applicationName: Integration.applicationName("kill"))
@@ -43,14 +44,16 @@ struct FailoverIntegrationTests {
             }
         }
         defer { writers.stop() }
-        try #require(Integration.eventually(timeout: .seconds(10)) { writers.log.withLock { $0.committed.count } >= 300 })
+        try #require(
+            Integration.eventually(timeout: .seconds(10)) { writers.log.withLock { $0.committed.count } >= 300 })
 
         try cluster.primary.kill9()
         let killedAt = ContinuousClock.now
         // The manager gives up on the dead primary but must not take the read-only standby: it stays put.
-        try #require(Integration.eventually(timeout: .seconds(5)) {
-            Integration.hasGivenUpOnPrimary(manager)
-        }, note("failover history: \(manager.snapshot().failover.history)"))
+        try #require(
+            Integration.eventually(timeout: .seconds(5)) {
+                Integration.hasGivenUpOnPrimary(manager)
+            }, note("failover history: \(manager.snapshot().failover.history)"))
         #expect(manager.snapshot().failover.failoverCount == 0)
 
         let promoteStarted = ContinuousClock.now
@@ -65,9 +68,10 @@ struct FailoverIntegrationTests {
         #expect(switched, note("events: \(manager.snapshot().events.map(\.message))"))
         let switchedAt = ContinuousClock.now
         let afterSwitch = writers.log.withLock { $0.committed.count }
-        #expect(Integration.eventually(timeout: .seconds(10)) {
-            writers.log.withLock { $0.committed.count } >= afterSwitch + 200
-        })
+        #expect(
+            Integration.eventually(timeout: .seconds(10)) {
+                writers.log.withLock { $0.committed.count } >= afterSwitch + 200
+            })
         writers.stop()
 
         let log = writers.log.withLock { $0 }
@@ -92,11 +96,14 @@ struct FailoverIntegrationTests {
         let present = Set(
             try standby.psql("SELECT id FROM writes").split(separator: "\n").compactMap { Int($0) })
         let missing = log.committed.subtracting(present)
-        #expect(missing.isEmpty, note("\(missing.count) acknowledged commits are missing, e.g. \(missing.sorted().prefix(10))"))
+        #expect(
+            missing.isEmpty,
+            note("\(missing.count) acknowledged commits are missing, e.g. \(missing.sorted().prefix(10))"))
         #expect(log.committed.count > afterSwitch)
 
         // No caller waited longer than the connect deadline plus the retry budget (plus a margin for this machine).
-        let budget = Integration.seconds(config.connectTimeout)
+        let budget =
+            Integration.seconds(config.connectTimeout)
             + Double(config.failoverRetryAttempts) * Integration.seconds(config.failoverRetryDelay) + 1.5
         #expect(log.maxLatency < budget, note("slowest operation \(log.maxLatency) s, budget \(budget) s"))
     }
@@ -112,9 +119,10 @@ struct FailoverIntegrationTests {
         config.queryTimeout = .milliseconds(500)
         let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
         defer { manager.shutdown() }
-        try #require(Integration.eventually(timeout: .seconds(5)) {
-            manager.snapshot().failover.targets.allSatisfy { $0.lastCheckedAt != nil }
-        })
+        try #require(
+            Integration.eventually(timeout: .seconds(5)) {
+                manager.snapshot().failover.targets.allSatisfy { $0.lastCheckedAt != nil }
+            })
 
         let writers = WriterPool(count: 4) { writer, id in
             try manager.withConnection { connection in
@@ -122,23 +130,28 @@ struct FailoverIntegrationTests {
             }
         }
         defer { writers.stop() }
-        try #require(Integration.eventually(timeout: .seconds(10)) { writers.log.withLock { $0.committed.count } >= 50 })
+        try #require(
+            Integration.eventually(timeout: .seconds(10)) { writers.log.withLock { $0.committed.count } >= 50 })
 
         try cluster.primary.pause()
         defer { cluster.primary.resume() }
         let pausedAt = Date()
-        try #require(Integration.eventually(timeout: .seconds(5)) {
-            manager.snapshot().healthHistory.contains { !$0.healthy && $0.checkedAt >= pausedAt }
-        })
+        try #require(
+            Integration.eventually(timeout: .seconds(5)) {
+                manager.snapshot().healthHistory.contains { !$0.healthy && $0.checkedAt >= pausedAt }
+            })
         let failed = try #require(manager.snapshot().healthHistory.first { !$0.healthy && $0.checkedAt >= pausedAt })
         // A check on a stopped server ends at its deadline (connect 400 ms; an open connection's query is
         // cancelled at 400 ms and closed 100 ms later), never hangs.
-        #expect(failed.responseTime >= 0.35 && failed.responseTime < 1.2, note("failed check took \(failed.responseTime) s"))
+        #expect(
+            failed.responseTime >= 0.35 && failed.responseTime < 1.2, note("failed check took \(failed.responseTime) s")
+        )
         #expect(failed.checkedAt.timeIntervalSince(pausedAt) < 1.5)
 
-        try #require(Integration.eventually(timeout: .seconds(8)) {
-            Integration.hasGivenUpOnPrimary(manager)
-        }, note("failover history: \(manager.snapshot().failover.history)"))
+        try #require(
+            Integration.eventually(timeout: .seconds(8)) {
+                Integration.hasGivenUpOnPrimary(manager)
+            }, note("failover history: \(manager.snapshot().failover.history)"))
         #expect(manager.snapshot().failover.failoverCount == 0)
         try standby.promote()
         let standbyURL = try DatabaseURL(standby.url).masked
@@ -157,18 +170,21 @@ struct FailoverIntegrationTests {
             if let at = old.lastCheckedAt, at > resumedAt, old.role == .primary { checksOfOldPrimary.insert(at) }
             return checksOfOldPrimary.count >= 4
         }
-        #expect(checksOfOldPrimary.count >= 4, note("target 0 was seen as a healthy primary \(checksOfOldPrimary.count)×"))
+        #expect(
+            checksOfOldPrimary.count >= 4, note("target 0 was seen as a healthy primary \(checksOfOldPrimary.count)×"))
         let failover = manager.snapshot().failover
         #expect(failover.failoverCount == 1)
         #expect(failover.currentURL == standbyURL)
         let committedBefore = writers.log.withLock { $0.committed.count }
-        #expect(Integration.eventually(timeout: .seconds(5)) {
-            writers.log.withLock { $0.committed.count } >= committedBefore + 20
-        })
+        #expect(
+            Integration.eventually(timeout: .seconds(5)) {
+                writers.log.withLock { $0.committed.count } >= committedBefore + 20
+            })
         writers.stop()
         let log = writers.log.withLock { $0 }
-        print("[pause] \(log.committed.count) commits, \(log.failures) failed, max operation "
-              + String(format: "%.0f ms", log.maxLatency * 1000))
+        print(
+            "[pause] \(log.committed.count) commits, \(log.failures) failed, max operation "
+                + String(format: "%.0f ms", log.maxLatency * 1000))
         // Worst case: a pre-ping (400 ms + cancel), a connect (400 ms) and a query (500 ms + cancel grace).
         #expect(log.maxLatency < 3, note("slowest operation \(log.maxLatency) s"))
         let onStandby = try standby.psql("SELECT count(*) FROM writes WHERE id > 0")
@@ -182,13 +198,16 @@ struct FailoverIntegrationTests {
         let standby = try #require(cluster.standby)
         let closed = "postgresql://postgres@127.0.0.1:\(try BlackHoleListener.closedPort())/postgres"
         let config = try Integration.configuration(
-            cluster.primary.url, failover: [standby.url, closed], applicationName: Integration.applicationName("manual"))
+            cluster.primary.url, failover: [standby.url, closed], applicationName: Integration.applicationName("manual")
+        )
         let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
         defer { manager.shutdown() }
 
         let toStandby = manager.failover(to: 1)
         #expect(!toStandby.succeeded)
-        #expect(toStandby.message.contains("read-only") && toStandby.message.contains("standby"), note("\(toStandby.message)"))
+        #expect(
+            toStandby.message.contains("read-only") && toStandby.message.contains("standby"),
+            note("\(toStandby.message)"))
         let toCurrent = manager.failover(to: 0)
         #expect(!toCurrent.succeeded)
         #expect(toCurrent.message.contains("already the current target"), note("\(toCurrent.message)"))
@@ -226,10 +245,11 @@ struct FailoverIntegrationTests {
         #expect(json.contains("\"current_url\" : \"\(try DatabaseURL(standby.url).masked)\""))
         // Checks now follow the new target.
         let switchedAt = Date()
-        #expect(Integration.eventually(timeout: .seconds(3)) {
-            manager.snapshot().lastHealthCheck.map { $0.checkedAt > switchedAt && $0.target == failover.currentURL }
-                ?? false
-        })
+        #expect(
+            Integration.eventually(timeout: .seconds(3)) {
+                manager.snapshot().lastHealthCheck.map { $0.checkedAt > switchedAt && $0.target == failover.currentURL }
+                    ?? false
+            })
     }
 
     @Test("Manual failover to a hung target is refused with its reason, even while the monitor checks it too")
@@ -264,8 +284,10 @@ struct FailoverIntegrationTests {
             guard case .invalidURL(_, let url, _) = error as? ConfigurationError else { return false }
             return !url.contains("pw")
         }
-        #expect(throws: ConfigurationError.unknownScheme(
-            setting: "failover_urls", url: "mysql://app:***@db/app", scheme: "mysql")) {
+        #expect(
+            throws: ConfigurationError.unknownScheme(
+                setting: "failover_urls", url: "mysql://app:***@db/app", scheme: "mysql")
+        ) {
             _ = try ConnectionManager.create(
                 databaseURL: "postgresql://app@127.0.0.1:1/app", failoverURLs: ["mysql://app:pw@db/app"])
         }
@@ -301,8 +323,10 @@ struct FailoverIntegrationTests {
         #expect(automatic, note("failover history: \(manager.snapshot().failover.history)"))
         let anyTarget = manager.failover(to: nil)
         #expect(!anyTarget.succeeded)
-        #expect(anyTarget.message.contains("No other target is a reachable primary") && anyTarget.message.contains("is down"),
-                "\(anyTarget.message)")
+        #expect(
+            anyTarget.message.contains("No other target is a reachable primary")
+                && anyTarget.message.contains("is down"),
+            "\(anyTarget.message)")
         let toRefusing = manager.failover(to: 1)
         #expect(!toRefusing.succeeded && toRefusing.message.contains("is down"), note("\(toRefusing.message)"))
         #expect(!manager.healthStatus().healthy)

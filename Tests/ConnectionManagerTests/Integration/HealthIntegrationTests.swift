@@ -68,8 +68,10 @@ struct HealthIntegrationTests {
         #expect(status.healthy)
         #expect(status.healthStats.totalChecks >= stats.totalChecks)
         let json = String(decoding: try status.jsonData(), as: UTF8.self)
-        for key in ["\"response_time\"", "\"checked_at\"", "\"is_in_recovery\"", "\"server_version\"",
-                    "\"success_rate\"", "\"p95_response_time\"", "\"current_streak\"", "\"total_checks\""] {
+        for key in [
+            "\"response_time\"", "\"checked_at\"", "\"is_in_recovery\"", "\"server_version\"",
+            "\"success_rate\"", "\"p95_response_time\"", "\"current_streak\"", "\"total_checks\"",
+        ] {
             #expect(json.contains(key), note("missing \(key)"))
         }
         #expect(!json.contains(password))
@@ -136,8 +138,9 @@ struct HealthIntegrationTests {
         let cluster = try LocalCluster.start()
         defer { cluster.stop() }
         let app = Integration.applicationName("shutdown")
-        let manager = try ConnectionManager(configuration: try Integration.configuration(
-            cluster.primary.url, applicationName: app))
+        let manager = try ConnectionManager(
+            configuration: try Integration.configuration(
+                cluster.primary.url, applicationName: app))
         _ = try manager.withConnection { try $0.execute("SELECT 1") }
         try #require(Integration.eventually(timeout: .seconds(5)) { manager.snapshot().healthStats.totalChecks >= 3 })
         let before = try Integration.backends(of: cluster.primary, applicationPrefix: app)

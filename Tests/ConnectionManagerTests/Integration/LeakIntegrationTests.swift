@@ -48,8 +48,9 @@ struct LeakIntegrationTests {
         #expect(report.server?.xactStart != nil)
 
         let frames = manager.checkoutStack(connectionID: id)
-        #expect(frames.contains { $0.symbol.contains("leakedSessionIsReportedAndTerminated") },
-                "stack: \(frames.prefix(12).map(\.symbol))")
+        #expect(
+            frames.contains { $0.symbol.contains("leakedSessionIsReportedAndTerminated") },
+            "stack: \(frames.prefix(12).map(\.symbol))")
 
         let snapshot = manager.snapshot()
         #expect(snapshot.leaks.map(\.info.connectionID) == [id])
@@ -87,9 +88,10 @@ struct LeakIntegrationTests {
         // Terminated, not returned: it never shows up in the "returned after N s" list.
         // Wait for two more leak scans (each appends a utilization sample) before looking.
         let samples = manager.snapshot().utilizationHistory.count
-        try #require(Integration.eventually(timeout: .seconds(4)) {
-            manager.snapshot().utilizationHistory.count >= samples + 2
-        })
+        try #require(
+            Integration.eventually(timeout: .seconds(4)) {
+                manager.snapshot().utilizationHistory.count >= samples + 2
+            })
         #expect(manager.snapshot().returnedLeaks.isEmpty)
         #expect(manager.snapshot().leaks.isEmpty)
         #expect(manager.snapshot().events.contains { $0.kind == .leakTerminated })

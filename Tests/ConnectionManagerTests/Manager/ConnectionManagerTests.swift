@@ -70,8 +70,10 @@ struct ConnectionManagerTests {
         try manager.withConnection { _ in }
         let data = try JSONEncoder().encode(manager.metrics())
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        for key in ["size", "checked_in", "checked_out", "overflow", "total_checkouts", "leaked_connections",
-                    "utilization"] {
+        for key in [
+            "size", "checked_in", "checked_out", "overflow", "total_checkouts", "leaked_connections",
+            "utilization",
+        ] {
             #expect(json[key] != nil, "pool metrics lack \(key)")
         }
         #expect(json["size"] as? Int == 2)
@@ -106,11 +108,21 @@ struct ConnectionManagerTests {
         let json = try JSONSerialization.jsonObject(with: data)
         #expect((json as? [String: Any])?["healthy"] as? Bool == true)
         let sections: [(String, [String])] = [
-            ("pool_metrics", ["size", "checked_in", "checked_out", "overflow", "total_checkouts",
-                              "leaked_connections", "utilization"]),
+            (
+                "pool_metrics",
+                [
+                    "size", "checked_in", "checked_out", "overflow", "total_checkouts",
+                    "leaked_connections", "utilization",
+                ]
+            ),
             ("health_check", ["healthy", "response_time", "error", "checked_at"]),
-            ("health_stats", ["total_checks", "healthy_checks", "failed_checks", "success_rate",
-                              "avg_response_time"]),
+            (
+                "health_stats",
+                [
+                    "total_checks", "healthy_checks", "failed_checks", "success_rate",
+                    "avg_response_time",
+                ]
+            ),
             ("failover_stats", ["current_url", "is_primary", "failover_count"]),
             ("leak_detection", ["active_connections", "total_leaked", "leaks"]),
         ]

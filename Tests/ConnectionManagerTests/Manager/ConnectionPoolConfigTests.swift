@@ -114,39 +114,54 @@ struct ConnectionPoolConfigTests {
     static let badInputs: [BadInput] = [
         .init(name: "zero pool size", environment: ["DB_POOL_SIZE": "0"], setting: "DB_POOL_SIZE", value: "0"),
         .init(name: "negative pool size", environment: ["DB_POOL_SIZE": "-3"], setting: "DB_POOL_SIZE", value: "-3"),
-        .init(name: "non-numeric pool size", environment: ["DB_POOL_SIZE": "ten"], setting: "DB_POOL_SIZE",
-              value: "ten"),
-        .init(name: "fractional pool size", environment: ["DB_POOL_SIZE": "2.5"], setting: "DB_POOL_SIZE",
-              value: "2.5"),
-        .init(name: "negative overflow", environment: ["DB_MAX_OVERFLOW": "-1"], setting: "DB_MAX_OVERFLOW",
-              value: "-1"),
-        .init(name: "zero pool timeout", environment: ["DB_POOL_TIMEOUT": "0"], setting: "DB_POOL_TIMEOUT",
-              value: "0"),
-        .init(name: "negative pool timeout", environment: ["DB_POOL_TIMEOUT": "-5s"], setting: "DB_POOL_TIMEOUT",
-              value: "-5s"),
-        .init(name: "zero connect timeout", environment: ["DB_CONNECT_TIMEOUT": "0ms"], setting: "DB_CONNECT_TIMEOUT",
-              value: "0ms"),
-        .init(name: "zero query timeout", environment: ["DB_QUERY_TIMEOUT": "0"], setting: "DB_QUERY_TIMEOUT",
-              value: "0"),
+        .init(
+            name: "non-numeric pool size", environment: ["DB_POOL_SIZE": "ten"], setting: "DB_POOL_SIZE",
+            value: "ten"),
+        .init(
+            name: "fractional pool size", environment: ["DB_POOL_SIZE": "2.5"], setting: "DB_POOL_SIZE",
+            value: "2.5"),
+        .init(
+            name: "negative overflow", environment: ["DB_MAX_OVERFLOW": "-1"], setting: "DB_MAX_OVERFLOW",
+            value: "-1"),
+        .init(
+            name: "zero pool timeout", environment: ["DB_POOL_TIMEOUT": "0"], setting: "DB_POOL_TIMEOUT",
+            value: "0"),
+        .init(
+            name: "negative pool timeout", environment: ["DB_POOL_TIMEOUT": "-5s"], setting: "DB_POOL_TIMEOUT",
+            value: "-5s"),
+        .init(
+            name: "zero connect timeout", environment: ["DB_CONNECT_TIMEOUT": "0ms"], setting: "DB_CONNECT_TIMEOUT",
+            value: "0ms"),
+        .init(
+            name: "zero query timeout", environment: ["DB_QUERY_TIMEOUT": "0"], setting: "DB_QUERY_TIMEOUT",
+            value: "0"),
         .init(name: "zero recycle", environment: ["DB_POOL_RECYCLE": "0"], setting: "DB_POOL_RECYCLE", value: "0"),
-        .init(name: "zero leak threshold", environment: ["DB_LEAK_THRESHOLD": "0"], setting: "DB_LEAK_THRESHOLD",
-              value: "0"),
-        .init(name: "zero health interval", environment: ["DB_HEALTH_CHECK_INTERVAL": "0"],
-              setting: "DB_HEALTH_CHECK_INTERVAL", value: "0"),
-        .init(name: "garbage duration", environment: ["DB_POOL_TIMEOUT": "soon"], setting: "DB_POOL_TIMEOUT",
-              value: "soon"),
-        .init(name: "garbage boolean", environment: ["DB_POOL_PRE_PING": "maybe"], setting: "DB_POOL_PRE_PING",
-              value: "maybe"),
-        .init(name: "unparsable URL", environment: ["DATABASE_URL": "postgresql://app:s3cr3t-pw@db:notaport/app"],
-              setting: "DATABASE_URL", value: "postgresql://app:***@db:notaport/app"),
-        .init(name: "unknown scheme", environment: ["DATABASE_URL": "mysql://app:s3cr3t-pw@db/app"],
-              setting: "DATABASE_URL", value: "mysql://app:***@db/app"),
-        .init(name: "unparsable failover URL",
-              environment: ["DATABASE_FAILOVER_URLS": "postgresql://ok@db2/app,postgresql://x:s3cr3t-pw@db3:99999/app"],
-              setting: "DATABASE_FAILOVER_URLS", value: "postgresql://x:***@db3:99999/app"),
-        .init(name: "duplicate target",
-              environment: ["DATABASE_FAILOVER_URLS": "postgresql://other:s3cr3t-pw@db.example:5433/app"],
-              setting: "", value: "postgresql://other:***@db.example:5433/app"),
+        .init(
+            name: "zero leak threshold", environment: ["DB_LEAK_THRESHOLD": "0"], setting: "DB_LEAK_THRESHOLD",
+            value: "0"),
+        .init(
+            name: "zero health interval", environment: ["DB_HEALTH_CHECK_INTERVAL": "0"],
+            setting: "DB_HEALTH_CHECK_INTERVAL", value: "0"),
+        .init(
+            name: "garbage duration", environment: ["DB_POOL_TIMEOUT": "soon"], setting: "DB_POOL_TIMEOUT",
+            value: "soon"),
+        .init(
+            name: "garbage boolean", environment: ["DB_POOL_PRE_PING": "maybe"], setting: "DB_POOL_PRE_PING",
+            value: "maybe"),
+        .init(
+            name: "unparsable URL", environment: ["DATABASE_URL": "postgresql://app:s3cr3t-pw@db:notaport/app"],
+            setting: "DATABASE_URL", value: "postgresql://app:***@db:notaport/app"),
+        .init(
+            name: "unknown scheme", environment: ["DATABASE_URL": "mysql://app:s3cr3t-pw@db/app"],
+            setting: "DATABASE_URL", value: "mysql://app:***@db/app"),
+        .init(
+            name: "unparsable failover URL",
+            environment: ["DATABASE_FAILOVER_URLS": "postgresql://ok@db2/app,postgresql://x:s3cr3t-pw@db3:99999/app"],
+            setting: "DATABASE_FAILOVER_URLS", value: "postgresql://x:***@db3:99999/app"),
+        .init(
+            name: "duplicate target",
+            environment: ["DATABASE_FAILOVER_URLS": "postgresql://other:s3cr3t-pw@db.example:5433/app"],
+            setting: "", value: "postgresql://other:***@db.example:5433/app"),
         .init(name: "missing URL", environment: ["DATABASE_URL": "  "], setting: "DATABASE_URL", value: ""),
     ]
 
@@ -260,12 +275,16 @@ struct ConnectionPoolConfigTests {
 
     @Test func createRefusesBadInputWithTypedErrors() throws {
         let url = try ManagerTests.sharedCluster().primary.url
-        #expect(throws: ConfigurationError.invalidValue(
-            setting: "pool_size", value: "0", expected: "a whole number of at least 1")) {
+        #expect(
+            throws: ConfigurationError.invalidValue(
+                setting: "pool_size", value: "0", expected: "a whole number of at least 1")
+        ) {
             _ = try ConnectionManager.create(databaseURL: url, poolSize: 0, healthMonitoring: false)
         }
-        #expect(throws: ConfigurationError.invalidValue(
-            setting: "max_overflow", value: "-1", expected: "a whole number of at least 0")) {
+        #expect(
+            throws: ConfigurationError.invalidValue(
+                setting: "max_overflow", value: "-1", expected: "a whole number of at least 0")
+        ) {
             _ = try ConnectionManager.create(databaseURL: url, maxOverflow: -1, healthMonitoring: false)
         }
         let scheme = try #require(throws: ConfigurationError.self) {

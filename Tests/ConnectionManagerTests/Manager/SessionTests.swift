@@ -138,7 +138,8 @@ struct SessionTests {
 
             // Values are bound, never interpolated: they round-trip through a table too.
             try session.execute("INSERT INTO \(table) VALUES ($1, $2), ($3, $4)", [10, .text(text), 11, .null])
-            let stored = try session.execute("SELECT note FROM \(table) WHERE id = ANY($1::int[]) ORDER BY id", ["{10,11}"])
+            let stored = try session.execute(
+                "SELECT note FROM \(table) WHERE id = ANY($1::int[]) ORDER BY id", ["{10,11}"])
             #expect(try stored.rows.map { try $0.string("note") } == [text, nil])
             #expect(try session.execute("UPDATE \(table) SET note = $1 WHERE id >= $2", [false, 10]).affectedRows == 2)
         }
@@ -198,7 +199,9 @@ struct SessionTests {
                 group.addTask {
                     if index.isMultiple(of: 2) {
                         return try await manager.withSession { session in
-                            let now = inUse.update { $0 += 1; return $0 }
+                            let now = inUse.update {
+                                $0 += 1; return $0
+                            }
                             peak.update { $0 = max($0, now) }
                             defer { inUse.update { $0 -= 1 } }
                             try await session.execute("INSERT INTO \(table) VALUES ($1, 'task')", [.int(index)])
@@ -207,7 +210,9 @@ struct SessionTests {
                         }
                     } else {
                         return try await manager.withConnection { connection in
-                            let now = inUse.update { $0 += 1; return $0 }
+                            let now = inUse.update {
+                                $0 += 1; return $0
+                            }
                             peak.update { $0 = max($0, now) }
                             defer { inUse.update { $0 -= 1 } }
                             try await Task.sleep(for: .milliseconds(20))
@@ -232,4 +237,3 @@ struct SessionTests {
         #expect(try server.backendCount(applicationName: app) == m.checkedIn)
     }
 }
-

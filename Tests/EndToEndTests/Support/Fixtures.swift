@@ -1,8 +1,9 @@
 import Foundation
 import LocalCluster
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A primary + standby shared by the tests that do not change it (started once, stopped at exit).
@@ -72,7 +73,7 @@ func processes(commandLineContaining fragment: String) -> [(pid: Int32, commandL
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> (Int32, String)? in
         guard let pid = Int32(entry), pid != getpid(),
-              let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty
+            let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty
         else { return nil }
         let commandLine = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
         return commandLine.contains(fragment) ? (pid, commandLine) : nil

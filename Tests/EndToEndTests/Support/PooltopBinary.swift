@@ -53,7 +53,7 @@ enum PooltopBinary {
         for path in all {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-               FileManager.default.isExecutableFile(atPath: path)
+                FileManager.default.isExecutableFile(atPath: path)
             {
                 return URL(fileURLWithPath: path).resolvingSymlinksInPath().path
             }

@@ -48,13 +48,16 @@ final class TmuxPane {
         // Variables that would redirect pooltop elsewhere are removed; crashes must not wait for a key.
         var env = ["SWIFT_BACKTRACE": "interactive=no", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"]
         env.merge(environment) { _, new in new }
-        let unset = ["DATABASE_URL", "DATABASE_FAILOVER_URLS", "NO_COLOR", "POOLTOP_THEME", "POOLTOP_REFRESH",
-                     "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_LEAK_THRESHOLD", "DB_HEALTH_CHECK_INTERVAL"]
+        let unset = [
+            "DATABASE_URL", "DATABASE_FAILOVER_URLS", "NO_COLOR", "POOLTOP_THEME", "POOLTOP_REFRESH",
+            "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_LEAK_THRESHOLD", "DB_HEALTH_CHECK_INTERVAL",
+        ]
         // A shell stays in the pane and writes the exit status to a file. `#{pane_dead_status}` alone is not
         // reliable: Debian's tmux calls libutempter, which sets SIGCHLD to SIG_DFL while its helper runs, so a
         // pane that exits at that moment stays a zombie and its status never shows.
         let script = "\"$0\" \"$@\"; s=$?; echo $s > \(shellQuote(statusPath)); exit $s"
-        let shell = "exec env " + unset.map { "-u \($0) " }.joined()
+        let shell =
+            "exec env " + unset.map { "-u \($0) " }.joined()
             + env.sorted { $0.key < $1.key }.map { shellQuote("\($0.key)=\($0.value)") }.joined(separator: " ")
             + " /bin/sh -c " + shellQuote(script) + " " + command.map(shellQuote).joined(separator: " ")
         try tmux(["-f", configPath, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), shell])
@@ -144,7 +147,7 @@ final class TmuxPane {
         let deadline = clock.now + timeout
         while true {
             if let text = try? String(contentsOfFile: statusPath, encoding: .utf8),
-               let status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+                let status = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
             {
                 // The shell exits right after writing; wait for tmux to see the pane die.
                 _ = try? waitFor("the pane to die", timeout: .seconds(5)) { _ in

@@ -157,7 +157,13 @@ struct FailoverIntegrationTests {
         let standbyURL = try DatabaseURL(standby.url).masked
         #expect(Integration.eventually(timeout: .seconds(8)) { manager.snapshot().failover.failoverCount == 1 })
         #expect(manager.snapshot().failover.currentURL == standbyURL)
-        let port = try manager.withConnection { try $0.execute("SELECT inet_server_port()")[row: 0].int(0) }
+        // The decision is visible a moment before the pool is retargeted: a checkout in between may still try
+        // the stopped primary (and fail at the connect deadline), so poll.
+        var port: Int?
+        _ = Integration.eventually(timeout: .seconds(8)) {
+            port = try? manager.withConnection { try $0.execute("SELECT inet_server_port()")[row: 0].int(0) }
+            return port == standby.port
+        }
         #expect(port == standby.port)
 
         // The old primary comes back (as a primary too: split brain). With failback off the manager stays put,

@@ -35,6 +35,10 @@ struct PooltopBench: ParsableCommand {
         help: "Track checkouts with their stacks (on) or not (off, like HikariCP's default).")
     var leakDetection: Switch = .off
     @Option(help: "Name in the JSON line's impl field.") var impl = "pooltop"
+    @Option(
+        name: .customLong("snapshot-rate"),
+        help: "Take this many manager snapshots per second on another thread during the run (what a dashboard costs).")
+    var snapshotRate: Double = 0
 
     /// Bad input exits with 2 (not ArgumentParser's 64), like every pooltop command.
     static func main() {
@@ -52,6 +56,10 @@ struct PooltopBench: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
         guard duration > 0 else { throw ValidationError("--duration must be greater than 0 seconds, got \(duration).") }
         guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1, got \(poolSize).") }
+        guard snapshotRate >= 0 else {
+            throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).")
+        }
+        guard snapshotRate >= 0 else { throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).") }
         guard maxOverflow >= 0 else { throw ValidationError("--max-overflow must be at least 0, got \(maxOverflow).") }
     }
 
@@ -67,6 +75,16 @@ struct PooltopBench: ParsableCommand {
         // Prefill failures are events, not errors: make sure the server answers before timing anything.
         try manager.withConnection { connection in _ = try connection.execute("SELECT 1") }
 
+        if snapshotRate > 0 {
+            let interval = 1 / snapshotRate
+            let observer = Thread {
+                while true {
+                    _ = manager.snapshot()
+                    Thread.sleep(forTimeInterval: interval)
+                }
+            }
+            observer.start()
+        }
         let runner = BenchRunner(threads: threads, duration: duration)
         let result: BenchRunner.Result
         switch workload {

@@ -1,6 +1,7 @@
 import CStackWalk
 import Foundation
 import Runtime
+import Synchronization
 
 /// A checkout stack captured cheaply as raw return addresses; symbolicated only when someone looks.
 ///
@@ -8,11 +9,10 @@ import Runtime
 /// cheap enough to do on every checkout. Symbolication (demangled names and file:line, via the
 /// standard `Runtime` module and a process-wide cached `ImageMap`) costs milliseconds the first time
 /// and is cached per stack.
-public final class CapturedStack: @unchecked Sendable, Equatable {
-    // Safety: `addresses` is immutable after init; `cached` is only touched while holding `lock`.
+public final class CapturedStack: Sendable, Equatable {
     let addresses: [UInt]
-    private let lock = NSLock()
-    private var cached: [StackFrame]?
+    /// Inline (no allocation per capture, unlike an `NSLock`): most stacks are never symbolicated.
+    private let cached = Mutex<[StackFrame]?>(nil)
 
     init(addresses: [UInt]) {
         self.addresses = addresses
@@ -35,7 +35,7 @@ public final class CapturedStack: @unchecked Sendable, Equatable {
 
     /// Demangled, file:line frames, innermost first. Computed once, then cached; safe from any thread.
     public func symbolicated() -> [StackFrame] {
-        if let cached = lock.withLock({ cached }) { return cached }
+        if let frames = cached.withLock({ $0 }) { return frames }
         var frames: [StackFrame] = []
         if let backtrace = RuntimeBacktrace.make(returnAddresses: addresses),
             let symbolicated = backtrace.symbolicated(with: ImageMapCache.shared)
@@ -53,7 +53,7 @@ public final class CapturedStack: @unchecked Sendable, Equatable {
                 StackFrame(index: $0.offset, symbol: "0x" + String($0.element, radix: 16))
             }
         }
-        lock.withLock { cached = frames }
+        cached.withLock { $0 = frames }
         return frames
     }
 

@@ -21,7 +21,7 @@ public final class PostgresConnection: @unchecked Sendable {
     public let serverVersion: Int
 
     /// How long a timed-out query waits for the server to confirm its cancellation before the connection is closed.
-    public static let cancelGrace: Duration = .milliseconds(100)
+    public static let cancelGrace: Duration = .milliseconds(80)
 
     private init(handle: OpaquePointer, cancelToken: CancelToken, target: String) {
         self.handle = handle

@@ -107,12 +107,9 @@ struct DeadlineTests {
         cluster.primary.resume()
         connection.close()
         #expect(elapsed >= .milliseconds(300), "failed after \(elapsed)")
-        // Known issue: PostgresConnection sends a cancel at the deadline and waits `cancelGrace` (100 ms) for the
-        // stopped server to confirm it before closing the connection, so the error comes ~101–105 ms late.
-        // Fixing it means a shorter grace in Postgres/PostgresConnection.swift (outside the manager).
-        withKnownIssue("the query deadline overshoots by PostgresConnection.cancelGrace (100 ms)") {
-            #expect(elapsed < .milliseconds(400), "failed after \(elapsed)")
-        }
+        // PostgresConnection sends a cancel at the deadline and waits `cancelGrace` (80 ms) for the stopped server
+        // to confirm it before closing the connection: the error comes within 100 ms of the deadline.
+        #expect(elapsed < .milliseconds(400), "failed after \(elapsed)")
         #expect(error == .queryTimedOut(after: .milliseconds(300)))
         // The connection that timed out is not lent again.
         let next = try manager.withConnection { connection throws in

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// One program running in a detached tmux session on a private tmux server (`tmux -L <name>`).
@@ -24,6 +25,10 @@ final class TmuxPane {
     /// Where the pane's shell writes the program's exit status.
     let statusPath: String
     private(set) var isKilled = false
+    /// The tmux server and the pane's process group, so `kill()` can end them even when `kill-server` cannot
+    /// (seen: servers left running with their pooltop after a passing run).
+    private var serverPID: pid_t = 0
+    private var panePID: pid_t = 0
 
     private static let counter = Atomic<Int>(0)
     /// `POOLTOP_E2E_TRACE=1` prints how long each wait took.
@@ -61,6 +66,12 @@ final class TmuxPane {
             + env.sorted { $0.key < $1.key }.map { shellQuote("\($0.key)=\($0.value)") }.joined(separator: " ")
             + " /bin/sh -c " + shellQuote(script) + " " + command.map(shellQuote).joined(separator: " ")
         try tmux(["-f", configPath, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), shell])
+        let ids = (try? tmux(["display", "-p", "-t", name, "#{pid} #{pane_pid}"]))?
+            .split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) } ?? []
+        if ids.count == 2 {
+            serverPID = ids[0]
+            panePID = ids[1]
+        }
     }
 
     deinit { kill() }
@@ -166,9 +177,19 @@ final class TmuxPane {
     func kill() {
         guard !isKilled else { return }
         isKilled = true
+        // The pane runs in its own process group (tmux makes it a session leader): SIGTERM lets pooltop restore
+        // the terminal and stop a demo cluster; whatever is left after 5 s is killed.
+        let isPaneDead = (try? tmux(["display", "-p", "-t", name, "#{pane_dead}"]))?.hasPrefix("1") ?? false
+        if panePID > 0 && !isPaneDead {
+            Glibc.kill(-panePID, SIGTERM)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while Glibc.kill(-panePID, 0) == 0 && ContinuousClock.now < deadline { usleep(50_000) }
+            Glibc.kill(-panePID, SIGKILL)
+        }
         _ = try? Subprocess.run(
             ["tmux", "-L", name, "kill-server"], environment: Self.clientEnvironment, removing: ["TMUX"],
             timeout: .seconds(10))
+        if serverPID > 0 { Glibc.kill(serverPID, SIGKILL) }
         try? FileManager.default.removeItem(atPath: configPath)
         try? FileManager.default.removeItem(atPath: statusPath)
         try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(name)")

@@ -152,7 +152,7 @@ extension ConnectionManager {
         }
     }
 
-    /// Gives a connection back from a task: inline when that costs no round trip, else on an I/O thread.
+    /// Gives a connection back from a task, on an I/O thread: the checkin may roll back a transaction (a round trip).
     private func giveBack(_ close: @escaping @Sendable () -> Void) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             ioQueue.async {

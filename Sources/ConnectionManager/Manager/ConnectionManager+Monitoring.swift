@@ -179,14 +179,14 @@ extension ConnectionManager {
                 return record.connectionInfo(target: configuration.targets[index].masked)
             } : []
         let threshold = configuration.leakThreshold
-        let (changes, pids) = state.withLock { s in
+        let held = Set(infos.map(\.connectionID))
+        let (changes, pids, terminated) = state.withLock { s in
             s.appendUtilization(metrics.utilization)
             let changes = s.ledger.update(checkedOut: infos, threshold: threshold, now: now)
-            let held = Set(infos.map(\.connectionID))
             s.terminated.formIntersection(held)
-            return (changes, s.ledger.leakedBackendPIDs)
+            return (changes, s.ledger.leakedBackendPIDs, s.terminated.count)
         }
-        terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
+        terminatedCount.store(terminated, ordering: .relaxed)
         for leak in changes.detected {
             let message =
                 "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread "
@@ -248,8 +248,11 @@ extension ConnectionManager {
                 message: "Cannot tell which server backend \(record.backendPID) of connection \(connectionID) is on "
                     + "(two servers use that pid); nothing was ended.")
         }
-        state.withLock { _ = $0.terminated.insert(connectionID) }
-        terminatedCount.store(state.withLock { $0.terminated.count }, ordering: .relaxed)
+        terminatedCount.store(
+            state.withLock { s in
+                s.terminated.insert(connectionID)
+                return s.terminated.count
+            }, ordering: .relaxed)
         let ended: Bool
         do {
             ended = try probes.withConnection(index) { connection in
@@ -259,7 +262,11 @@ extension ConnectionManager {
                 return try result[row: 0].bool(0) ?? false
             }
         } catch {
-            state.withLock { _ = $0.terminated.remove(connectionID) }
+            terminatedCount.store(
+                state.withLock { s in
+                    s.terminated.remove(connectionID)
+                    return s.terminated.count
+                }, ordering: .relaxed)
             return MonitorCommandOutcome(
                 succeeded: false, message: "Could not end connection \(connectionID) on the server: \(error)")
         }

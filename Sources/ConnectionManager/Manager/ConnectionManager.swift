@@ -70,6 +70,8 @@ public final class ConnectionManager: MonitorSource, Sendable {
             health = HealthMonitor(
                 targets: targets, interval: configuration.healthCheckInterval,
                 otherTargetsEvery: configuration.failoverURLs.isEmpty ? 0 : 5,
+                // The manager keeps the histories (manual probes land there too); the monitor's own ring is unused.
+                historyCapacity: 1,
                 check: { target in probes.check(target.index) },
                 onResult: { [healthSink] target, result in healthSink.deliver(target, result) })
         } else {

@@ -7,17 +7,23 @@ extension ConnectionPool {
     /// Same order and errors as the blocking `checkout`; opens and pings run on the pool's dispatch queue.
     /// Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) async throws(PoolError) -> Lease {
-        let context = LeaseContext(
-            threadName: ThreadContext.currentName, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
+        let thread = ThreadContext.current
+        let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
         let now = MonotonicClock.now
+        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(thread)),
+            laneClaimIsUsable(claim, now: now)
+        {
+            return laneLease(claim, thread: thread, stack: stack, now: now)
+        }
+        let context = LeaseContext(threadName: thread.name, stack: stack)
         let deadline = now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
         var pending: LentConnection<Connection>?
         let requestID: PoolRequestID
-        switch state.withLock({ $0.leaseRequested(context: context, waiter: nil, now: now) }) {
+        switch withMachine({ $0.leaseRequested(context: context, waiter: nil, now: now) }) {
         case .leased(let lent):
             if !lent.needsPing { return makeLease(lent) }
             pending = lent
-            requestID = state.withLock { $0.makeRequestID() }
+            requestID = withMachine { $0.makeRequestID() }
         case .needsWaiter(let id):
             requestID = id
         case .shutDown:
@@ -38,7 +44,7 @@ extension ConnectionPool {
                 }
             } onCancel: {
                 let now = MonotonicClock.now
-                let actions = state.withLock { $0.leaseCancelled(requestID, now: now) }
+                let actions = withMachine { $0.leaseCancelled(requestID, now: now) }
                 run(actions, connectError: nil)
             }
             let lent = try result.get()
@@ -51,7 +57,7 @@ extension ConnectionPool {
     private func enqueue(context: LeaseContext, waiter: Waiter, id: PoolRequestID, deadline: Int64) {
         let now = MonotonicClock.now
         // Checked under the lock so that a cancellation either sees the waiter queued or is seen here.
-        let action = state.withLock { machine -> Machine.LeaseAction? in
+        let action = withMachine { machine -> Machine.LeaseAction? in
             if Task.isCancelled { return nil }
             return machine.leaseRequested(context: context, waiter: waiter, requestID: id, now: now)
         }
@@ -89,7 +95,7 @@ extension ConnectionPool {
             return
         }
         let now = MonotonicClock.now
-        let actions = state.withLock { $0.pingFailed(lent, waiter: waiter, requestID: id, now: now) }
+        let actions = withMachine { $0.pingFailed(lent, waiter: waiter, requestID: id, now: now) }
         if actions.enqueued != nil { armDeadline(id, at: deadline) }
         run(actions, connectError: nil, opensInline: true)
     }
@@ -100,7 +106,7 @@ extension ConnectionPool {
         queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
             guard let self else { return }
             let now = MonotonicClock.now
-            let actions = self.state.withLock { $0.leaseDeadlinePassed(id, now: now) }
+            let actions = self.withMachine { $0.leaseDeadlinePassed(id, now: now) }
             self.run(actions, connectError: nil)
         }
     }

@@ -10,6 +10,8 @@ extension ConnectionPool {
         public let connectionID: Int
         let slot: Int
         let seq: UInt64
+        /// Lent by the lock-free lane (`seq` is the lane's), not by the machine.
+        let isLane: Bool
         // Safety: the pool outlives its leases (documented above; its deinit asserts no lease is out).
         unowned(unsafe) let pool: ConnectionPool
 
@@ -19,18 +21,33 @@ extension ConnectionPool {
         /// This loan was given back (by any copy). A relaxed load of the slot's lease word: exact for the
         /// holder's own thread, which is the only one that gives a lease back in normal use.
         public var isCheckedIn: Bool {
-            pool.leaseWords[slot].load(ordering: .relaxed) != seq << 1 | 1
+            if isLane { return !pool.lane.isLent(slot, seq: seq) }
+            return pool.leaseWords[slot].load(ordering: .relaxed) != seq << 1 | 1
         }
 
-        /// Records the statement being run, for the leak detector (`CheckoutRecord.lastSQL`). Takes the pool's
-        /// lock briefly; ignored after checkin.
+        /// Records the statement being run, for the leak detector (`CheckoutRecord.lastSQL`). Takes a lock
+        /// briefly (the slot's own for a lane loan, else the pool's); ignored after checkin.
         public func recordSQL(_ sql: String?) {
-            pool.state.withLock { $0.recordSQL(sql, slot: slot, seq: seq) }
+            if isLane {
+                let record = pool.lane.records[slot]
+                record.lock()
+                if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.lastSQL = sql }
+                record.unlock()
+            } else {
+                pool.withMachine { $0.recordSQL(sql, slot: slot, seq: seq) }
+            }
         }
 
         /// Marks this session as expected to be long (no leak alarm). Ignored after checkin.
         public func markExpectedLong(_ isExpectedLong: Bool = true) {
-            pool.state.withLock { $0.markExpectedLong(isExpectedLong, slot: slot, seq: seq) }
+            if isLane {
+                let record = pool.lane.records[slot]
+                record.lock()
+                if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.isExpectedLong = isExpectedLong }
+                record.unlock()
+            } else {
+                pool.withMachine { $0.markExpectedLong(isExpectedLong, slot: slot, seq: seq) }
+            }
         }
     }
 
@@ -38,7 +55,7 @@ extension ConnectionPool {
 
     /// Opens connections until `poolSize` are open, on this thread. Throws the first connect failure.
     public func prefill() throws(PoolError) {
-        let actions = state.withLock { $0.prefillRequested() }
+        let actions = withMachine { $0.prefillRequested() }
         var firstError: (any Error)?
         for open in actions.open {
             if let error = runOpen(open), firstError == nil { firstError = error }
@@ -48,31 +65,31 @@ extension ConnectionPool {
 
     /// Stops lending (HikariCP `suspendPool`, PgBouncer `PAUSE`): checkouts wait, their deadlines still run.
     public func suspend() {
-        state.withLock { $0.suspend() }
+        withMachine { $0.suspend() }
     }
 
     /// Lends again, serving the waiters in arrival order.
     public func resume() {
         let now = MonotonicClock.now
-        let actions = state.withLock { $0.resume(now: now) }
+        let actions = withMachine { $0.resume(now: now) }
         run(actions, connectError: nil)
     }
 
     /// Soft eviction: closes idle connections now and busy ones when they are given back.
     public func evictIdle() {
-        let actions = state.withLock { $0.evictIdle() }
+        let actions = withMachine { $0.evictIdle() }
         run(actions, connectError: nil)
     }
 
     /// Starts a new generation: idle connections close now, busy ones when they are given back.
     public func invalidateAll() {
-        let actions = state.withLock { $0.invalidateAll() }
+        let actions = withMachine { $0.invalidateAll() }
         run(actions, connectError: nil)
     }
 
     /// Fails waiters with `.shutDown`, closes idle connections now and busy ones when given back. Final.
     public func shutdown() {
-        let actions = state.withLock { $0.shutdown() }
+        let actions = withMachine { $0.shutdown() }
         run(actions, connectError: nil)
     }
 
@@ -80,12 +97,57 @@ extension ConnectionPool {
 
     /// Counters, gauges and latency percentiles now (`leakedConnections` is left 0 for the manager).
     public func metrics() -> PoolMetrics {
-        state.withLock { $0.metricsSnapshot() }.resolved()
+        metricsSnapshot().resolved()
+    }
+
+    /// The machine's counters and gauges with the lane's added in: connections parked in the lane are checked
+    /// in (the machine counts them as lent), its checkouts and checkins count, and its checkouts waited 0.
+    func metricsSnapshot() -> PoolMetricsSnapshot {
+        laneAdjusted(state.withLock { $0.metricsSnapshot() })
+    }
+
+    /// Adds the lane's view to a snapshot the machine took.
+    func laneAdjusted(_ machineSnapshot: PoolMetricsSnapshot) -> PoolMetricsSnapshot {
+        var snapshot = machineSnapshot
+        let parked = min(lane.idleCount(), snapshot.metrics.checkedOut)
+        snapshot.metrics.checkedIn += parked
+        snapshot.metrics.checkedOut -= parked
+        let (checkouts, checkins) = lane.totals()
+        snapshot.metrics.totalCheckouts += checkouts
+        snapshot.metrics.totalCheckins += checkins
+        snapshot.metrics.utilization = Double(snapshot.metrics.checkedOut) / Double(max(1, snapshot.metrics.size))
+        let laneHolds = lane.holdSamples()
+        snapshot.holdSamples += laneHolds
+        // The lane's checkouts never waited: as many zeros as the lane has recent hold samples.
+        snapshot.waitSamples += [Int64](repeating: 0, count: min(checkouts, laneHolds.count))
+        return snapshot
     }
 
     /// A copy of the record of every connection lent right now, oldest checkout first.
     public func checkedOutConnections() -> [CheckoutRecord] {
-        let raw = state.withLock { $0.checkedOutRecords() }
+        let machineRecords = state.withLock { $0.checkedOutRecords() }
+        var raw: [CheckoutRecordRaw] = []
+        raw.reserveCapacity(machineRecords.count)
+        for var record in machineRecords {
+            let (laneState, seq) = lane.state(record.slot)
+            switch laneState {
+            case .out:
+                raw.append(record)
+            case .idle:
+                continue  // parked: nobody holds it
+            case .lent, .returning:
+                let laneRecord = lane.records[record.slot]
+                laneRecord.lock()
+                let matches = laneRecord.seq == seq
+                record.checkedOutAt = laneRecord.checkedOutAt
+                record.context = laneRecord.context
+                record.lastSQL = laneRecord.lastSQL
+                record.isExpectedLong = laneRecord.isExpectedLong
+                laneRecord.unlock()
+                if matches { raw.append(record) }
+            }
+        }
+        raw.sort { $0.checkedOutAt < $1.checkedOutAt }
         return raw.map {
             CheckoutRecord(
                 connectionID: $0.connectionID, backendPID: $0.backendPID,

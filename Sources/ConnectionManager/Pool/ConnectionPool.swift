@@ -28,6 +28,10 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// without taking the lock before `reset` (which must never touch a connection someone else holds).
     let leaseWords: UnsafeMutablePointer<Atomic<UInt64>>
     let slotCount: Int
+    /// Where connections given back wait for the next checkout without a lock (see `FastLane`).
+    let lane: FastLane<Connection>
+    let recycleNanoseconds: Int64?
+    let prePingNanoseconds: Int64?
     let queue: DispatchQueue
     let listeners = Mutex<[(PoolListenerToken, PoolListener<Connection>)]>([])
     let listenerCount = Atomic<Int>(0)
@@ -47,6 +51,10 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         slotCount = clamped.poolSize + clamped.maxOverflow
         leaseWords = .allocate(capacity: slotCount)
         for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
+        lane = FastLane(count: slotCount)
+        lane.isOpen.store(true, ordering: .relaxed)
+        recycleNanoseconds = clamped.recycle?.nanoseconds
+        prePingNanoseconds = clamped.prePingAfterIdle?.nanoseconds
         queue = DispatchQueue(label: label, attributes: .concurrent)
         timeoutNanoseconds = clamped.poolTimeout.nanoseconds
         wallAtStart = Date()
@@ -54,6 +62,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     }
 
     deinit {
+        lane.isOpen.store(false, ordering: .sequentiallyConsistent)
+        drainLane()
         let leased = state.withLock { $0.leasedCount }
         assert(leased == 0, "a ConnectionPool was released while \(leased) lease(s) were still out")
         let actions = state.withLock { $0.shutdown() }
@@ -66,42 +76,51 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     /// Lends a connection, blocking the calling thread up to `timeout` (default: `poolTimeout`).
     ///
-    /// Waiters are served first come, first served. May open a connection (on this thread) or ping an idle
-    /// one first. Give the lease back with `checkin(_:)`.
-    /// - Parameter captureStack: record the caller's stack in its `CheckoutRecord` (≈ 5 µs).
+    /// First from the lock-free lane (the connection this thread gave back last, else the most recently given
+    /// back), else from the state machine: waiters are served first come, first served, with newcomers allowed
+    /// to take a free connection first until the oldest waiter has waited `starvationNanoseconds`. May open a
+    /// connection (on this thread) or ping an idle one first. Give the lease back with `checkin(_:)`.
+    /// - Parameter captureStack: record the caller's stack in its `CheckoutRecord` (≈ 0.1 µs).
     /// - Throws: `.timedOut` when the pool stayed saturated, `.connectFailed` when the open this checkout caused
     ///   failed, `.shutDown`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) throws(PoolError) -> Lease {
-        let context = LeaseContext(
-            threadName: ThreadContext.currentName, stack: captureStack ? CapturedStack.capture(skip: 1) : nil)
+        let thread = ThreadContext.current
+        let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
         let now = MonotonicClock.now
+        thread.noteCheckout(now: now)
+        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(thread)),
+            laneClaimIsUsable(claim, now: now)
+        {
+            return laneLease(claim, thread: thread, stack: stack, now: now)  // the hot path
+        }
+        let context = LeaseContext(threadName: thread.name, stack: stack)
         let deadline = now &+ (timeout?.nanoseconds ?? timeoutNanoseconds)
+        let preferred = preferredSlot(thread)
         // First without a waiter (no retain of the parker on the hot path); again with one if it must wait.
-        var action = state.withLock { $0.leaseRequested(context: context, waiter: nil, now: now) }
-        let thread: ThreadContext
+        var action = withMachine {
+            $0.leaseRequested(context: context, waiter: nil, preferredSlot: preferred, now: now)
+        }
         if case .needsWaiter(let id) = action {
-            thread = ThreadContext.current
             let waiter = Waiter.thread(thread.parker)
-            action = state.withLock {
+            action = withMachine {
                 $0.leaseRequested(context: context, waiter: waiter, retries: true, requestID: id, now: now)
             }
         } else if case .leased(let lent) = action, !lent.needsPing {
-            return makeLease(lent)  // the hot path
-        } else {
-            thread = ThreadContext.current
+            return makeLease(lent)
         }
         switch action {
         case .leased(let lent):
-            return try waitBlocking(first: .success(lent), id: nil, deadline: deadline, parker: thread.parker)
+            return try waitBlocking(
+                first: .success(lent), id: nil, deadline: deadline, thread: thread, stack: stack, since: now)
         case .open(let id, let open):
             _ = runOpen(open)
-            return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
+            return try waitBlocking(first: nil, id: id, deadline: deadline, thread: thread, stack: stack, since: now)
         case .replace(let old, let id, let open):
             factory.close(old)
             _ = runOpen(open)
-            return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
+            return try waitBlocking(first: nil, id: id, deadline: deadline, thread: thread, stack: stack, since: now)
         case .wait(let id):
-            return try waitBlocking(first: nil, id: id, deadline: deadline, parker: thread.parker)
+            return try waitBlocking(first: nil, id: id, deadline: deadline, thread: thread, stack: stack, since: now)
         case .shutDown:
             throw .shutDown
         case .needsWaiter:
@@ -111,21 +130,175 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     /// Gives a lease back. Idempotent: a second checkin of the same lease does nothing.
     ///
-    /// Resets the connection (rolls back an open transaction) on this thread; a broken connection, one of an
-    /// older generation or one above `poolSize` is closed; otherwise it goes to the oldest waiter or back idle.
+    /// Resets the connection (rolls back an open transaction) on this thread. A usable connection is parked in
+    /// the lock-free lane while it is open; otherwise the machine decides: a broken connection, one of an older
+    /// generation or one above `poolSize` is closed, else it goes to the oldest waiter or back idle.
     public func checkin(_ lease: Lease) {
-        let leased = lease.seq << 1 | 1
-        guard
-            leaseWords[lease.slot].compareExchange(
-                expected: leased, desired: lease.seq << 1, ordering: .acquiringAndReleasing
-            ).exchanged
-        else { return }
+        let slot = lease.slot
+        if lease.isLane {
+            guard lane.beginReturn(slot, seq: lease.seq) else { return }
+        } else {
+            let leased = lease.seq << 1 | 1
+            guard
+                leaseWords[slot].compareExchange(
+                    expected: leased, desired: lease.seq << 1, ordering: .acquiringAndReleasing
+                ).exchanged
+            else { return }
+        }
         let isUsable = factory.reset(lease.connection)
         notify { $0.onCheckin?(lease.connection) }
         let now = MonotonicClock.now
-        let action = state.withLock {
-            $0.connectionReleased(slot: lease.slot, seq: lease.seq, isUsable: isUsable, now: now)
+        let thread = ThreadContext.current
+        thread.noteCheckin(pool: ObjectIdentifier(self), slot: slot, now: now)
+        let record = lane.records[slot]
+        record.lock()
+        let heldSince =
+            lease.isLane ? record.checkedOutAt : lane.block(slot).pointee.machineCheckedOutAt.load(ordering: .relaxed)
+        if lease.isLane {
+            record.context = .empty
+            record.lastSQL = nil
         }
+        let parks = isUsable && lane.mayPark(slot)
+        if parks { record.recordHold(now - heldSince) }
+        record.unlock()
+        if parks {
+            lane.park(slot, now: now)
+            afterPark(slot, thread: thread)
+            return
+        }
+        let seq = lease.isLane ? lane.leave(slot, seq: lease.seq) : lease.seq
+        let action = withMachine {
+            $0.connectionReleased(slot: slot, seq: seq, isUsable: isUsable, now: now, heldSince: heldSince)
+        }
+        act(on: action)
+    }
+
+    /// Checks out, runs `body`, and checks in (also when `body` throws).
+    public func withConnection<Result>(
+        timeout: Duration? = nil, captureStack: Bool = false, _ body: (Lease) throws -> Result
+    ) throws -> Result {
+        let lease = try checkout(timeout: timeout, captureStack: captureStack)
+        defer { checkin(lease) }
+        return try body(lease)
+    }
+
+    // MARK: The lock-free lane
+
+    @inline(__always)
+    func preferredSlot(_ thread: ThreadContext) -> Int {
+        thread.affinityPool == ObjectIdentifier(self) ? thread.affinitySlot : -1
+    }
+
+    /// The checks the machine makes at checkout, on a claimed lane slot: a connection older than `poolRecycle`
+    /// is closed, one idle longer than the pre-ping threshold is pinged (and closed if dead). False when it was
+    /// closed (the machine got the slot back).
+    @inline(__always)
+    func laneClaimIsUsable(_ claim: FastLane<Connection>.Claim, now: Int64) -> Bool {
+        let block = lane.block(claim.slot)
+        if let recycleNanoseconds, now - block.pointee.openedAt.load(ordering: .relaxed) > recycleNanoseconds {
+            giveClaimToMachine(claim, isUsable: false, isRecycled: true, now: now)
+            return false
+        }
+        if let prePingNanoseconds,
+            prePingNanoseconds == 0 || now - block.pointee.idleSince.load(ordering: .relaxed) > prePingNanoseconds,
+            !factory.ping(lane.connection(claim.slot))
+        {
+            giveClaimToMachine(claim, isUsable: false, isRecycled: false, now: now)
+            return false
+        }
+        return true
+    }
+
+    /// Turns a claimed (and checked) lane slot into a lease.
+    @inline(__always)
+    func laneLease(_ claim: FastLane<Connection>.Claim, thread: ThreadContext, stack: CapturedStack?, now: Int64)
+        -> Lease
+    {
+        let slot = claim.slot
+        let block = lane.block(slot)
+        let connection = lane.connection(slot)
+        FastLane<Connection>.bump(block.pointee.checkouts)
+        let record = lane.records[slot]
+        record.lock()
+        record.seq = claim.seq
+        record.checkedOutAt = now
+        record.context = LeaseContext(threadName: thread.name, stack: stack)
+        record.lastSQL = nil
+        record.isExpectedLong = false
+        record.unlock()
+        notify { $0.onCheckout?(connection) }
+        return Lease(
+            connection: connection, connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot,
+            seq: claim.seq, isLane: true, pool: self)
+    }
+
+    /// A claimed lane slot that nobody will use goes back to the machine (closed when not usable).
+    private func giveClaimToMachine(_ claim: FastLane<Connection>.Claim, isUsable: Bool, isRecycled: Bool, now: Int64) {
+        _ = lane.beginReturn(claim.slot, seq: claim.seq)
+        let seq = lane.leave(claim.slot, seq: claim.seq)
+        let action = withMachine {
+            $0.connectionReleased(
+                slot: claim.slot, seq: seq, isUsable: isUsable, now: now, isCheckin: false, isRecycled: isRecycled)
+        }
+        act(on: action)
+    }
+
+    /// After parking `slot`: if the lane closed or changed epoch meanwhile, the machine gets it back; if requests
+    /// wait and this thread is not about to take it again, the oldest sleeping one is woken to try.
+    @inline(__always)
+    private func afterPark(_ slot: Int, thread: ThreadContext) {
+        if !lane.mayPark(slot) {
+            reclaim(slot)
+            return
+        }
+        if lane.waiterCount.load(ordering: .sequentiallyConsistent) > 0, !thread.returnsSoon {
+            if let waiter = withMachine({ $0.laneConnectionParked() }) { wake(waiter) }
+        }
+    }
+
+    /// Moves `slot` from the lane back to the machine if it is idle there.
+    private func reclaim(_ slot: Int) {
+        guard let seq = lane.reclaimIdle(slot) else { return }
+        let now = MonotonicClock.now
+        let action = withMachine {
+            $0.connectionReleased(slot: slot, seq: seq, isUsable: true, now: now, isCheckin: false)
+        }
+        act(on: action)
+    }
+
+    /// Gives every idle connection in the lane back to the machine (the lane closed or changed epoch).
+    func drainLane() {
+        for slot in 0..<slotCount { reclaim(slot) }
+    }
+
+    /// Runs `body` on the machine under its lock, then mirrors what the lane must know (is it open, which epoch,
+    /// do requests wait). When the lane just closed or changed epoch, its idle connections go back to the
+    /// machine (after the lock).
+    @inline(__always)
+    func withMachine<Result>(_ body: (inout Machine) -> Result) -> Result {
+        let (result, drains) = state.withLock { machine -> (Result, Bool) in
+            let result = body(&machine)
+            let waiting = machine.waiters.count
+            if lane.waiterCount.load(ordering: .relaxed) != waiting {
+                lane.waiterCount.store(waiting, ordering: .sequentiallyConsistent)
+            }
+            var drains = false
+            if lane.epoch.load(ordering: .relaxed) != machine.laneEpoch {
+                lane.epoch.store(machine.laneEpoch, ordering: .sequentiallyConsistent)
+                drains = true
+            }
+            let open = machine.laneMayLend(now: waiting == 0 ? 0 : MonotonicClock.now)
+            if open != lane.isOpen.load(ordering: .relaxed) {
+                lane.isOpen.store(open, ordering: .sequentiallyConsistent)
+                if !open { drains = true }
+            }
+            return (result, drains)
+        }
+        if drains { drainLane() }
+        return result
+    }
+
+    func act(on action: Machine.ReleaseAction) {
         switch action {
         case .none:
             return
@@ -141,40 +314,74 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
     }
 
-    /// Checks out, runs `body`, and checks in (also when `body` throws).
-    public func withConnection<Result>(
-        timeout: Duration? = nil, captureStack: Bool = false, _ body: (Lease) throws -> Result
-    ) throws -> Result {
-        let lease = try checkout(timeout: timeout, captureStack: captureStack)
-        defer { checkin(lease) }
-        return try body(lease)
+    // MARK: Blocking wait
+
+    private enum Retry {
+        case lease(Lease)
+        case lent(LentConnection<Connection>)
+        case wait
     }
 
-    // MARK: Blocking wait
+    /// A waiting request tries again: the lane first, then the machine's idle connections.
+    private func retry(_ id: PoolRequestID, thread: ThreadContext, stack: CapturedStack?) -> Retry {
+        let now = MonotonicClock.now
+        if lane.isOpen.load(ordering: .sequentiallyConsistent),
+            let claim = lane.claim(preferred: preferredSlot(thread)), laneClaimIsUsable(claim, now: now)
+        {
+            guard let actions = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
+                // Served or failed meanwhile (the result is on its way): the claim goes back to the lane.
+                _ = lane.beginReturn(claim.slot, seq: claim.seq)
+                lane.park(
+                    claim.slot, now: lane.block(claim.slot).pointee.idleSince.load(ordering: .relaxed), isCheckin: false
+                )
+                afterPark(claim.slot, thread: thread)
+                return .wait
+            }
+            run(actions, connectError: nil)
+            return .lease(laneLease(claim, thread: thread, stack: stack, now: now))
+        }
+        if case .leased(let lent) = withMachine({ $0.waiterRetried(id, now: now) }) { return .lent(lent) }
+        return .wait
+    }
 
     private func waitBlocking(
         first: Result<LentConnection<Connection>, PoolError>?, id: PoolRequestID?, deadline: Int64,
-        parker: ThreadParker
+        thread: ThreadContext, stack: CapturedStack?, since: Int64
     ) throws(PoolError) -> Lease {
+        let parker = thread.parker
         var next = first
         var id = id
+        // A queued request first looks at the lane once (a connection parked just before it queued), then
+        // sleeps until it is handed a connection, woken to retry, starving (it retries once, which closes the
+        // lane for it), or past its deadline.
+        var checkLane = first == nil && id != nil
+        var starvesAt = since &+ Machine.starvationNanoseconds &+ 100_000
         while true {
             let result: Result<LentConnection<Connection>, PoolError>
             if let next {
                 result = next
+            } else if checkLane, let id {
+                checkLane = false
+                switch retry(id, thread: thread, stack: stack) {
+                case .lease(let lease): return lease
+                case .lent(let lent): result = .success(lent)
+                case .wait: continue
+                }
             } else {
-                switch parker.wait(until: deadline) {
+                let until = min(deadline, starvesAt)
+                switch parker.wait(until: until) {
                 case .value(let value):
                     result = value as! Result<LentConnection<Connection>, PoolError>
                 case .retry:
-                    // Woken to retry: take an idle connection, or sleep again keeping our place.
-                    guard let id else { continue }
-                    let now = MonotonicClock.now
-                    guard case .leased(let lent) = state.withLock({ $0.waiterRetried(id, now: now) }) else { continue }
-                    result = .success(lent)
+                    checkLane = true
+                    continue
+                case .timedOut where until < deadline:
+                    starvesAt = .max
+                    checkLane = true
+                    continue
                 case .timedOut:
                     let now = MonotonicClock.now
-                    let actions = state.withLock { machine in id.map { machine.leaseDeadlinePassed($0, now: now) } }
+                    let actions = withMachine { machine in id.map { machine.leaseDeadlinePassed($0, now: now) } }
                     if let actions, let (_, reason) = actions.fail.first {
                         run(actions, connectError: nil, skipFailures: true)
                         throw error(for: reason, connectError: nil)
@@ -187,7 +394,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             let lent = try result.get()
             if !lent.needsPing || factory.ping(lent.connection) { return makeLease(lent) }
             let now = MonotonicClock.now
-            let actions = state.withLock {
+            let actions = withMachine {
                 $0.pingFailed(lent, waiter: .thread(parker), retries: true, requestID: id, now: now)
             }
             id = actions.enqueued ?? id
@@ -197,12 +404,18 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     // MARK: Acting on the machine's decisions
 
+    /// A lease of a connection the machine lent (its facts go to the lane, where its checkin may park it).
     @inline(__always)
     func makeLease(_ lent: LentConnection<Connection>) -> Lease {
+        lane.prepare(
+            lent.slot, connection: lent.connection, connectionID: lent.connectionID, backendPID: lent.backendPID,
+            generation: lent.generation, openedAt: lent.openedAt, machineSeq: lent.seq,
+            checkedOutAt: lent.checkedOutAt, epoch: lent.laneEpoch)
         leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
         notify { $0.onCheckout?(lent.connection) }
         return Lease(
-            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq, pool: self)
+            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq,
+            isLane: false, pool: self)
     }
 
     func resume(_ waiter: Waiter, with result: Result<LentConnection<Connection>, PoolError>) {
@@ -227,7 +440,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     ) {
         for connection in actions.close { factory.close(connection) }
         if actions.serverRestarted {
-            let generation = state.withLock { $0.generation }
+            let generation = withMachine { $0.generation }
             notify { $0.onServerRestart?(generation) }
         }
         for (lent, waiter) in actions.handOver { resume(waiter, with: .success(lent)) }
@@ -254,7 +467,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             connection = try factory.open(deadline: .now + configuration.connectTimeout)
         } catch {
             let now = MonotonicClock.now
-            let actions = state.withLock { $0.connectionOpenFailed(slot: open.slot, now: now) }
+            let actions = withMachine { $0.connectionOpenFailed(slot: open.slot, now: now) }
             run(actions, connectError: error)
             return error
         }
@@ -266,7 +479,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             notify { $0.onPoolConnect?(connection) }
         }
         let now = MonotonicClock.now
-        let actions = state.withLock {
+        let actions = withMachine {
             $0.connectionOpened(slot: open.slot, connection: connection, backendPID: pid, identity: identity, now: now)
         }
         run(actions, connectError: nil)
@@ -275,7 +488,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     func error(for reason: PoolFailureReason, connectError: (any Error)?) -> PoolError {
         switch reason {
-        case .timedOut(let waited, let snapshot): .timedOut(waited: waited, metrics: snapshot.resolved())
+        case .timedOut(let waited, let snapshot): .timedOut(waited: waited, metrics: laneAdjusted(snapshot).resolved())
         case .connectFailed: .connectFailed(underlying: connectError ?? PoolConnectError.unknown)
         case .shutDown: .shutDown
         case .cancelled: .cancelled

@@ -33,6 +33,7 @@ extension PoolStateMachine {
     /// Soft eviction: close idle connections now and busy ones when they come back.
     mutating func evictIdle() -> Actions {
         var actions = Actions()
+        laneEpoch += 1
         closeIdle(invalidated: true, into: &actions)
         for slot in slots.indices {
             if case .leased = slots[slot].state { slots[slot].closeOnReturn = true }
@@ -54,6 +55,7 @@ extension PoolStateMachine {
         var actions = Actions()
         guard lifecycle != .shutDown else { return actions }
         lifecycle = .shutDown
+        laneEpoch += 1
         while let request = waiters.popFirst() {
             actions.fail.append((request.waiter, .shutDown))
         }
@@ -67,6 +69,7 @@ extension PoolStateMachine {
 
     mutating func invalidate(into actions: inout Actions) {
         generation += 1
+        laneEpoch += 1
         closeIdle(invalidated: true, into: &actions)
     }
 

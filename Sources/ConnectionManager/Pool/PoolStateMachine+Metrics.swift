@@ -16,6 +16,7 @@ struct PoolMetricsSnapshot: Sendable {
 
 /// A lent connection as the machine knows it (monotonic time; the shell converts to `Date`).
 struct CheckoutRecordRaw {
+    var slot: Int
     var connectionID: Int
     var backendPID: Int32
     var checkedOutAt: Int64
@@ -50,11 +51,12 @@ extension PoolStateMachine {
     func checkedOutRecords() -> [CheckoutRecordRaw] {
         var records: [CheckoutRecordRaw] = []
         records.reserveCapacity(leasedCount)
-        for slot in slots {
+        for (index, slot) in slots.enumerated() {
             guard case .leased = slot.state else { continue }
             records.append(
                 CheckoutRecordRaw(
-                    connectionID: slot.connectionID, backendPID: slot.backendPID, checkedOutAt: slot.checkedOutAt,
+                    slot: index, connectionID: slot.connectionID, backendPID: slot.backendPID,
+                    checkedOutAt: slot.checkedOutAt,
                     context: slot.context, lastSQL: slot.lastSQL, isExpectedLong: slot.isExpectedLong,
                     generation: slot.generation))
         }

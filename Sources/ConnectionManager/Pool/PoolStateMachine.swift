@@ -76,9 +76,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// How long the oldest waiter may wait before returned connections are handed to it directly instead of
-    /// going idle for whoever comes first (Go's `starvationThresholdNs`). 1 ms: far above a wake-up (~10–50 µs)
-    /// so barging keeps the pool busy under contention, far below any timeout so the tail stays bounded.
-    static var starvationNanoseconds: Int64 { 1_000_000 }
+    /// going idle for whoever comes first (Go's `starvationThresholdNs` is 1 ms). 10 ms: with more threads than
+    /// connections, every waiter that starves costs a hand-over to a sleeping thread (a wake-up, and the
+    /// connection unused until the scheduler runs it), so the threshold sets how many hand-overs a saturated
+    /// pool pays per second (waiters / threshold); far below any pool timeout, so the tail stays bounded.
+    static var starvationNanoseconds: Int64 { 10_000_000 }
 
     let poolSize: Int
     let maxOverflow: Int
@@ -87,6 +89,9 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
 
     var lifecycle = Lifecycle.running
     var generation = 0
+    /// Changes when every connection must come back through the machine (eviction, a new generation, shutdown):
+    /// the lane parks a connection only if it was lent in the current epoch.
+    var laneEpoch = 0
     var slots: [Slot]
     /// Idle slots, most recently returned last (LIFO).
     var idle: [Int]
@@ -151,17 +156,23 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// wait, nothing changes and `.needsWaiter(id)` asks to call again with a waiter and that `requestID`.
     /// `retries`: the waiter may be woken to retry (a parked thread) instead of being handed a connection.
     mutating func leaseRequested(
-        context: LeaseContext, waiter: Waiter?, retries: Bool = false, requestID: PoolRequestID? = nil, now: Int64
+        context: LeaseContext, waiter: Waiter?, retries: Bool = false, requestID: PoolRequestID? = nil,
+        preferredSlot: Int = -1, now: Int64
     ) -> LeaseAction {
         switch lifecycle {
         case .shutDown:
             return .shutDown
         case .running:
             // Barging: an idle connection goes to whoever comes first, unless the oldest waiter starves.
-            if let slot = idle.last, waiters.isEmpty || !isOldestWaiterStarving(now: now) {
+            if var slot = idle.last, waiters.isEmpty || !isOldestWaiterStarving(now: now) {
+                var index = idle.count - 1
+                if preferredSlot != slot, let preferred = idleIndex(of: preferredSlot) {
+                    slot = preferredSlot
+                    index = preferred
+                }
                 if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds {
                     guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
-                    idle.removeLast()
+                    idle.remove(at: index)
                     let old = takeConnection(slot, invalidated: true, freesSlot: false)
                     let id = requestID ?? makeRequestID()
                     slots[slot].state = .connecting(cause: id)
@@ -171,7 +182,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                             id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
                     return .replace(close: old, id, makeOpen(slot))
                 }
-                idle.removeLast()
+                idle.remove(at: index)
                 return .leased(lend(slot, context: context, now: now, waited: 0, isFresh: false))
             }
             if let slot = free.last {
@@ -197,18 +208,28 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
 
     /// The holder gave back the lease `slot`/`seq`; `isUsable` is the factory's `reset` verdict.
     /// A stale `seq` (double checkin) changes nothing.
-    mutating func connectionReleased(slot: Int, seq: UInt64, isUsable: Bool, now: Int64) -> ReleaseAction {
+    /// - Parameters:
+    ///   - heldSince: when the holder got it, if not from this lease (a loan of the lock-free lane); `nil`:
+    ///     the lease's own checkout time.
+    ///   - isCheckin: false when the lane gives back a connection nobody holds (no checkin is counted).
+    ///   - isRecycled: closed for its age (`isUsable` false), not because it failed.
+    mutating func connectionReleased(
+        slot: Int, seq: UInt64, isUsable: Bool, now: Int64, heldSince: Int64? = nil, isCheckin: Bool = true,
+        isRecycled: Bool = false
+    ) -> ReleaseAction {
         guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
             return .none
         }
         leasedCount -= 1
-        counters.totalCheckins += 1
-        holdSamples.record(now - slots[slot].checkedOutAt)
+        if isCheckin {
+            counters.totalCheckins += 1
+            holdSamples.record(now - (heldSince ?? slots[slot].checkedOutAt))
+        }
         slots[slot].context.stack = nil
         slots[slot].lastSQL = nil
 
         let isStale = !isUsable || slots[slot].closeOnReturn || slots[slot].generation != generation
-        if !isUsable { needsIdentityCheck = true }
+        if !isUsable && !isRecycled { needsIdentityCheck = true }
         if isStale || lifecycle == .shutDown {
             let connection = takeConnection(slot, invalidated: isStale)
             if lifecycle == .running, let open = openForWaiterWithoutOpen() {
@@ -252,7 +273,48 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         return .leased(serveWaiter(at: index, slot: slot, now: now, isFresh: false).0)
     }
 
+    // MARK: The lock-free lane (see `FastLane`)
+
+    /// The lane may lend the connections parked in it: the pool runs, is not above `poolSize` (overflow
+    /// connections close when given back, so they go through the machine), and no waiter must be served first
+    /// (a starving waiter, or a task, which cannot retry and is only ever handed a connection).
+    func laneMayLend(now: Int64) -> Bool {
+        guard lifecycle == .running, openCount + connectingCount <= poolSize else { return false }
+        guard !waiters.isEmpty else { return true }
+        return waiters[0].retries && !isOldestWaiterStarving(now: now)
+    }
+
+    /// A connection was parked in the lane while requests wait: wake the oldest sleeping one that can retry,
+    /// unless one is already awake.
+    mutating func laneConnectionParked() -> Waiter? {
+        guard lifecycle == .running, wokenCount == 0,
+            let index = waiters.firstIndex(where: { !$0.isWoken && $0.retries })
+        else { return nil }
+        waiters[index].isWoken = true
+        wokenCount += 1
+        return waiters[index].waiter
+    }
+
+    /// Waiting request `id` got a connection from the lane: it leaves the queue (its wait is recorded; the
+    /// lane counts the checkout). `nil` when it no longer waits (served or failed meanwhile: the result is on
+    /// its way to it).
+    mutating func waiterServedByLane(_ id: PoolRequestID, now: Int64) -> Actions? {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+        let request = removeWaiter(at: index)
+        waitSamples.record(now - request.enqueuedAt)
+        var actions = Actions()
+        wakeAll(now: now, into: &actions)
+        return actions
+    }
+
     // MARK: Helpers
+
+    /// Where `slot` is in the idle list, if it is idle (searched from the most recently returned end).
+    @inline(__always)
+    func idleIndex(of slot: Int) -> Int? {
+        guard slot >= 0, slot < slots.count, case .idle = slots[slot].state else { return nil }
+        return idle.lastIndex(of: slot)
+    }
 
     /// The oldest waiter has waited at least `starvationNanoseconds` (starvation mode).
     @inline(__always)
@@ -297,7 +359,9 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         waitSamples.record(waited)
         return LentConnection(
             slot: slot, seq: slots[slot].leaseSeq, connection: slots[slot].connection!,
-            connectionID: slots[slot].connectionID, needsPing: needsPing)
+            connectionID: slots[slot].connectionID, needsPing: needsPing, backendPID: slots[slot].backendPID,
+            generation: slots[slot].generation, openedAt: slots[slot].openedAt, checkedOutAt: now,
+            laneEpoch: laneEpoch)
     }
 
     /// Empties `slot` (idle or leased; the caller already adjusted the idle list / leased count) and returns

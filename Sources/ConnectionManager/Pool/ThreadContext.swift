@@ -24,6 +24,28 @@ final class ThreadContext: @unchecked Sendable {
     // through the thread-specific key; other threads only see the parker (via a waiter).
     let name: String
     let parker = ThreadParker()
+    // Only the owning thread reads or writes the fields below.
+    /// The pool this thread last gave a connection back to, and its slot (affinity: that connection again).
+    var affinityPool: ObjectIdentifier?
+    var affinitySlot = -1
+    /// When this thread last gave a connection back (monotonic ns, 0: never).
+    private var lastCheckinAt: Int64 = 0
+    /// The last time, this thread came back for a connection within `returnsSoonNanoseconds` of giving one back:
+    /// it will most likely take the one it gives back now again, so waking a waiter for it would be in vain.
+    private(set) var returnsSoon = false
+    static let returnsSoonNanoseconds: Int64 = 50_000
+
+    @inline(__always)
+    func noteCheckout(now: Int64) {
+        if lastCheckinAt != 0 { returnsSoon = now - lastCheckinAt < Self.returnsSoonNanoseconds }
+    }
+
+    @inline(__always)
+    func noteCheckin(pool: ObjectIdentifier, slot: Int, now: Int64) {
+        lastCheckinAt = now
+        affinityPool = pool
+        affinitySlot = slot
+    }
 
     private init(name: String) { self.name = name }
 

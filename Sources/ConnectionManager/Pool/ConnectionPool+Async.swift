@@ -7,15 +7,16 @@ extension ConnectionPool {
     /// Same order and errors as the blocking `checkout`; opens and pings run on the pool's dispatch queue.
     /// Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) async throws(PoolError) -> Lease {
-        let thread = ThreadContext.current
+        let habits = ThreadContext.currentHabits
         let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
         let now = MonotonicClock.now
-        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(thread)),
+        habits.pointee.noteCheckout(now: now)
+        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)),
             laneClaimIsUsable(claim, now: now)
         {
-            return laneLease(claim, thread: thread, stack: stack, now: now)
+            return laneLease(claim, habits: habits, stack: stack, now: now)
         }
-        let context = LeaseContext(threadName: thread.name, stack: stack)
+        let context = LeaseContext(threadName: habits.pointee.name, stack: stack)
         let deadline = now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
         var pending: LentConnection<Connection>?
         let requestID: PoolRequestID

@@ -12,27 +12,51 @@ extension ConnectionPool {
         let seq: UInt64
         /// Lent by the lock-free lane (`seq` is the lane's), not by the machine.
         let isLane: Bool
-        // Safety: the pool outlives its leases (documented above; its deinit asserts no lease is out).
-        unowned(unsafe) let pool: ConnectionPool
+        /// The pool, not retained: it outlives its leases (documented above; its deinit asserts no lease is
+        /// out). Reached through `withPool`, which does not retain it either (a shared reference count touched
+        /// by every thread on every checkin would be a contended atomic).
+        let poolReference: Unmanaged<ConnectionPool>
+
+        init(
+            connection: Connection, connectionID: Int, slot: Int, seq: UInt64, isLane: Bool,
+            pool: ConnectionPool
+        ) {
+            self.connection = connection
+            self.connectionID = connectionID
+            self.slot = slot
+            self.seq = seq
+            self.isLane = isLane
+            poolReference = Unmanaged.passUnretained(pool)
+        }
+
+        @inline(__always)
+        func withPool<T>(_ body: (ConnectionPool) -> T) -> T {
+            poolReference._withUnsafeGuaranteedRef(body)
+        }
 
         /// Gives the connection back; same as `pool.checkin(lease)`.
-        public func checkin() { pool.checkin(self) }
+        public func checkin() { withPool { $0.checkin(self) } }
 
         /// This loan was given back (by any copy). A relaxed load of the slot's lease word: exact for the
         /// holder's own thread, which is the only one that gives a lease back in normal use.
         public var isCheckedIn: Bool {
-            if isLane { return !pool.lane.isLent(slot, seq: seq) }
-            return pool.leaseWords[slot].load(ordering: .relaxed) != seq << 1 | 1
+            withPool { pool in
+                if isLane { return !pool.lane.isLent(slot, seq: seq) }
+                return pool.leaseWords[slot].load(ordering: .relaxed) != seq << 1 | 1
+            }
         }
 
         /// Records the statement being run, for the leak detector (`CheckoutRecord.lastSQL`). Takes a lock
         /// briefly (the slot's own for a lane loan, else the pool's); ignored after checkin.
         public func recordSQL(_ sql: String?) {
+            withPool { pool in recordSQL(sql, in: pool) }
+        }
+
+        private func recordSQL(_ sql: String?, in pool: ConnectionPool) {
             if isLane {
-                let record = pool.lane.records[slot]
-                record.lock()
-                if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.lastSQL = sql }
-                record.unlock()
+                pool.lane.withRecord(slot) { record in
+                    if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.lastSQL = sql }
+                }
             } else {
                 pool.withMachine { $0.recordSQL(sql, slot: slot, seq: seq) }
             }
@@ -40,11 +64,14 @@ extension ConnectionPool {
 
         /// Marks this session as expected to be long (no leak alarm). Ignored after checkin.
         public func markExpectedLong(_ isExpectedLong: Bool = true) {
+            withPool { pool in markExpectedLong(isExpectedLong, in: pool) }
+        }
+
+        private func markExpectedLong(_ isExpectedLong: Bool, in pool: ConnectionPool) {
             if isLane {
-                let record = pool.lane.records[slot]
-                record.lock()
-                if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.isExpectedLong = isExpectedLong }
-                record.unlock()
+                pool.lane.withRecord(slot) { record in
+                    if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.isExpectedLong = isExpectedLong }
+                }
             } else {
                 pool.withMachine { $0.markExpectedLong(isExpectedLong, slot: slot, seq: seq) }
             }
@@ -136,14 +163,13 @@ extension ConnectionPool {
             case .idle:
                 continue  // parked: nobody holds it
             case .lent, .returning:
-                let laneRecord = lane.records[record.slot]
-                laneRecord.lock()
-                let matches = laneRecord.seq == seq
-                record.checkedOutAt = laneRecord.checkedOutAt
-                record.context = laneRecord.context
-                record.lastSQL = laneRecord.lastSQL
-                record.isExpectedLong = laneRecord.isExpectedLong
-                laneRecord.unlock()
+                let matches = lane.withRecord(record.slot) { laneRecord in
+                    record.checkedOutAt = laneRecord.checkedOutAt
+                    record.context = laneRecord.context
+                    record.lastSQL = laneRecord.lastSQL
+                    record.isExpectedLong = laneRecord.isExpectedLong
+                    return laneRecord.seq == seq
+                }
                 if matches { raw.append(record) }
             }
         }

@@ -84,18 +84,20 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// - Throws: `.timedOut` when the pool stayed saturated, `.connectFailed` when the open this checkout caused
     ///   failed, `.shutDown`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) throws(PoolError) -> Lease {
-        let thread = ThreadContext.current
+        let habits = ThreadContext.currentHabits
         let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
-        let now = MonotonicClock.now
-        thread.noteCheckout(now: now)
-        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(thread)),
-            laneClaimIsUsable(claim, now: now)
-        {
-            return laneLease(claim, thread: thread, stack: stack, now: now)  // the hot path
+        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)) {
+            let time = habits.pointee.checkoutTime(waiting: lane.waiterCount.load(ordering: .relaxed) != 0)
+            if laneClaimIsUsable(claim, now: time.now) {
+                return laneLease(claim, habits: habits, stack: stack, now: time.now, isPrecise: time.isPrecise)
+            }
         }
+        let now = MonotonicClock.now
+        habits.pointee.noteCheckout(now: now)
+        let thread = ThreadContext.current
         let context = LeaseContext(threadName: thread.name, stack: stack)
         let deadline = now &+ (timeout?.nanoseconds ?? timeoutNanoseconds)
-        let preferred = preferredSlot(thread)
+        let preferred = preferredSlot(habits)
         // First without a waiter (no retain of the parker on the hot path); again with one if it must wait.
         var action = withMachine {
             $0.leaseRequested(context: context, waiter: nil, preferredSlot: preferred, now: now)
@@ -148,22 +150,19 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let isUsable = factory.reset(lease.connection)
         notify { $0.onCheckin?(lease.connection) }
         let now = MonotonicClock.now
-        let thread = ThreadContext.current
-        thread.noteCheckin(pool: ObjectIdentifier(self), slot: slot, now: now)
-        let record = lane.records[slot]
-        record.lock()
+        let habits = ThreadContext.currentHabits
+        habits.pointee.noteCheckin(pool: ObjectIdentifier(self), slot: slot, now: now)
+        let returnsSoon = habits.pointee.returnsSoon
+        let block = lane.block(slot)
+        // The holder's record stays until the next lane checkout overwrites it: observers tell by the state word.
         let heldSince =
-            lease.isLane ? record.checkedOutAt : lane.block(slot).pointee.machineCheckedOutAt.load(ordering: .relaxed)
-        if lease.isLane {
-            record.context = .empty
-            record.lastSQL = nil
-        }
-        let parks = isUsable && lane.mayPark(slot)
-        if parks { record.recordHold(now - heldSince) }
-        record.unlock()
-        if parks {
+            lease.isLane
+            ? block.pointee.laneCheckedOutAt.load(ordering: .relaxed)
+            : block.pointee.machineCheckedOutAt.load(ordering: .relaxed)
+        if isUsable && lane.mayPark(slot) {
+            if heldSince != .min { lane.recordHold(slot, now - heldSince) }
             lane.park(slot, now: now)
-            afterPark(slot, thread: thread)
+            afterPark(slot, returnsSoon: returnsSoon)
             return
         }
         let seq = lease.isLane ? lane.leave(slot, seq: lease.seq) : lease.seq
@@ -185,8 +184,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     // MARK: The lock-free lane
 
     @inline(__always)
-    func preferredSlot(_ thread: ThreadContext) -> Int {
-        thread.affinityPool == ObjectIdentifier(self) ? thread.affinitySlot : -1
+    func preferredSlot(_ habits: UnsafeMutablePointer<ThreadContext.Habits>) -> Int {
+        habits.pointee.preferredSlot(in: ObjectIdentifier(self))
     }
 
     /// The checks the machine makes at checkout, on a claimed lane slot: a connection older than `poolRecycle`
@@ -201,7 +200,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
         if let prePingNanoseconds,
             prePingNanoseconds == 0 || now - block.pointee.idleSince.load(ordering: .relaxed) > prePingNanoseconds,
-            !factory.ping(lane.connection(claim.slot))
+            !factory.ping(lane.connection(claim.slot).takeUnretainedValue())
         {
             giveClaimToMachine(claim, isUsable: false, isRecycled: false, now: now)
             return false
@@ -211,24 +210,26 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     /// Turns a claimed (and checked) lane slot into a lease.
     @inline(__always)
-    func laneLease(_ claim: FastLane<Connection>.Claim, thread: ThreadContext, stack: CapturedStack?, now: Int64)
-        -> Lease
-    {
+    func laneLease(
+        _ claim: FastLane<Connection>.Claim, habits: UnsafeMutablePointer<ThreadContext.Habits>,
+        stack: CapturedStack?, now: Int64, isPrecise: Bool = true
+    ) -> Lease {
         let slot = claim.slot
         let block = lane.block(slot)
         let connection = lane.connection(slot)
         FastLane<Connection>.bump(block.pointee.checkouts)
-        let record = lane.records[slot]
-        record.lock()
-        record.seq = claim.seq
-        record.checkedOutAt = now
-        record.context = LeaseContext(threadName: thread.name, stack: stack)
-        record.lastSQL = nil
-        record.isExpectedLong = false
-        record.unlock()
-        notify { $0.onCheckout?(connection) }
+        // `.min`: a coarse checkout time, no hold-time sample for this lease.
+        block.pointee.laneCheckedOutAt.store(isPrecise ? now : .min, ordering: .relaxed)
+        lane.withRecord(slot) { record in
+            record.seq = claim.seq
+            record.checkedOutAt = now
+            record.context = LeaseContext(threadName: habits.pointee.name, stack: stack)
+            record.lastSQL = nil
+            record.isExpectedLong = false
+        }
+        notify { $0.onCheckout?(connection.takeUnretainedValue()) }
         return Lease(
-            connection: connection, connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot,
+            connection: connection.takeUnretainedValue(), connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot,
             seq: claim.seq, isLane: true, pool: self)
     }
 
@@ -246,12 +247,12 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// After parking `slot`: if the lane closed or changed epoch meanwhile, the machine gets it back; if requests
     /// wait and this thread is not about to take it again, the oldest sleeping one is woken to try.
     @inline(__always)
-    private func afterPark(_ slot: Int, thread: ThreadContext) {
+    private func afterPark(_ slot: Int, returnsSoon: Bool) {
         if !lane.mayPark(slot) {
             reclaim(slot)
             return
         }
-        if lane.waiterCount.load(ordering: .sequentiallyConsistent) > 0, !thread.returnsSoon {
+        if lane.waiterCount.load(ordering: .sequentiallyConsistent) > 0, !returnsSoon {
             if let waiter = withMachine({ $0.laneConnectionParked() }) { wake(waiter) }
         }
     }
@@ -326,7 +327,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     private func retry(_ id: PoolRequestID, thread: ThreadContext, stack: CapturedStack?) -> Retry {
         let now = MonotonicClock.now
         if lane.isOpen.load(ordering: .sequentiallyConsistent),
-            let claim = lane.claim(preferred: preferredSlot(thread)), laneClaimIsUsable(claim, now: now)
+            let claim = lane.claim(preferred: preferredSlot(ThreadContext.currentHabits)),
+            laneClaimIsUsable(claim, now: now)
         {
             guard let actions = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
                 // Served or failed meanwhile (the result is on its way): the claim goes back to the lane.
@@ -334,11 +336,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
                 lane.park(
                     claim.slot, now: lane.block(claim.slot).pointee.idleSince.load(ordering: .relaxed), isCheckin: false
                 )
-                afterPark(claim.slot, thread: thread)
+                afterPark(claim.slot, returnsSoon: false)
                 return .wait
             }
             run(actions, connectError: nil)
-            return .lease(laneLease(claim, thread: thread, stack: stack, now: now))
+            return .lease(laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: now))
         }
         if case .leased(let lent) = withMachine({ $0.waiterRetried(id, now: now) }) { return .lent(lent) }
         return .wait
@@ -414,7 +416,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
         notify { $0.onCheckout?(lent.connection) }
         return Lease(
-            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: lent.seq,
+            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot,
+            seq: lent.seq,
             isLane: false, pool: self)
     }
 

@@ -42,46 +42,36 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let machineSeq = Atomic<UInt64>(0)
         let openedAt = Atomic<Int64>(0)
         let machineCheckedOutAt = Atomic<Int64>(0)
+        let laneCheckedOutAt = Atomic<Int64>(0)
         let idleSince = Atomic<Int64>(0)
         let checkouts = Atomic<Int>(0)
         let checkins = Atomic<Int>(0)
+        /// Guards the slot's `Record`.
+        let spin = Atomic<Bool>(false)
+        /// Next index in the slot's ring of hold times (written by the owner only).
+        let holdNext = Atomic<Int>(0)
     }
 
-    /// Who holds a lane lease, for `checkedOutConnections` and the leak detector; and recent hold times.
-    final class Record: @unchecked Sendable {
-        // Safety: every field is only read or written between `lock()` and `unlock()`.
-        private let spin = Atomic<Bool>(false)
+    /// Recent hold times per slot (nanoseconds; 0: no sample yet).
+    static var holdCapacity: Int { 16 }
+
+    /// Who holds a lane lease, for `checkedOutConnections` and the leak detector. Written by the holder at
+    /// checkout and by `recordSQL`/`markExpectedLong`, read by observers, always under the slot's `spin` lock.
+    struct Record {
         var seq: UInt64 = 0
         var checkedOutAt: Int64 = 0
         var context = LeaseContext.empty
         var lastSQL: String?
         var isExpectedLong = false
-        var holdSamples = [Int64](repeating: 0, count: Record.sampleCapacity)
-        var holdCount = 0
-        var holdNext = 0
-        static var sampleCapacity: Int { 64 }
-
-        @inline(__always)
-        func lock() {
-            while spin.exchange(true, ordering: .acquiring) { sched_yield() }
-        }
-
-        @inline(__always)
-        func unlock() { spin.store(false, ordering: .releasing) }
-
-        @inline(__always)
-        func recordHold(_ nanoseconds: Int64) {
-            holdSamples[holdNext] = nanoseconds
-            holdNext = (holdNext + 1) & (Record.sampleCapacity - 1)
-            if holdCount < Record.sampleCapacity { holdCount += 1 }
-        }
     }
 
     static var blockStride: Int { 128 }
 
     let count: Int
     private let base: UnsafeMutableRawPointer
-    let records: [Record]
+    /// One `Record` per slot, 128 bytes apart (threads writing their own slot's record share no cache line).
+    private let records: UnsafeMutableRawPointer
+    private let holds: UnsafeMutablePointer<Atomic<Int64>>
     /// The machine lets the lane lend: running, and no waiter that must be served first. Mirrored from the
     /// machine under its lock after every change.
     let isOpen = Atomic<Bool>(false)
@@ -97,12 +87,47 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         for index in 0..<count {
             (base + index * Self.blockStride).bindMemory(to: Block.self, capacity: 1).initialize(to: Block())
         }
-        records = (0..<count).map { _ in Record() }
+        precondition(MemoryLayout<Record>.stride <= Self.blockStride)
+        records = .allocate(byteCount: max(1, count) * Self.blockStride, alignment: 64)
+        for index in 0..<count {
+            (records + index * Self.blockStride).bindMemory(to: Record.self, capacity: 1).initialize(to: Record())
+        }
+        holds = UnsafeMutableRawPointer.allocate(
+            byteCount: max(1, count) * Self.holdCapacity * MemoryLayout<Atomic<Int64>>.stride, alignment: 64
+        ).bindMemory(to: Atomic<Int64>.self, capacity: max(1, count) * Self.holdCapacity)
+        for index in 0..<count * Self.holdCapacity { (holds + index).initialize(to: Atomic(0)) }
     }
 
     deinit {
         for index in 0..<count { block(index).deinitialize(count: 1) }
         base.deallocate()
+        for index in 0..<count { record(index).deinitialize(count: 1) }
+        records.deallocate()
+        holds.deinitialize(count: count * Self.holdCapacity)
+        holds.deallocate()
+    }
+
+    /// Runs `body` on the record of `slot` under its lock (held for a few stores: spins, then yields).
+    @inline(__always)
+    func withRecord<T>(_ slot: Int, _ body: (inout Record) -> T) -> T {
+        let spin = UnsafePointer(block(slot))
+        while spin.pointee.spin.exchange(true, ordering: .acquiring) { sched_yield() }
+        defer { spin.pointee.spin.store(false, ordering: .releasing) }
+        return body(&record(slot).pointee)
+    }
+
+    @inline(__always)
+    private func record(_ slot: Int) -> UnsafeMutablePointer<Record> {
+        (records + slot * Self.blockStride).assumingMemoryBound(to: Record.self)
+    }
+
+    /// Adds a hold time to the ring of `slot` (by its owner).
+    @inline(__always)
+    func recordHold(_ slot: Int, _ nanoseconds: Int64) {
+        let block = block(slot)
+        let next = block.pointee.holdNext.load(ordering: .relaxed)
+        holds[slot * Self.holdCapacity + next].store(max(1, nanoseconds), ordering: .relaxed)
+        block.pointee.holdNext.store((next + 1) & (Self.holdCapacity - 1), ordering: .relaxed)
     }
 
     @inline(__always)
@@ -169,11 +194,11 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         return nil
     }
 
-    /// The connection of a slot its caller owns (claimed, or lent by the machine and prepared).
+    /// The connection of a slot its caller owns (claimed, or lent by the machine and prepared), not retained.
     @inline(__always)
-    func connection(_ slot: Int) -> Connection {
+    func connection(_ slot: Int) -> Unmanaged<Connection> {
         let bits = block(slot).pointee.connection.load(ordering: .relaxed)
-        return Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+        return Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
     }
 
     /// Records the facts of a connection the machine just lent, so that its checkin can park it here.
@@ -279,10 +304,9 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     /// The recent hold times of connections parked here, every slot's window together.
     func holdSamples() -> [Int64] {
         var samples: [Int64] = []
-        for record in records {
-            record.lock()
-            samples.append(contentsOf: record.holdSamples[0..<record.holdCount])
-            record.unlock()
+        for index in 0..<count * Self.holdCapacity {
+            let value = holds[index].load(ordering: .relaxed)
+            if value > 0 { samples.append(value) }
         }
         return samples
     }

@@ -209,8 +209,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// The holder gave back the lease `slot`/`seq`; `isUsable` is the factory's `reset` verdict.
     /// A stale `seq` (double checkin) changes nothing.
     /// - Parameters:
-    ///   - heldSince: when the holder got it, if not from this lease (a loan of the lock-free lane); `nil`:
-    ///     the lease's own checkout time.
+    ///   - heldSince: when the holder got it, if not from this lease (a loan of the lock-free lane; `.min`: not known
+    ///     precisely, no hold-time sample); `nil`: the lease's own checkout time.
     ///   - isCheckin: false when the lane gives back a connection nobody holds (no checkin is counted).
     ///   - isRecycled: closed for its age (`isUsable` false), not because it failed.
     mutating func connectionReleased(
@@ -223,7 +223,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         leasedCount -= 1
         if isCheckin {
             counters.totalCheckins += 1
-            holdSamples.record(now - (heldSince ?? slots[slot].checkedOutAt))
+            let since = heldSince ?? slots[slot].checkedOutAt
+            if since != .min { holdSamples.record(now - since) }
         }
         slots[slot].context.stack = nil
         slots[slot].lastSQL = nil

@@ -59,7 +59,9 @@ struct PooltopBench: ParsableCommand {
         guard snapshotRate >= 0 else {
             throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).")
         }
-        guard snapshotRate >= 0 else { throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).") }
+        guard snapshotRate >= 0 else {
+            throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).")
+        }
         guard maxOverflow >= 0 else { throw ValidationError("--max-overflow must be at least 0, got \(maxOverflow).") }
     }
 

@@ -4,15 +4,16 @@
 /// A value (no allocation per checkout): copies refer to the same loan, and closing one closes them all.
 public struct PooledConnection: Sendable {
     let lease: ConnectionPool<PostgresConnectionFactory>.Lease
-    // Safety: the manager outlives this value: it only exists inside `withConnection`, a method of that manager.
-    unowned(unsafe) let manager: ConnectionManager
+    /// Not retained: the manager outlives this value, which only exists inside `withConnection`, a method of that
+    /// manager. Reached without retaining it either (its reference count is shared by every thread).
+    let managerReference: Unmanaged<ConnectionManager>
 
     /// Given back (by `close()` or the end of `withConnection`): read from the pool's per-slot lease word.
     private var isClosed: Bool { lease.isCheckedIn }
 
     init(lease: ConnectionPool<PostgresConnectionFactory>.Lease, manager: ConnectionManager) {
         self.lease = lease
-        self.manager = manager
+        managerReference = .passUnretained(manager)
     }
 
     /// The pool's id of this physical connection (as shown in leak reports).
@@ -29,7 +30,10 @@ public struct PooledConnection: Sendable {
         -> QueryResult
     {
         if isClosed { throw SessionError.closed }
-        return try manager.run(sql, parameters, timeout: timeout, on: lease)
+        let result = managerReference._withUnsafeGuaranteedRef { manager in
+            Result { try manager.run(sql, parameters, timeout: timeout, on: lease) }
+        }
+        return try result.get()
     }
 
     /// Marks this checkout as expected to be long (a migration, a report): it raises no leak alarm.

@@ -78,7 +78,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     ///
     /// First from the lock-free lane (the connection this thread gave back last, else the most recently given
     /// back), else from the state machine: waiters are served first come, first served, with newcomers allowed
-    /// to take a free connection first until the oldest waiter has waited `starvationNanoseconds`. May open a
+    /// to take a free connection first until the oldest waiter has waited `starvationThreshold()`. May open a
     /// connection (on this thread) or ping an idle one first. Give the lease back with `checkin(_:)`.
     /// - Parameter captureStack: record the caller's stack in its `CheckoutRecord` (≈ 0.1 µs).
     /// - Throws: `.timedOut` when the pool stayed saturated, `.connectFailed` when the open this checkout caused
@@ -229,7 +229,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
         notify { $0.onCheckout?(connection.takeUnretainedValue()) }
         return Lease(
-            connection: connection.takeUnretainedValue(), connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot,
+            connection: connection.takeUnretainedValue(),
+            connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot,
             seq: claim.seq, isLane: true, pool: self)
     }
 
@@ -378,7 +379,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
                     checkLane = true
                     continue
                 case .timedOut where until < deadline:
-                    starvesAt = .max
+                    // Look again once the (queue-dependent) bound has passed, in case nothing else happens.
+                    starvesAt = MonotonicClock.now &+ withMachine { $0.starvationThreshold() } &+ 100_000
                     checkLane = true
                     continue
                 case .timedOut:

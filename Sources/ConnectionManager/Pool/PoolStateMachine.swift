@@ -76,11 +76,14 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// How long the oldest waiter may wait before returned connections are handed to it directly instead of
-    /// going idle for whoever comes first (Go's `starvationThresholdNs` is 1 ms). 10 ms: with more threads than
-    /// connections, every waiter that starves costs a hand-over to a sleeping thread (a wake-up, and the
-    /// connection unused until the scheduler runs it), so the threshold sets how many hand-overs a saturated
-    /// pool pays per second (waiters / threshold); far below any pool timeout, so the tail stays bounded.
+    /// going idle (or to the lock-free lane) for whoever comes first: `starvationThreshold()`, at least this
+    /// (Go's `starvationThresholdNs` is 1 ms) and `starvationPerWaiterNanoseconds` per waiting request. Every
+    /// waiter that starves costs a hand-over to a sleeping thread (a wake-up, and the connection unused until
+    /// the scheduler runs that thread, up to milliseconds on a saturated machine), so the threshold sets how
+    /// many hand-overs a saturated pool pays: at most one per 2 ms, whatever the queue. Far below any pool
+    /// timeout, so the tail stays bounded.
     static var starvationNanoseconds: Int64 { 10_000_000 }
+    static var starvationPerWaiterNanoseconds: Int64 { 2_000_000 }
 
     let poolSize: Int
     let maxOverflow: Int
@@ -317,11 +320,18 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         return idle.lastIndex(of: slot)
     }
 
-    /// The oldest waiter has waited at least `starvationNanoseconds` (starvation mode).
+    /// The oldest waiter has waited at least `starvationThreshold()` (starvation mode).
     @inline(__always)
     func isOldestWaiterStarving(now: Int64) -> Bool {
         guard !waiters.isEmpty else { return false }
-        return now - waiters[0].enqueuedAt >= Self.starvationNanoseconds
+        return now - waiters[0].enqueuedAt >= starvationThreshold()
+    }
+
+    /// The fairness bound now: `starvationNanoseconds`, or `starvationPerWaiterNanoseconds` per waiting request
+    /// if that is more.
+    @inline(__always)
+    func starvationThreshold() -> Int64 {
+        max(Self.starvationNanoseconds, Int64(waiters.count) &* Self.starvationPerWaiterNanoseconds)
     }
 
     /// One step towards "no idle connection while a waiter sleeps unwoken": wakes the oldest sleeping waiter

@@ -1,0 +1,237 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+@testable import ConnectionManager
+
+/// The lock-free lane in front of the state machine: what it lends, when it gives connections back to the
+/// machine, and that its hot path really takes no lock.
+@Suite("FastLane")
+struct FastLaneTests {
+    private func makePool(
+        size: Int, overflow: Int = 0, timeout: Duration = .seconds(5), server: MemoryServer = MemoryServer()
+    ) -> ConnectionPool<MemoryConnectionFactory> {
+        ConnectionPool(
+            configuration: PoolConfiguration(poolSize: size, maxOverflow: overflow, poolTimeout: timeout),
+            factory: MemoryConnectionFactory(server: server))
+    }
+
+    /// Runs `body` on a new named thread and waits for it (at most `seconds`); false if it did not finish.
+    private func onThread(
+        named name: String, waitingAtMost seconds: Double = 10, _ body: @escaping @Sendable () -> Void
+    )
+        -> Bool
+    {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            Thread.current.name = name
+            body()
+            done.signal()
+        }
+        thread.start()
+        return done.wait(timeout: .now() + seconds) == .success
+    }
+
+    @Test func aConnectionGivenBackIsLentWithoutThePoolLock() throws {
+        let pool = makePool(size: 2)
+        let first = try pool.checkout()
+        pool.checkin(first)
+        // While the test holds the machine's lock, another thread checks out and in: only the lane can serve it.
+        let served = Atomic<Int>(0)
+        let finished = pool.state.withLock { _ in
+            onThread(named: "lane-user", waitingAtMost: 5) {
+                for _ in 0..<100 {
+                    guard let lease = try? pool.checkout() else { return }
+                    pool.checkin(lease)
+                    served.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        let count = served.load(ordering: .relaxed)
+        #expect(finished && count == 100)
+        let m = pool.metrics()
+        #expect(m.totalCheckouts == 101 && m.totalCheckins == 101)
+        #expect(m.checkedIn == 1 && m.checkedOut == 0 && m.connectionsCreated == 1)
+    }
+
+    @Test func affinityBeatsLIFOAcrossThreads() throws {
+        let pool = makePool(size: 2)
+        let a = try pool.checkout()
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let other = Mutex<Int?>(nil)
+        let thread = Thread {
+            guard let b = try? pool.checkout() else { return }
+            other.withLock { $0 = b.connection.id }
+            holding.signal()
+            release.wait()
+            pool.checkin(b)  // returned after `a`: the most recent
+            holding.signal()
+        }
+        thread.start()
+        holding.wait()
+        pool.checkin(a)
+        release.signal()
+        holding.wait()
+        let again = try pool.checkout()
+        #expect(again.connection === a.connection && other.withLock { $0 } != a.connection.id)
+        pool.checkin(again)
+    }
+
+    @Test func evictionClosesAConnectionLentFromTheLaneWhenItComesBack() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 2, server: server)
+        let first = try pool.checkout()
+        pool.checkin(first)  // parked in the lane
+        let lent = try pool.checkout()  // lent by the lane
+        #expect(lent.connection === first.connection)
+        pool.evictIdle()
+        let closedWhileLent = lent.connection.isClosed.load(ordering: .relaxed)
+        pool.checkin(lent)
+        let closedOnReturn = lent.connection.isClosed.load(ordering: .relaxed)
+        #expect(!closedWhileLent && closedOnReturn)
+        let next = try pool.checkout()
+        #expect(next.connection !== first.connection)
+        pool.checkin(next)
+        let m = pool.metrics()
+        #expect(m.checkedIn == 1 && m.checkedOut == 0 && m.connectionsCreated == 2 && m.connectionsClosed == 1)
+        #expect(pool.state.withLock { $0.invariantViolation() } == nil)
+    }
+
+    @Test func invalidationClosesParkedConnectionsNowAndLentOnesOnReturn() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 3, server: server)
+        let a = try pool.checkout()
+        let b = try pool.checkout()
+        pool.checkin(a)
+        pool.checkin(b)
+        let lent = try pool.checkout()  // b, from the lane; a stays parked
+        pool.invalidateAll()
+        let parkedClosed = a.connection.isClosed.load(ordering: .relaxed)
+        let lentClosedEarly = lent.connection.isClosed.load(ordering: .relaxed)
+        pool.checkin(lent)
+        let lentClosedOnReturn = lent.connection.isClosed.load(ordering: .relaxed)
+        #expect(parkedClosed && !lentClosedEarly && lentClosedOnReturn)
+        let m = pool.metrics()
+        #expect(m.generation == 1 && m.checkedIn == 0 && m.checkedOut == 0 && m.connectionsClosed == 2)
+        let fresh = try pool.checkout()
+        #expect(fresh.connection !== a.connection && fresh.connection !== b.connection)
+        pool.checkin(fresh)
+    }
+
+    @Test func shutdownClosesParkedConnections() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 2, server: server)
+        let a = try pool.checkout()
+        let b = try pool.checkout()
+        pool.checkin(a)
+        pool.checkin(b)
+        pool.shutdown()
+        let closed = server.closed.load(ordering: .relaxed)
+        #expect(closed == 2)
+        #expect(throws: PoolError.self) { _ = try pool.checkout() }
+    }
+
+    @Test func aWaiterIsServedWhileAnotherThreadKeepsTakingTheConnectionBack() throws {
+        // Pool of one; a thread gives the connection back and takes it again in a tight loop (barging through
+        // the lane). A second thread must still get it: the fairness bound closes the lane for it.
+        let pool = makePool(size: 1, timeout: .seconds(5))
+        let stop = Atomic<Bool>(false)
+        let stopped = DispatchSemaphore(value: 0)
+        let spinner = Thread {
+            while !stop.load(ordering: .relaxed) {
+                guard let lease = try? pool.checkout() else { continue }
+                pool.checkin(lease)
+            }
+            stopped.signal()
+        }
+        spinner.start()
+        usleep(20_000)
+        let served = Atomic<Bool>(false)
+        let finished = onThread(named: "waiter") {
+            if let lease = try? pool.checkout() {
+                served.store(true, ordering: .relaxed)
+                pool.checkin(lease)
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        stopped.wait()
+        let wasServed = served.load(ordering: .relaxed)
+        #expect(finished && wasServed)
+        #expect(pool.metrics().timeouts == 0)
+    }
+
+    @Test func aTaskWaiterIsHandedTheConnectionWhileThreadsBarge() async throws {
+        let pool = makePool(size: 1, timeout: .seconds(5))
+        let stop = Atomic<Bool>(false)
+        let stopped = DispatchSemaphore(value: 0)
+        let spinner = Thread {
+            while !stop.load(ordering: .relaxed) {
+                guard let lease = try? pool.checkout() else { continue }
+                pool.checkin(lease)
+            }
+            stopped.signal()
+        }
+        spinner.start()
+        usleep(20_000)
+        let lease = try await pool.checkout()
+        pool.checkin(lease)
+        stop.store(true, ordering: .relaxed)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                stopped.wait()
+                continuation.resume()
+            }
+        }
+        #expect(pool.metrics().timeouts == 0)
+    }
+
+    @Test func holdersOfLaneLoansAreListedWithTheirStatement() throws {
+        let pool = makePool(size: 2)
+        let first = try pool.checkout()
+        pool.checkin(first)
+        let done = DispatchSemaphore(value: 0)
+        let proceed = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            Thread.current.name = "report-worker"
+            guard let lease = try? pool.checkout(captureStack: true) else { return }
+            lease.recordSQL("SELECT pg_sleep(60)")
+            lease.markExpectedLong()
+            done.signal()
+            proceed.wait()
+            pool.checkin(lease)
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        let records = pool.checkedOutConnections()
+        #expect(records.count == 1)
+        #expect(records.first?.threadName == "report-worker")
+        #expect(records.first?.lastSQL == "SELECT pg_sleep(60)")
+        #expect(records.first?.isExpectedLong == true)
+        #expect(records.first?.stack != nil)
+        #expect(records.first?.connectionID == 1)
+        proceed.signal()
+        done.wait()
+        #expect(pool.checkedOutConnections().isEmpty)
+        #expect(pool.metrics().checkedOut == 0)
+    }
+
+    @Test func overflowConnectionsGoThroughTheMachineAndClose() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 1, overflow: 1, server: server)
+        let a = try pool.checkout()
+        let b = try pool.checkout()  // overflow: the lane closes while the pool is above its size
+        pool.checkin(b)
+        let overflowClosed = b.connection.isClosed.load(ordering: .relaxed)
+        #expect(overflowClosed)
+        pool.checkin(a)
+        let m = pool.metrics()
+        #expect(m.checkedIn == 1 && m.overflow == 0 && m.connectionsClosed == 1)
+        // Back at its size, the lane lends again.
+        let again = try pool.checkout()
+        pool.checkin(again)
+        #expect(pool.metrics().connectionsCreated == 2)
+    }
+}

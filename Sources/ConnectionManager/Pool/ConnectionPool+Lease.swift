@@ -55,7 +55,9 @@ extension ConnectionPool {
         private func recordSQL(_ sql: String?, in pool: ConnectionPool) {
             if isLane {
                 pool.lane.withRecord(slot) { record in
-                    if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.lastSQL = sql }
+                    guard pool.lane.isLent(slot, seq: seq) else { return }
+                    record.lastSQL = sql
+                    pool.lane.block(slot).pointee.recordOwner.store(0, ordering: .relaxed)
                 }
             } else {
                 pool.withMachine { $0.recordSQL(sql, slot: slot, seq: seq) }
@@ -70,7 +72,9 @@ extension ConnectionPool {
         private func markExpectedLong(_ isExpectedLong: Bool, in pool: ConnectionPool) {
             if isLane {
                 pool.lane.withRecord(slot) { record in
-                    if record.seq == seq, pool.lane.isLent(slot, seq: seq) { record.isExpectedLong = isExpectedLong }
+                    guard pool.lane.isLent(slot, seq: seq) else { return }
+                    record.isExpectedLong = isExpectedLong
+                    pool.lane.block(slot).pointee.recordOwner.store(0, ordering: .relaxed)
                 }
             } else {
                 pool.withMachine { $0.markExpectedLong(isExpectedLong, slot: slot, seq: seq) }
@@ -163,14 +167,14 @@ extension ConnectionPool {
             case .idle:
                 continue  // parked: nobody holds it
             case .lent, .returning:
-                let matches = lane.withRecord(record.slot) { laneRecord in
-                    record.checkedOutAt = laneRecord.checkedOutAt
+                lane.withRecord(record.slot) { laneRecord in
                     record.context = laneRecord.context
                     record.lastSQL = laneRecord.lastSQL
                     record.isExpectedLong = laneRecord.isExpectedLong
-                    return laneRecord.seq == seq
                 }
-                if matches { raw.append(record) }
+                record.checkedOutAt = lane.block(record.slot).pointee.leaseAt.load(ordering: .relaxed)
+                // Still the same loan (not given back and lent again meanwhile)?
+                if lane.state(record.slot) == (laneState, seq) { raw.append(record) }
             }
         }
         raw.sort { $0.checkedOutAt < $1.checkedOutAt }

@@ -155,10 +155,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let returnsSoon = habits.pointee.returnsSoon
         let block = lane.block(slot)
         // The holder's record stays until the next lane checkout overwrites it: observers tell by the state word.
-        let heldSince =
-            lease.isLane
-            ? block.pointee.laneCheckedOutAt.load(ordering: .relaxed)
-            : block.pointee.machineCheckedOutAt.load(ordering: .relaxed)
+        let heldSince = block.pointee.holdSince.load(ordering: .relaxed)
         if isUsable && lane.mayPark(slot) {
             if heldSince != .min { lane.recordHold(slot, now - heldSince) }
             lane.park(slot, now: now)
@@ -219,13 +216,17 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let connection = lane.connection(slot)
         FastLane<Connection>.bump(block.pointee.checkouts)
         // `.min`: a coarse checkout time, no hold-time sample for this lease.
-        block.pointee.laneCheckedOutAt.store(isPrecise ? now : .min, ordering: .relaxed)
-        lane.withRecord(slot) { record in
-            record.seq = claim.seq
-            record.checkedOutAt = now
-            record.context = LeaseContext(threadName: habits.pointee.name, stack: stack)
-            record.lastSQL = nil
-            record.isExpectedLong = false
+        block.pointee.holdSince.store(isPrecise ? now : .min, ordering: .relaxed)
+        block.pointee.leaseAt.store(now, ordering: .relaxed)
+        // The record already names this thread and holds nothing else: leave it (and its lock) alone.
+        let thread = habits.pointee.id
+        if stack != nil || block.pointee.recordOwner.load(ordering: .relaxed) != thread {
+            lane.withRecord(slot) { record in
+                record.context = LeaseContext(threadName: habits.pointee.name, stack: stack)
+                record.lastSQL = nil
+                record.isExpectedLong = false
+            }
+            block.pointee.recordOwner.store(stack == nil ? thread : 0, ordering: .relaxed)
         }
         notify { $0.onCheckout?(connection.takeUnretainedValue()) }
         return Lease(

@@ -41,8 +41,14 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let generation = Atomic<Int>(0)
         let machineSeq = Atomic<UInt64>(0)
         let openedAt = Atomic<Int64>(0)
-        let machineCheckedOutAt = Atomic<Int64>(0)
-        let laneCheckedOutAt = Atomic<Int64>(0)
+        /// When the current loan (by the machine or the lane) began, for its hold time: precise, or `.min` when
+        /// only the coarse clock was read.
+        let holdSince = Atomic<Int64>(0)
+        /// When the current lane loan began, at least at the coarse clock's resolution.
+        let leaseAt = Atomic<Int64>(0)
+        /// The thread (`ThreadContext.Habits.id`) whose name alone the `Record` holds (no stack, statement or
+        /// long-session mark): its next checkout of this slot need not touch the record. 0: rewrite it.
+        let recordOwner = Atomic<UInt>(0)
         let idleSince = Atomic<Int64>(0)
         let checkouts = Atomic<Int>(0)
         let checkins = Atomic<Int>(0)
@@ -58,8 +64,6 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     /// Who holds a lane lease, for `checkedOutConnections` and the leak detector. Written by the holder at
     /// checkout and by `recordSQL`/`markExpectedLong`, read by observers, always under the slot's `spin` lock.
     struct Record {
-        var seq: UInt64 = 0
-        var checkedOutAt: Int64 = 0
         var context = LeaseContext.empty
         var lastSQL: String?
         var isExpectedLong = false
@@ -215,7 +219,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         block.pointee.generation.store(generation, ordering: .relaxed)
         block.pointee.openedAt.store(openedAt, ordering: .relaxed)
         block.pointee.machineSeq.store(machineSeq, ordering: .relaxed)
-        block.pointee.machineCheckedOutAt.store(checkedOutAt, ordering: .relaxed)
+        block.pointee.holdSince.store(checkedOutAt, ordering: .relaxed)
         block.pointee.epoch.store(epoch, ordering: .relaxed)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -42,6 +43,8 @@ final class ThreadContext: @unchecked Sendable {
     struct Habits {
         /// The thread's name (as `ThreadContext.name`).
         var name: String
+        /// Unique per thread for the life of the process (never reused, unlike an address).
+        let id: UInt = ThreadContext.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         /// The pool this thread last gave a connection back to, and its slot (affinity: that connection again).
         var affinityPool: ObjectIdentifier?
         var affinitySlot = -1
@@ -55,6 +58,7 @@ final class ThreadContext: @unchecked Sendable {
     }
     let habits: UnsafeMutablePointer<Habits>
     static var returnsSoonNanoseconds: Int64 { 50_000 }
+    static let nextID = Atomic<UInt>(0)
 
     deinit {
         habits.deinitialize(count: 1)

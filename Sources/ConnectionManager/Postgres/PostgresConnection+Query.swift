@@ -95,7 +95,7 @@ extension PostgresConnection {
                 PQclear(result)
                 continue
             }
-            switch SocketWait.wait(PQsocket(handle), for: POLLIN, until: deadline) {
+            switch SocketWait.waitForReply(PQsocket(handle), until: deadline) {
             case .ready:
                 guard PQconsumeInput(handle) == 1 else { throw lost(handle, serverError: firstError) }
             case .timedOut where cancelRequest == nil:

@@ -54,11 +54,7 @@ extension ConnectionPool {
 
         private func recordSQL(_ sql: String?, in pool: ConnectionPool) {
             if isLane {
-                pool.lane.withRecord(slot) { record in
-                    guard pool.lane.isLent(slot, seq: seq) else { return }
-                    record.lastSQL = sql
-                    pool.lane.block(slot).pointee.recordOwner.store(0, ordering: .relaxed)
-                }
+                updateLaneRecord(in: pool) { $0.lastSQL = sql }
             } else {
                 pool.withMachine { $0.recordSQL(sql, slot: slot, seq: seq) }
             }
@@ -71,13 +67,18 @@ extension ConnectionPool {
 
         private func markExpectedLong(_ isExpectedLong: Bool, in pool: ConnectionPool) {
             if isLane {
-                pool.lane.withRecord(slot) { record in
-                    guard pool.lane.isLent(slot, seq: seq) else { return }
-                    record.isExpectedLong = isExpectedLong
-                    pool.lane.block(slot).pointee.recordOwner.store(0, ordering: .relaxed)
-                }
+                updateLaneRecord(in: pool) { $0.isExpectedLong = isExpectedLong }
             } else {
                 pool.withMachine { $0.markExpectedLong(isExpectedLong, slot: slot, seq: seq) }
+            }
+        }
+
+        /// Changes this lane loan's holder record (ignored once given back); the next checkout rewrites it.
+        private func updateLaneRecord(in pool: ConnectionPool, _ change: (inout FastLane<Connection>.Record) -> Void) {
+            pool.lane.withRecord(slot) { record in
+                guard pool.lane.isLent(slot, seq: seq) else { return }
+                change(&record)
+                pool.lane.block(slot).pointee.recordOwner.store(0, ordering: .relaxed)
             }
         }
     }

@@ -139,17 +139,7 @@ struct FastLaneTests {
         // A generous timeout: under a loaded test run the task may be handed the connection long before the
         // cooperative pool resumes it, and the spinning thread waits meanwhile.
         let pool = makePool(size: 1, timeout: .seconds(60))
-        let stop = Atomic<Bool>(false)
-        let stopped = DispatchSemaphore(value: 0)
-        let spinner = Thread {
-            while !stop.load(ordering: .relaxed) {
-                guard let lease = try? pool.checkout() else { continue }
-                pool.checkin(lease)
-            }
-            stopped.signal()
-        }
-        spinner.start()
-        usleep(20_000)
+        let spinner = Spinner(pool)
         let served = Atomic<Bool>(false)
         let finished = onThread(named: "waiter", waitingAtMost: 60) {
             if let lease = try? pool.checkout() {
@@ -157,8 +147,7 @@ struct FastLaneTests {
                 pool.checkin(lease)
             }
         }
-        stop.store(true, ordering: .relaxed)
-        stopped.wait()
+        spinner.stop()
         let wasServed = served.load(ordering: .relaxed)
         #expect(finished && wasServed)
         #expect(pool.metrics().timeouts == 0)
@@ -168,23 +157,12 @@ struct FastLaneTests {
         // A generous timeout: under a loaded test run the task may be handed the connection long before the
         // cooperative pool resumes it, and the spinning thread waits meanwhile.
         let pool = makePool(size: 1, timeout: .seconds(60))
-        let stop = Atomic<Bool>(false)
-        let stopped = DispatchSemaphore(value: 0)
-        let spinner = Thread {
-            while !stop.load(ordering: .relaxed) {
-                guard let lease = try? pool.checkout() else { continue }
-                pool.checkin(lease)
-            }
-            stopped.signal()
-        }
-        spinner.start()
-        usleep(20_000)
+        let spinner = Spinner(pool)
         let lease = try await pool.checkout()
         pool.checkin(lease)
-        stop.store(true, ordering: .relaxed)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
-                stopped.wait()
+                spinner.stop()
                 continuation.resume()
             }
         }
@@ -242,5 +220,30 @@ struct FastLaneTests {
         let again = try pool.checkout()
         pool.checkin(again)
         #expect(pool.metrics().connectionsCreated == 2)
+    }
+}
+
+/// A thread that takes the pool's connection and gives it back in a tight loop (barging through the lane)
+/// until stopped.
+private final class Spinner: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(_ pool: ConnectionPool<MemoryConnectionFactory>) {
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                guard let lease = try? pool.checkout() else { continue }
+                pool.checkin(lease)
+            }
+            stopped.signal()
+        }
+        thread.start()
+        usleep(20_000)  // let it take the connection first
+    }
+
+    /// Stops the loop and waits for the thread to end (it gives the connection back first).
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        stopped.wait()
     }
 }

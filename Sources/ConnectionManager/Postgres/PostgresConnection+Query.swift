@@ -8,7 +8,7 @@ extension PostgresConnection {
     /// as text, never interpolated. Blocks the calling thread in `poll()`.
     /// - Parameters:
     ///   - timeout: The longest the query may run, counted from the call; nil waits as long as it takes. When it
-    ///     passes, the query is cancelled; if the server does not confirm within `cancelGrace` (80 ms), the
+    ///     passes, the query is cancelled; if the server does not confirm within `cancelGrace` (50 ms), the
     ///     connection is closed. Either way `.queryTimedOut` is thrown.
     /// - Throws: `.server` (connection still usable), `.queryTimedOut`, `.connectionLost` (connection unusable),
     ///   `.connectionClosed`.

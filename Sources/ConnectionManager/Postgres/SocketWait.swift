@@ -16,23 +16,28 @@ enum SocketWait {
     /// Waits for the server's reply. When this is the only query waiting in the process, first yields the CPU
     /// for a short while instead of sleeping: the server process, woken by the query, then tends to run on this
     /// CPU, and neither side pays a wake-up of an idle CPU (≈ 0.1 ms on a virtual machine, more than the query).
+    /// At most `spinRounds` yields and `spinNanoseconds` (a loaded CPU can make one yield long), never past the
+    /// deadline; then it sleeps in `poll()`.
     static func waitForReply(_ socket: Int32, until deadline: ContinuousClock.Instant?) -> Outcome {
         let others = waiting.wrappingAdd(1, ordering: .relaxed).oldValue
         defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
         if others == 0, socket >= 0 {
             var descriptor = pollfd(fd: socket, events: Int16(truncatingIfNeeded: POLLIN), revents: 0)
+            let stopAt = MonotonicClock.now &+ spinNanoseconds
             for _ in 0..<spinRounds {
                 if poll(&descriptor, 1, 0) > 0 {
                     return .ready(
                         readable: descriptor.revents & Int16(truncatingIfNeeded: POLLIN | POLLERR | POLLHUP) != 0)
                 }
                 sched_yield()
+                if MonotonicClock.now > stopAt { break }
             }
         }
         return wait(socket, for: POLLIN, until: deadline)
     }
 
     static var spinRounds: Int { 64 }
+    static var spinNanoseconds: Int64 { 100_000 }
 
     enum Outcome {
         /// The socket is ready (or has an error or hang-up, which libpq reports on the next read or write).

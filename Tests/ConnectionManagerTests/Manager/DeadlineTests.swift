@@ -107,7 +107,7 @@ struct DeadlineTests {
         cluster.primary.resume()
         connection.close()
         #expect(elapsed >= .milliseconds(300), "failed after \(elapsed)")
-        // PostgresConnection sends a cancel at the deadline and waits `cancelGrace` (80 ms) for the stopped server
+        // PostgresConnection sends a cancel at the deadline and waits `cancelGrace` (50 ms) for the stopped server
         // to confirm it before closing the connection: the error comes within 100 ms of the deadline.
         #expect(elapsed < .milliseconds(400), "failed after \(elapsed)")
         #expect(error == .queryTimedOut(after: .milliseconds(300)))

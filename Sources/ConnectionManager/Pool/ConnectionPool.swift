@@ -149,16 +149,19 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
         let isUsable = factory.reset(lease.connection)
         notify { $0.onCheckin?(lease.connection) }
-        let now = MonotonicClock.now
-        let habits = ThreadContext.currentHabits
-        habits.pointee.noteCheckin(pool: ObjectIdentifier(self), slot: slot, now: now)
-        let returnsSoon = habits.pointee.returnsSoon
         let block = lane.block(slot)
         // The holder's record stays until the next lane checkout overwrites it: observers tell by the state word.
         let heldSince = block.pointee.holdSince.load(ordering: .relaxed)
+        // The precise clock when a hold time is sampled or requests wait (the waker heuristics need it);
+        // otherwise the coarse one (idle ages are compared with thresholds of seconds).
+        let isPrecise = heldSince != .min || lane.waiterCount.load(ordering: .relaxed) != 0
+        let now = isPrecise ? MonotonicClock.now : MonotonicClock.coarse
+        let habits = ThreadContext.currentHabits
+        habits.pointee.noteCheckin(pool: ObjectIdentifier(self), slot: slot, now: now, isPrecise: isPrecise)
+        let returnsSoon = habits.pointee.returnsSoon
         if isUsable && lane.mayPark(slot) {
             if heldSince != .min { lane.recordHold(slot, now - heldSince) }
-            lane.park(slot, now: now)
+            lane.park(slot, now: habits.pointee.nextParkStamp(now))
             afterPark(slot, returnsSoon: returnsSoon)
             return
         }

@@ -34,8 +34,8 @@ public enum MonotonicClock {
 /// Per-thread data the pool caches to stay off syscalls on the hot path: the thread's name (read once with
 /// `pthread_getname_np`) and the parker a blocked checkout waits on. Reached with `pthread_getspecific`.
 final class ThreadContext: @unchecked Sendable {
-    // Safety: `name` is immutable; `parker` synchronizes itself. Only the owning thread reaches the context
-    // through the thread-specific key; other threads only see the parker (via a waiter).
+    // Safety: `name` is immutable; `parker` synchronizes itself; `habits` is read and written only by the owning
+    // thread, which alone reaches the context through the thread-specific key (others only see the parker).
     let name: String
     let parker = ThreadParker()
     /// What the pool remembers about this thread's last checkin. Only the owning thread reads or writes it

@@ -416,9 +416,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     @inline(__always)
     func makeLease(_ lent: LentConnection<Connection>) -> Lease {
         lane.prepare(
-            lent.slot, connection: lent.connection, connectionID: lent.connectionID, backendPID: lent.backendPID,
-            generation: lent.generation, openedAt: lent.openedAt, machineSeq: lent.seq,
-            checkedOutAt: lent.checkedOutAt, epoch: lent.laneEpoch)
+            lent.slot, connection: lent.connection, connectionID: lent.connectionID, openedAt: lent.openedAt,
+            machineSeq: lent.seq, checkedOutAt: lent.checkedOutAt, epoch: lent.laneEpoch)
         leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
         notify { $0.onCheckout?(lent.connection) }
         return Lease(

@@ -37,8 +37,6 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let epoch = Atomic<Int>(0)
         let connection = Atomic<UInt>(0)
         let connectionID = Atomic<Int>(0)
-        let backendPID = Atomic<Int>(0)
-        let generation = Atomic<Int>(0)
         let machineSeq = Atomic<UInt64>(0)
         let openedAt = Atomic<Int64>(0)
         /// When the current loan (by the machine or the lane) began, for its hold time: precise, or `.min` when
@@ -208,15 +206,13 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     /// Records the facts of a connection the machine just lent, so that its checkin can park it here.
     @inline(__always)
     func prepare(
-        _ slot: Int, connection: Connection, connectionID: Int, backendPID: Int32, generation: Int, openedAt: Int64,
-        machineSeq: UInt64, checkedOutAt: Int64, epoch: Int
+        _ slot: Int, connection: Connection, connectionID: Int, openedAt: Int64, machineSeq: UInt64,
+        checkedOutAt: Int64, epoch: Int
     ) {
         let block = block(slot)
         block.pointee.connection.store(
             UInt(bitPattern: Unmanaged.passUnretained(connection).toOpaque()), ordering: .relaxed)
         block.pointee.connectionID.store(connectionID, ordering: .relaxed)
-        block.pointee.backendPID.store(Int(backendPID), ordering: .relaxed)
-        block.pointee.generation.store(generation, ordering: .relaxed)
         block.pointee.openedAt.store(openedAt, ordering: .relaxed)
         block.pointee.machineSeq.store(machineSeq, ordering: .relaxed)
         block.pointee.holdSince.store(checkedOutAt, ordering: .relaxed)

@@ -9,8 +9,6 @@ struct LentConnection<Connection: AnyObject> {
     var connectionID: Int
     /// The holder must ping it (outside the lock) before using it; see `PoolStateMachine.pingFailed`.
     var needsPing: Bool
-    var backendPID: Int32 = 0
-    var generation = 0
     /// Monotonic nanoseconds: when the connection was opened, and when this lease began.
     var openedAt: Int64 = 0
     var checkedOutAt: Int64 = 0

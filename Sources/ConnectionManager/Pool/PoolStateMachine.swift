@@ -370,8 +370,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         waitSamples.record(waited)
         return LentConnection(
             slot: slot, seq: slots[slot].leaseSeq, connection: slots[slot].connection!,
-            connectionID: slots[slot].connectionID, needsPing: needsPing, backendPID: slots[slot].backendPID,
-            generation: slots[slot].generation, openedAt: slots[slot].openedAt, checkedOutAt: now,
+            connectionID: slots[slot].connectionID, needsPing: needsPing, openedAt: slots[slot].openedAt,
+            checkedOutAt: now,
             laneEpoch: laneEpoch)
     }
 

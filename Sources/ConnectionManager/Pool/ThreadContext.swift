@@ -104,15 +104,6 @@ final class ThreadContext: @unchecked Sendable {
         return makeCurrent()
     }
 
-    /// The calling thread's cached name, without retaining its context (the thread keeps it alive).
-    @inline(__always)
-    static var currentName: String {
-        if let pointer = pthread_getspecific(key) {
-            return Unmanaged<ThreadContext>.fromOpaque(pointer)._withUnsafeGuaranteedRef { $0.name }
-        }
-        return makeCurrent().name
-    }
-
     @inline(never)
     private static func makeCurrent() -> ThreadContext {
         // Once per thread: Foundation's name (full length), else the kernel's (15 bytes), else the thread id.

@@ -1,5 +1,4 @@
 import CLibPQ
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,8 +15,8 @@ enum SocketWait {
     /// Waits for the server's reply. When this is the only query waiting in the process, first yields the CPU
     /// for a short while instead of sleeping: the server process, woken by the query, then tends to run on this
     /// CPU, and neither side pays a wake-up of an idle CPU (≈ 0.1 ms on a virtual machine, more than the query).
-    /// At most `spinRounds` yields and `spinNanoseconds` (a loaded CPU can make one yield long), never past the
-    /// deadline; then it sleeps in `poll()`.
+    /// At most `spinRounds` yields and `spinNanoseconds` (a loaded CPU can make one yield long); then it sleeps
+    /// in `poll()` until the deadline.
     static func waitForReply(_ socket: Int32, until deadline: ContinuousClock.Instant?) -> Outcome {
         let others = waiting.wrappingAdd(1, ordering: .relaxed).oldValue
         defer { waiting.wrappingSubtract(1, ordering: .relaxed) }

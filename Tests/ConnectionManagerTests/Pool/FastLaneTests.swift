@@ -17,6 +17,17 @@ struct FastLaneTests {
             factory: MemoryConnectionFactory(server: server))
     }
 
+    /// Checks out two connections and gives them back (`a`, then `b`): both end up parked in the lane.
+    private func parkTwo(in pool: ConnectionPool<MemoryConnectionFactory>) throws -> (
+        a: ConnectionPool<MemoryConnectionFactory>.Lease, b: ConnectionPool<MemoryConnectionFactory>.Lease
+    ) {
+        let a = try pool.checkout()
+        let b = try pool.checkout()
+        pool.checkin(a)
+        pool.checkin(b)
+        return (a, b)
+    }
+
     /// Runs `body` on a new named thread and waits for it (at most `seconds`); false if it did not finish.
     private func onThread(
         named name: String, waitingAtMost seconds: Double = 10, _ body: @escaping @Sendable () -> Void
@@ -100,12 +111,8 @@ struct FastLaneTests {
     }
 
     @Test func invalidationClosesParkedConnectionsNowAndLentOnesOnReturn() throws {
-        let server = MemoryServer()
-        let pool = makePool(size: 3, server: server)
-        let a = try pool.checkout()
-        let b = try pool.checkout()
-        pool.checkin(a)
-        pool.checkin(b)
+        let pool = makePool(size: 3)
+        let (a, b) = try parkTwo(in: pool)
         let lent = try pool.checkout()  // b, from the lane; a stays parked
         pool.invalidateAll()
         let parkedClosed = a.connection.isClosed.load(ordering: .relaxed)
@@ -123,10 +130,7 @@ struct FastLaneTests {
     @Test func shutdownClosesParkedConnections() throws {
         let server = MemoryServer()
         let pool = makePool(size: 2, server: server)
-        let a = try pool.checkout()
-        let b = try pool.checkout()
-        pool.checkin(a)
-        pool.checkin(b)
+        _ = try parkTwo(in: pool)
         pool.shutdown()
         let closed = server.closed.load(ordering: .relaxed)
         #expect(closed == 2)

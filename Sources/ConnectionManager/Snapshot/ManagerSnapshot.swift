@@ -1,7 +1,14 @@
 import Foundation
 
 /// Everything the dashboard shows, taken at one instant. Cheap to take ten times a second.
-public struct ManagerSnapshot: Sendable, Equatable {
+///
+/// `Codable` as the control endpoint's snapshot JSON (schema version ``ManagerSnapshot/schemaVersion``):
+/// snake_case keys, times in seconds, timestamps ISO 8601 with fractional seconds (``ControlJSON``), URLs masked.
+public struct ManagerSnapshot: Sendable, Equatable, Codable {
+    /// Version of the JSON schema written by ``ControlJSON``; bumped when a key changes meaning or goes away
+    /// (new keys do not bump it: readers ignore keys they do not know).
+    public static let schemaVersion = 1
+
     public var takenAt: Date
     public var startedAt: Date
     public var metrics: PoolMetrics
@@ -45,6 +52,23 @@ public struct ManagerSnapshot: Sendable, Equatable {
         self.leakThreshold = leakThreshold
         self.failover = failover
         self.events = events
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case metrics = "pool_metrics"
+        case takenAt = "taken_at"
+        case startedAt = "started_at"
+        case utilizationHistory = "utilization_history"
+        case lastHealthCheck = "health_check"
+        case healthHistory = "health_history"
+        case healthStats = "health_stats"
+        case leaks
+        case returnedLeaks = "returned_leaks"
+        case totalLeaked = "total_leaked"
+        case activeConnections = "active_connections"
+        case leakThreshold = "leak_threshold"
+        case failover = "failover_stats"
+        case events
     }
 
     /// Healthy when the last check passed (or none ran yet) and the current target is reachable.

@@ -93,12 +93,7 @@ extension ConnectionManager {
                     self.runFailover(next, manual: false)
                 }
             case .switchTo(let index, let reason):
-                if reason != .manual && !configuration.failoverEnabled {
-                    record(
-                        .failoverRefused,
-                        "Failover is disabled; staying on \(configuration.targets[currentTargetIndex].masked).")
-                    continue
-                }
+                // The machine refuses automatic switches itself when DB_FAILOVER_ENABLED=false.
                 outcome = switchTarget(to: index, reason: reason)
             case .refuse(let reason):
                 record(.failoverRefused, reason)

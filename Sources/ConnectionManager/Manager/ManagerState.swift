@@ -25,7 +25,8 @@ struct ManagerState: Sendable {
             configuration: .init(
                 retryAttempts: configuration.failoverRetryAttempts, retryDelay: configuration.failoverRetryDelay,
                 allowReadOnlyTargets: configuration.failoverAllowReadOnly,
-                isFailbackEnabled: configuration.failbackEnabled))
+                isFailbackEnabled: configuration.failbackEnabled,
+                isAutomaticFailoverEnabled: configuration.failoverEnabled))
     }
 
     mutating func recordCheck(target: Int, result: HealthCheckResult) {

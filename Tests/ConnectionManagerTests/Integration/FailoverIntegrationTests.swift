@@ -24,7 +24,8 @@ struct FailoverIntegrationTests {
         let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
         defer { manager.shutdown() }
         #expect(!manager.snapshot().failover.enabled)
-        try #require(Integration.eventually(timeout: .seconds(5)) { manager.snapshot().lastHealthCheck?.healthy == true })
+        try #require(
+            Integration.eventually(timeout: .seconds(5)) { manager.snapshot().lastHealthCheck?.healthy == true })
 
         try first.primary.kill9()
         let masked = try DatabaseURL(first.primary.url).masked

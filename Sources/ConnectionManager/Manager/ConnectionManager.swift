@@ -60,7 +60,9 @@ public final class ConnectionManager: MonitorSource, Sendable {
         state = Mutex(ManagerState(configuration: configuration))
         probes = HealthProbe(
             targets: configuration.targets, connectTimeout: configuration.connectTimeout,
-            applicationName: configuration.applicationName + " (health)")
+            applicationName: configuration.applicationName + " (health)",
+            keepsConnections: configuration.healthCheckEnabled,
+            freshConnectionEvery: HealthProbe.freshConnectionEvery(checkInterval: configuration.healthCheckInterval))
         metricsReporter = MetricsReporter(label: "pooltop.pool")
         if configuration.healthCheckEnabled {
             let probes = self.probes

@@ -177,6 +177,7 @@ extension ConnectionManager {
         let held = Set(infos.map(\.connectionID))
         let (changes, pids, terminated) = state.withLock { s in
             s.appendUtilization(metrics.utilization)
+            s.recentWindow.record(Self.sample(metrics, s.histories[s.failover.current], now))
             let changes = s.ledger.update(checkedOut: infos, threshold: threshold, now: now)
             s.terminated.formIntersection(held)
             return (changes, s.ledger.leakedBackendPIDs, s.terminated.count)

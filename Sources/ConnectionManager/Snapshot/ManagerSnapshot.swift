@@ -30,14 +30,25 @@ public struct ManagerSnapshot: Sendable, Equatable, Codable {
     public var failover: FailoverStats
     /// Recent events, oldest first.
     public var events: [PoolEvent]
+    /// What can honestly be said about the current target's health now (no "healthy" before the first check or
+    /// with a frozen timestamp).
+    public var health: HealthVerdict
+    /// Trouble in the last minute (lifetime totals are in `metrics`).
+    public var recent: RecentActivity
 
     public init(
         takenAt: Date, startedAt: Date, metrics: PoolMetrics, utilizationHistory: [Double] = [],
         lastHealthCheck: HealthCheckResult? = nil, healthHistory: [HealthCheckResult] = [],
         healthStats: HealthStats = .init(), leaks: [LeakReport] = [], returnedLeaks: [ReturnedLeak] = [],
         totalLeaked: Int = 0, activeConnections: Int = 0, leakThreshold: Double = 300, failover: FailoverStats,
-        events: [PoolEvent] = []
+        events: [PoolEvent] = [], health: HealthVerdict? = nil, recent: RecentActivity = .init()
     ) {
+        self.health =
+            health
+            ?? lastHealthCheck.map {
+                HealthVerdict(state: $0.healthy ? .healthy : .failing, since: $0.checkedAt, detail: $0.error)
+            } ?? HealthVerdict(state: .unknown)
+        self.recent = recent
         self.takenAt = takenAt
         self.startedAt = startedAt
         self.metrics = metrics
@@ -68,7 +79,7 @@ public struct ManagerSnapshot: Sendable, Equatable, Codable {
         case activeConnections = "active_connections"
         case leakThreshold = "leak_threshold"
         case failover = "failover_stats"
-        case events
+        case events, health, recent
     }
 
     /// Healthy when the last check passed (or none ran yet) and the current target is reachable.

@@ -10,8 +10,9 @@ import Foundation
 /// - A failed check of the current target is retried `retryAttempts` times, `retryDelay` apart; then the
 ///   others are probed and the first one (in target order) that answers as a primary wins. Standbys only
 ///   qualify with `allowReadOnlyTargets`, and only when no target is a primary.
-/// - When no target qualifies it stays put, says so once, and probes every target again every `retryDelay`
-///   until one qualifies (or the current one recovers).
+/// - When no target qualifies it stays put, says so once, and probes every target again every `searchInterval`
+///   (a quarter of `retryDelay`) until one qualifies (or the current one recovers), so a standby promoted by
+///   someone else is taken within that interval.
 /// - A read-only error (25006), or a check finding the current target in recovery, means it was demoted:
 ///   evict its connections and re-check every role.
 /// - Manual failover probes its target(s) afresh and switches or refuses with a sentence saying why.
@@ -36,13 +37,18 @@ public struct FailoverStateMachine: Sendable {
         /// Whether the machine may leave a failed or demoted target on its own (`DB_FAILOVER_ENABLED`, default
         /// true). When false it keeps re-checking the current target; only a person's request switches (no failback).
         public var isAutomaticFailoverEnabled: Bool
+        /// Time between probing rounds while no target qualifies (default a quarter of `retryDelay`, at least
+        /// 100 ms): a promoted standby is found within one such interval, not one retry delay.
+        public var searchInterval: Duration
 
         public init(
             retryAttempts: Int = 3, retryDelay: Duration = .seconds(1), allowReadOnlyTargets: Bool = false,
             isFailbackEnabled: Bool = false, failbackAfter: Int = 3, historyLimit: Int = 50,
-            manualRequestTimeout: Duration = .seconds(30), isAutomaticFailoverEnabled: Bool = true
+            manualRequestTimeout: Duration = .seconds(30), isAutomaticFailoverEnabled: Bool = true,
+            searchInterval: Duration? = nil
         ) {
             self.isAutomaticFailoverEnabled = isAutomaticFailoverEnabled
+            self.searchInterval = searchInterval ?? max(.milliseconds(100), retryDelay / 4)
             self.retryAttempts = max(0, retryAttempts)
             self.retryDelay = retryDelay
             self.allowReadOnlyTargets = allowReadOnlyTargets
@@ -367,7 +373,7 @@ public struct FailoverStateMachine: Sendable {
                     from: targetURLs[current], to: "", reason: .automatic, at: at, duration: 0, refusal: message))
             actions.append(.stayPut(message))
         }
-        actions.append(.scheduleRetry(after: configuration.retryDelay))
+        actions.append(.scheduleRetry(after: configuration.searchInterval))
         return actions
     }
 

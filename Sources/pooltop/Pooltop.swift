@@ -25,6 +25,7 @@ enum Main {
     static func main() {
         do {
             var command = try Pooltop.parseAsRoot()
+            CommandLineSecrets.blank()
             try command.run()
         } catch let error as ConfigurationError {
             fail("pooltop: \(error)")

@@ -33,6 +33,31 @@ extension EndToEndTests {
             #expect(commandLine.contains("@127.0.0.1:\(listener.port)/d"), "\(commandLine)")
             #expect(commandLine.contains("--failover-url=postgresql://u:"), "\(commandLine)")
         }
+
+        @Test(
+            "status --json: a password the server echoes (nested dbname) is scrubbed; so is a misspelled key",
+            .timeLimit(.minutes(1)))
+        func statusScrubsEchoedPasswords() throws {
+            let cluster = try SharedCluster.get()
+            let port = cluster.primary.port
+            let nested = "host=127.0.0.1 port=\(port) user=postgres dbname='host=x password=PLANTED1'"
+            let result = try CommandLineTests.pooltop(["status", "--json", "--url", nested])
+            #expect(result.exitCode == 1, "stderr: \(result.stderr)")
+            #expect(result.stdout.contains("does not exist"), "the server's own text: \(result.stdout)")
+            #expect(!(result.stdout + result.stderr).contains("PLANTED"), "\(result.stdout)\n\(result.stderr)")
+
+            let misspelled = "postgresql://postgres@127.0.0.1:\(port)/postgres?pasword=PLANTED2"
+            let refused = try CommandLineTests.pooltop(["status", "--json", "--url", misspelled])
+            #expect(refused.exitCode == 2, "libpq refuses the unknown key: \(refused.stderr)")
+            #expect(refused.stderr.contains("--url"))
+            #expect(!(refused.stdout + refused.stderr).contains("PLANTED"), "\(refused.stderr)")
+
+            let slash = "postgresql://u:PLANTED3/x@127.0.0.1:\(port)/postgres"
+            let advised = try CommandLineTests.pooltop(["status", "--url", slash])
+            #expect(advised.exitCode == 2)
+            #expect(advised.stderr.contains("%2F"), "\(advised.stderr)")
+            #expect(!(advised.stdout + advised.stderr).contains("PLANTED"), "\(advised.stderr)")
+        }
     }
 }
 

@@ -13,12 +13,15 @@ final class HealthProbe: Sendable {
     let targets: [DatabaseURL]
     let connectTimeout: Duration
     let applicationName: String
+    /// The targets' passwords, scrubbed from every result's error.
+    let secrets: SecretScrubber
     private let idle: Mutex<[Int: PostgresConnection]> = Mutex([:])
 
     init(targets: [DatabaseURL], connectTimeout: Duration, applicationName: String) {
         self.targets = targets
         self.connectTimeout = connectTimeout
         self.applicationName = applicationName
+        secrets = SecretScrubber(targets)
     }
 
     /// `SELECT 1`-equivalent plus the role and version, under the connect deadline for each step.
@@ -38,7 +41,7 @@ final class HealthProbe: Sendable {
             }
         } catch {
             return HealthCheckResult(
-                healthy: false, responseTime: started.duration(to: .now).timeInterval, error: "\(error)",
+                healthy: false, responseTime: started.duration(to: .now).timeInterval, error: secrets.scrub("\(error)"),
                 checkedAt: checkedAt, target: url.masked)
         }
     }

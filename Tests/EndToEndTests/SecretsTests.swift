@@ -58,6 +58,31 @@ extension EndToEndTests {
             #expect(advised.stderr.contains("%2F"), "\(advised.stderr)")
             #expect(!(advised.stdout + advised.stderr).contains("PLANTED"), "\(advised.stderr)")
         }
+
+        @Test("--failover-url keeps a multi-host URL whole (commas are not separators)", .timeLimit(.minutes(1)))
+        func multiHostFailoverURL() throws {
+            let cluster = try SharedCluster.get()
+            let standby = try #require(cluster.standby)
+            let multiHost = "postgresql://postgres@127.0.0.1:\(standby.port),127.0.0.1:\(try closedPort())/postgres"
+            let result = try CommandLineTests.pooltop([
+                "status", "--json", "--url", cluster.primary.url, "--failover-url", multiHost,
+            ])
+            #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let failover = try #require(object["failover_stats"] as? [String: Any])
+            let targets = try #require(failover["targets"] as? [[String: Any]])
+            #expect(targets.count == 2, "the primary and one (multi-host) failover target: \(targets)")
+
+            // A comma followed by a keyword would separate targets in DATABASE_FAILOVER_URLS; a flag is never split.
+            let keyword =
+                "host=127.0.0.1 port=\(standby.port) user=postgres dbname=postgres application_name=a,host=elsewhere"
+            let kept = try CommandLineTests.pooltop([
+                "status", "--json", "--url", cluster.primary.url, "--failover-url", keyword,
+            ])
+            #expect(kept.exitCode == 0, "stderr: \(kept.stderr)")
+            #expect(kept.stdout.contains("application_name=a,host=elsewhere"), "\(kept.stdout)")
+        }
     }
 }
 

@@ -14,8 +14,8 @@ extension ConnectionPoolConfig {
             variable: "DATABASE_FAILOVER_URLS", defaultValue: "(none)",
             summary: "Comma-separated failover targets, tried in order; setting it turns failover on."
         ) { c, v in
-            c.failoverURLs = try v.split(separator: ",").map { s in
-                try DatabaseURL(s.trimmingSpaces, setting: "DATABASE_FAILOVER_URLS")
+            c.failoverURLs = try failoverTargets(in: v).map { s in
+                try DatabaseURL(s, setting: "DATABASE_FAILOVER_URLS")
             }
             c.failoverEnabled = !c.failoverURLs.isEmpty
         },

@@ -4,7 +4,13 @@ import Foundation
 
 /// Options shared by every pooltop command. A flag beats the environment variable named in its help.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: "Database URL (postgresql://… or a libpq keyword string). Env: DATABASE_URL.")
+    @Option(
+        name: .long,
+        help: """
+            Database URL (postgresql://… or a libpq keyword string). Env: DATABASE_URL. A password given here is \
+            blanked in /proc/PID/cmdline once parsed, but may sit in shell history: prefer DATABASE_URL, \
+            PGPASSFILE/.pgpass or PGPASSWORD.
+            """)
     var url: String?
 
     @Option(

@@ -66,9 +66,7 @@ struct CommandRunner: Sendable {
         if let changeDirectory { _ = changeDirectory(&actions, "/") }  // the server user may not reach our cwd
         if let closeFrom { _ = closeFrom(&actions, 3) }
 
-        // PG* variables of the caller (PGHOST, PGPORT, PGDATA…) would redirect the programs elsewhere.
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
-        env.merge(environment) { _, new in new }
+        let env = childEnvironment(caller: ProcessInfo.processInfo.environment, explicit: environment)
         let argv = command.map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
@@ -102,6 +100,20 @@ struct CommandRunner: Sendable {
         // WIFEXITED / WEXITSTATUS; a signal death is reported as 128 + signal, like a shell does.
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return (exitCode, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The environment of every child (server programs, the servers themselves, psql, the watchdog): only what
+    /// they need, never the caller's whole environment. A password in the caller's `DATABASE_URL`,
+    /// `DATABASE_FAILOVER_URLS` or `PGPASSWORD` would otherwise sit in the servers' `/proc/PID/environ` for their
+    /// whole life, and the caller's `PG*` variables (PGHOST, PGPORT, PGDATA…) would redirect the programs.
+    ///
+    /// Passed on: `PATH` (a default when unset), `TZ` and `TMPDIR` when set, and the C locale (`LANG`, `LC_ALL`;
+    /// initdb gets `--locale=C -E UTF8` anyway); then `explicit` (e.g. `PGPASSWORD` for one psql call).
+    static func childEnvironment(caller: [String: String], explicit: [String: String]) -> [String: String] {
+        var env = ["PATH": caller["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "LC_ALL": "C"]
+        for name in ["TZ", "TMPDIR"] { env[name] = caller[name] }
+        env.merge(explicit) { _, new in new }
+        return env
     }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not export.

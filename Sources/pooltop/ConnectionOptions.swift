@@ -4,12 +4,21 @@ import Foundation
 
 /// Options shared by every pooltop command. A flag beats the environment variable named in its help.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: "Database URL (postgresql://… or a libpq keyword string). Env: DATABASE_URL.")
+    @Option(
+        name: .long,
+        help: """
+            Database URL (postgresql://… or a libpq keyword string). Env: DATABASE_URL. A password given here is \
+            blanked in /proc/PID/cmdline once parsed, but may sit in shell history: prefer DATABASE_URL, \
+            PGPASSFILE/.pgpass or PGPASSWORD.
+            """)
     var url: String?
 
     @Option(
         name: .customLong("failover-url"),
-        help: "A failover target, tried in order; repeat for more. Env: DATABASE_FAILOVER_URLS (comma separated).")
+        help: """
+            A failover target, tried in order; repeat for more (each flag is one target, commas included). \
+            Env: DATABASE_FAILOVER_URLS (comma separated).
+            """)
     var failoverURLs: [String] = []
 
     @Option(name: .customLong("pool-size"), help: "Persistent connections (default 10). Env: DB_POOL_SIZE.")
@@ -62,7 +71,8 @@ struct ConnectionOptions: ParsableArguments {
         var env = defaults.merging(environment) { _, fromEnvironment in fromEnvironment }
         if let url { env["DATABASE_URL"] = url }
         if env["DATABASE_URL"] == nil, let fallbackURL { env["DATABASE_URL"] = fallbackURL }
-        if !failoverURLs.isEmpty { env["DATABASE_FAILOVER_URLS"] = failoverURLs.joined(separator: ",") }
+        // Each --failover-url is one target, commas and all (multi-host URIs): never joined and re-split.
+        if !failoverURLs.isEmpty { env.removeValue(forKey: "DATABASE_FAILOVER_URLS") }
         let flags: [(String, String?)] = [
             ("DB_POOL_SIZE", poolSize), ("DB_MAX_OVERFLOW", maxOverflow), ("DB_POOL_TIMEOUT", poolTimeout),
             ("DB_HEALTH_CHECK_INTERVAL", healthInterval), ("DB_LEAK_THRESHOLD", leakThreshold),
@@ -76,7 +86,16 @@ struct ConnectionOptions: ParsableArguments {
         if url != nil { flagNames["DATABASE_URL"] = "--url" }
         if !failoverURLs.isEmpty { flagNames["DATABASE_FAILOVER_URLS"] = "--failover-url" }
         do {
-            return try ConnectionPoolConfig.fromEnvironment(env)
+            var config = try ConnectionPoolConfig.fromEnvironment(env)
+            if !failoverURLs.isEmpty {
+                config.failoverURLs = try failoverURLs.map { text throws(ConfigurationError) in
+                    try DatabaseURL(text.trimmingCharacters(in: .whitespaces), setting: "--failover-url")
+                }
+                // As DATABASE_FAILOVER_URLS does: targets turn failover on unless DB_FAILOVER_ENABLED says otherwise.
+                if env["DB_FAILOVER_ENABLED"] == nil { config.failoverEnabled = true }
+                try config.validate()
+            }
+            return config
         } catch {
             // Name what the person typed: the flag when it came from a flag, else the variable.
             throw error.renamingSetting { flagNames[$0] ?? $0 }

@@ -5,7 +5,8 @@ import Foundation
 
 /// Options of the dashboard itself. A flag beats the environment variable named in its help.
 struct DisplayOptions: ParsableArguments {
-    @Option(name: .long, help: "Screen refresh interval, e.g. 1s, 250ms (default 1s). Env: POOLTOP_REFRESH.")
+    @Option(
+        name: .long, help: "Screen refresh interval, 50ms to 1h, e.g. 1s, 250ms (default 1s). Env: POOLTOP_REFRESH.")
     var refresh: String?
 
     @Option(
@@ -16,7 +17,9 @@ struct DisplayOptions: ParsableArguments {
     @Flag(name: .customLong("no-color"), help: "Monochrome (also when NO_COLOR is set).")
     var noColor = false
 
-    @Option(name: .long, help: "Run N synthetic clients against the monitored database (default 0). Env: POOLTOP_LOAD.")
+    @Option(
+        name: .long,
+        help: "Run N (0 to 256) synthetic clients against the monitored database (default 0). Env: POOLTOP_LOAD.")
     var load: String?
 
     @Option(
@@ -37,12 +40,14 @@ struct DisplayOptions: ParsableArguments {
         let refreshText = refresh ?? environment["POOLTOP_REFRESH"]
         let refresh =
             try refreshText.map { text throws(ConfigurationError) in
-                try ConfigurationValue.duration(text, setting: self.refresh != nil ? "--refresh" : "POOLTOP_REFRESH")
+                try ConfigurationValue.duration(
+                    text, setting: self.refresh != nil ? "--refresh" : "POOLTOP_REFRESH", within: SettingLimits.refresh)
             } ?? .seconds(1)
         let loadText = load ?? environment["POOLTOP_LOAD"]
         let load =
             try loadText.map { text throws(ConfigurationError) in
-                try ConfigurationValue.int(text, setting: self.load != nil ? "--load" : "POOLTOP_LOAD", minimum: 0)
+                try ConfigurationValue.int(
+                    text, setting: self.load != nil ? "--load" : "POOLTOP_LOAD", within: SettingLimits.load)
             } ?? 0
         let query = loadQuery ?? environment["POOLTOP_LOAD_QUERY"] ?? "SELECT 1"
         if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

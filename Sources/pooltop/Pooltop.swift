@@ -13,6 +13,9 @@ struct Pooltop: ParsableCommand {
             and standby with a synthetic workload (see `pooltop demo --help`).
             Every option has an environment variable (named in its help); a flag beats the environment.
             Exit codes: 0 ok, 1 unhealthy (status), 2 bad input or configuration.
+            Passwords: keep them off the command line (DATABASE_URL, PGPASSFILE/.pgpass or PGPASSWORD); one in \
+            --url or --failover-url is overwritten with * in the process's arguments right after parsing. \
+            Every configured password is masked (***) in everything pooltop prints.
             """,
         subcommands: [TopCommand.self, DemoCommand.self, StatusCommand.self, BenchFrameCommand.self],
         defaultSubcommand: TopCommand.self
@@ -25,6 +28,7 @@ enum Main {
     static func main() {
         do {
             var command = try Pooltop.parseAsRoot()
+            CommandLineSecrets.blank()
             try command.run()
         } catch let error as ConfigurationError {
             fail("pooltop: \(error)")

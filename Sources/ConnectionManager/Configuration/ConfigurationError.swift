@@ -16,11 +16,12 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         switch self {
         case .invalidValue(let setting, let value, let expected):
-            return "Invalid \(setting) '\(value)': expected \(expected)."
+            return "Invalid \(setting) '\(Self.cut(value))': expected \(expected)."
         case .invalidURL(let setting, let url, let reason):
-            return "Invalid \(setting) '\(url)': \(reason)."
+            return "Invalid \(setting) '\(Self.cut(url))': \(Self.cut(reason, to: 200))."
         case .unknownScheme(let setting, let url, let scheme):
-            return "Invalid \(setting) '\(url)': unknown scheme '\(scheme)', expected postgresql:// or postgres:// "
+            return
+                "Invalid \(setting) '\(Self.cut(url))': unknown scheme '\(Self.cut(scheme, to: 20))', expected postgresql:// or postgres:// "
                 + "(or a libpq keyword string such as 'host=... dbname=...')."
         case .duplicateTarget(let url):
             return
@@ -31,6 +32,11 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             if path.isEmpty { return "The control endpoint cannot start (\(setting)): \(reason)." }
             return "The control endpoint (\(setting)) cannot start at '\(path)': \(reason)."
         }
+    }
+
+    /// `text` cut to `limit` characters (a 130 KB value is not echoed whole), marked with "…".
+    static func cut(_ text: String, to limit: Int = 80) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
     }
 
     /// The same error naming the setting as `rename` says (e.g. a command-line flag instead of a variable).

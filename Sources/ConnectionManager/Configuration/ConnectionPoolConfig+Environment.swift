@@ -14,31 +14,33 @@ extension ConnectionPoolConfig {
             variable: "DATABASE_FAILOVER_URLS", defaultValue: "(none)",
             summary: "Comma-separated failover targets, tried in order; setting it turns failover on."
         ) { c, v in
-            c.failoverURLs = try v.split(separator: ",").map { s in
-                try DatabaseURL(s.trimmingSpaces, setting: "DATABASE_FAILOVER_URLS")
+            c.failoverURLs = try failoverTargets(in: v).map { s in
+                try DatabaseURL(s, setting: "DATABASE_FAILOVER_URLS")
             }
             c.failoverEnabled = !c.failoverURLs.isEmpty
         },
         .init(variable: "DB_POOL_SIZE", defaultValue: "10", summary: "Persistent connections.") { c, v in
-            c.poolSize = try ConfigurationValue.int(v, setting: "DB_POOL_SIZE", minimum: 1)
+            c.poolSize = try ConfigurationValue.int(v, setting: "DB_POOL_SIZE", within: SettingLimits.poolSize)
         },
         .init(
             variable: "DB_MAX_OVERFLOW", defaultValue: "20",
             summary: "Temporary connections above the pool size, closed when given back."
         ) { c, v in
-            c.maxOverflow = try ConfigurationValue.int(v, setting: "DB_MAX_OVERFLOW", minimum: 0)
+            c.maxOverflow = try ConfigurationValue.int(v, setting: "DB_MAX_OVERFLOW", within: SettingLimits.maxOverflow)
         },
         .init(
             variable: "DB_POOL_TIMEOUT", defaultValue: "30s",
             summary: "Longest wait for a free connection before a pool-timeout error."
         ) { c, v in
-            c.poolTimeout = try ConfigurationValue.duration(v, setting: "DB_POOL_TIMEOUT")
+            c.poolTimeout = try ConfigurationValue.duration(
+                v, setting: "DB_POOL_TIMEOUT", within: SettingLimits.poolTimeout)
         },
         .init(
             variable: "DB_POOL_RECYCLE", defaultValue: "3600s",
             summary: "Replace connections older than this at checkout (`off` disables)."
         ) { c, v in
-            c.poolRecycle = try ConfigurationValue.optionalDuration(v, setting: "DB_POOL_RECYCLE")
+            c.poolRecycle = try ConfigurationValue.optionalDuration(
+                v, setting: "DB_POOL_RECYCLE", within: SettingLimits.poolRecycle)
         },
         .init(
             variable: "DB_POOL_PRE_PING", defaultValue: "true",
@@ -50,7 +52,8 @@ extension ConnectionPoolConfig {
             variable: "DB_PRE_PING_AFTER_IDLE", defaultValue: "500ms",
             summary: "Pre-ping only connections idle longer than this (0 = every checkout)."
         ) { c, v in
-            c.prePingAfterIdle = try ConfigurationValue.duration(v, setting: "DB_PRE_PING_AFTER_IDLE", allowZero: true)
+            c.prePingAfterIdle = try ConfigurationValue.duration(
+                v, setting: "DB_PRE_PING_AFTER_IDLE", within: SettingLimits.prePingAfterIdle, allowZero: true)
         },
         .init(
             variable: "DB_POOL_PREFILL", defaultValue: "false",
@@ -68,7 +71,8 @@ extension ConnectionPoolConfig {
             variable: "DB_LEAK_THRESHOLD", defaultValue: "300s",
             summary: "How long a checkout may be held before it counts as a leak."
         ) { c, v in
-            c.leakThreshold = try ConfigurationValue.duration(v, setting: "DB_LEAK_THRESHOLD")
+            c.leakThreshold = try ConfigurationValue.duration(
+                v, setting: "DB_LEAK_THRESHOLD", within: SettingLimits.leakThreshold)
         },
         .init(
             variable: "DB_STACK_CAPTURE", defaultValue: "always",
@@ -84,7 +88,8 @@ extension ConnectionPoolConfig {
         },
         .init(variable: "DB_HEALTH_CHECK_INTERVAL", defaultValue: "60s", summary: "Time between health checks.") {
             c, v in
-            c.healthCheckInterval = try ConfigurationValue.duration(v, setting: "DB_HEALTH_CHECK_INTERVAL")
+            c.healthCheckInterval = try ConfigurationValue.duration(
+                v, setting: "DB_HEALTH_CHECK_INTERVAL", within: SettingLimits.healthCheckInterval)
         },
         .init(
             variable: "DB_FAILOVER_ENABLED", defaultValue: "true with failover URLs",
@@ -96,12 +101,13 @@ extension ConnectionPoolConfig {
             variable: "DB_FAILOVER_RETRY_ATTEMPTS", defaultValue: "3",
             summary: "Attempts on the current server before switching."
         ) { c, v in
-            c.failoverRetryAttempts = try ConfigurationValue.int(v, setting: "DB_FAILOVER_RETRY_ATTEMPTS", minimum: 0)
+            c.failoverRetryAttempts = try ConfigurationValue.int(
+                v, setting: "DB_FAILOVER_RETRY_ATTEMPTS", within: SettingLimits.failoverRetryAttempts)
         },
         .init(variable: "DB_FAILOVER_RETRY_DELAY", defaultValue: "1s", summary: "Pause between those attempts.") {
             c, v in
             c.failoverRetryDelay = try ConfigurationValue.duration(
-                v, setting: "DB_FAILOVER_RETRY_DELAY", allowZero: true)
+                v, setting: "DB_FAILOVER_RETRY_DELAY", within: SettingLimits.failoverRetryDelay, allowZero: true)
         },
         .init(
             variable: "DB_FAILOVER_ALLOW_READ_ONLY", defaultValue: "false",
@@ -143,13 +149,15 @@ extension ConnectionPoolConfig {
             variable: "DB_CONNECT_TIMEOUT", defaultValue: "5s",
             summary: "Deadline for opening a connection, to the millisecond."
         ) { c, v in
-            c.connectTimeout = try ConfigurationValue.duration(v, setting: "DB_CONNECT_TIMEOUT")
+            c.connectTimeout = try ConfigurationValue.duration(
+                v, setting: "DB_CONNECT_TIMEOUT", within: SettingLimits.connectTimeout)
         },
         .init(
             variable: "DB_QUERY_TIMEOUT", defaultValue: "off",
             summary: "Deadline for each statement, to the millisecond (`off` = none)."
         ) { c, v in
-            c.queryTimeout = try ConfigurationValue.optionalDuration(v, setting: "DB_QUERY_TIMEOUT")
+            c.queryTimeout = try ConfigurationValue.optionalDuration(
+                v, setting: "DB_QUERY_TIMEOUT", within: SettingLimits.queryTimeout)
         },
         .init(
             variable: "DB_APPLICATION_NAME", defaultValue: "pooltop",

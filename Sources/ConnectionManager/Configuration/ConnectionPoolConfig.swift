@@ -106,6 +106,7 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
             throw .invalidValue(
                 setting: "stack_capture", value: "sample:\(n)", expected: "off, always or sample:N with N ≥ 1")
         }
+        try checkUpperBounds()
         var seen: [String: DatabaseURL] = [:]
         for url in [databaseURL] + failoverURLs {
             if seen[url.serverIdentity] != nil { throw .duplicateTarget(url: url.masked) }

@@ -22,7 +22,8 @@ extension ConnectionManager {
             lastHealthCheck: s.history.latest, healthHistory: s.history.results, healthStats: s.history.stats,
             leaks: s.leaks, returnedLeaks: s.returned, totalLeaked: s.totalLeaked,
             activeConnections: metrics.checkedOut, leakThreshold: configuration.leakThreshold.timeInterval,
-            failover: s.failover, events: s.events, health: health, recent: s.recent)
+            failover: s.failover, events: s.events, health: health, recent: s.recent
+        ).scrubbing(secrets)
     }
 
     /// The lifetime counters the last minute's counts are derived from.
@@ -48,6 +49,10 @@ extension ConnectionManager {
 
     /// Runs a dashboard command; may block on the network (probes, `pg_terminate_backend`).
     public func perform(_ command: MonitorCommand) -> MonitorCommandOutcome {
+        performUnscrubbed(command).scrubbing(secrets)
+    }
+
+    private func performUnscrubbed(_ command: MonitorCommand) -> MonitorCommandOutcome {
         switch command {
         case .failover(let target):
             return failover(to: target)

@@ -16,6 +16,8 @@ public final class ConnectionManager: MonitorSource, Sendable {
     /// When the manager was created.
     public let startedAt: Date
     let logger: Logger
+    /// Every password of the configuration, scrubbed from events, logs, outcomes and snapshots.
+    let secrets: SecretScrubber
     let factory: PostgresConnectionFactory
     let pool: ConnectionPool<PostgresConnectionFactory>
     /// Runs libpq work for async callers; never the cooperative pool.
@@ -48,6 +50,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        secrets = configuration.secretScrubber
         startedAt = Date()
         let maintenance = min(configuration.connectTimeout, configuration.queryTimeout ?? configuration.connectTimeout)
         factory = PostgresConnectionFactory(
@@ -218,6 +221,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
     func record(
         _ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true, actor: ControlPeer? = nil
     ) {
+        let message = secrets.scrub(message)
         state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
         guard log else { return }
         let metadata: Logger.Metadata? = actor.map {

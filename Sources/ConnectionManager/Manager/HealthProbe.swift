@@ -23,6 +23,8 @@ final class HealthProbe: Sendable {
     let keepsConnections: Bool
     /// A check opens a new connection when the kept one is older than this.
     let freshConnectionEvery: Duration
+    /// The targets' passwords, scrubbed from every result's error.
+    let secrets: SecretScrubber
     private let idle: Mutex<[Int: Kept]> = Mutex([:])
 
     private struct Kept: Sendable {
@@ -39,6 +41,7 @@ final class HealthProbe: Sendable {
         self.applicationName = applicationName
         self.keepsConnections = keepsConnections
         self.freshConnectionEvery = freshConnectionEvery
+        secrets = SecretScrubber(targets)
     }
 
     /// How often checks every `interval` open a fresh connection: every 5 checks, between 1 s and 30 s apart.
@@ -63,7 +66,7 @@ final class HealthProbe: Sendable {
             }
         } catch {
             return HealthCheckResult(
-                healthy: false, responseTime: started.duration(to: .now).timeInterval, error: "\(error)",
+                healthy: false, responseTime: started.duration(to: .now).timeInterval, error: secrets.scrub("\(error)"),
                 checkedAt: checkedAt, target: url.masked)
         }
     }

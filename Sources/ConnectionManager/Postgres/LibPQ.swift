@@ -30,6 +30,19 @@ enum LibPQ {
         return .parsed(values)
     }
 
+    /// Every connection option keyword libpq knows (`host`, `port`, `dbname`, ...), from `PQconndefaults`.
+    static let keywords: Set<String> = {
+        guard let options = PQconndefaults() else { return [] }
+        defer { PQconninfoFree(options) }
+        var result: Set<String> = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            result.insert(String(cString: keyword))
+            option += 1
+        }
+        return result
+    }()
+
     /// The version of the linked libpq, e.g. 150018 for 15.18.
     static var libraryVersion: Int { Int(PQlibVersion()) }
 

@@ -15,6 +15,17 @@ extension PostgresConnection {
     public func execute(
         _ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil
     ) throws(PostgresError) -> QueryResult {
+        do {
+            return try send(sql, parameters, timeout: timeout)
+        } catch {
+            // The server quotes values in its messages; none of them may be a configured password.
+            throw error.scrubbing(secrets)
+        }
+    }
+
+    private func send(_ sql: String, _ parameters: [PostgresValue], timeout: Duration?) throws(PostgresError)
+        -> QueryResult
+    {
         let handle = try liveHandle()
         // The clock is read only when there is a deadline: the plain path costs what PQexec costs.
         let deadline = timeout.map { ContinuousClock.now + $0 }

@@ -25,10 +25,14 @@ public final class PostgresConnection: @unchecked Sendable {
     /// within 100 ms of the deadline even on a loaded machine.
     public static let cancelGrace: Duration = .milliseconds(50)
 
-    private init(handle: OpaquePointer, cancelToken: CancelToken, target: String) {
+    /// The passwords of the URL, scrubbed from every error this connection throws (the server may quote them).
+    let secrets: SecretScrubber
+
+    private init(handle: OpaquePointer, cancelToken: CancelToken, target: String, secrets: SecretScrubber) {
         self.handle = handle
         self.cancelToken = cancelToken
         self.target = target
+        self.secrets = secrets
         self.backendPID = PQbackendPID(handle)
         self.serverVersion = Int(PQserverVersion(handle))
     }
@@ -48,6 +52,18 @@ public final class PostgresConnection: @unchecked Sendable {
     /// - Throws: `.connectTimedOut`, `.authenticationFailed` or `.connectFailed`, naming the masked URL.
     public static func connect(
         to url: DatabaseURL, deadline: Duration, applicationName: String? = nil
+    ) throws(PostgresError) -> PostgresConnection {
+        let secrets = SecretScrubber([url])
+        do {
+            return try open(url, deadline: deadline, applicationName: applicationName, secrets: secrets)
+        } catch {
+            // libpq's and the server's text (an unknown database name is echoed verbatim) may quote a password.
+            throw error.scrubbing(secrets)
+        }
+    }
+
+    private static func open(
+        _ url: DatabaseURL, deadline: Duration, applicationName: String?, secrets: SecretScrubber
     ) throws(PostgresError) -> PostgresConnection {
         let end = ContinuousClock.now + deadline
         let target = url.masked
@@ -97,7 +113,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         // Non-blocking sends keep the query deadline honest when the socket buffer is full.
         PQsetnonblocking(handle, 1)
-        return PostgresConnection(handle: handle, cancelToken: cancelToken, target: target)
+        return PostgresConnection(handle: handle, cancelToken: cancelToken, target: target, secrets: secrets)
     }
 
     /// The error for a failed connection attempt, telling a rejected login from an unreachable server.

@@ -20,7 +20,7 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var display: DisplayOptions
 
-    @Option(name: .customLong("leak-every"), help: "Time between deliberate leaks (default 10s).")
+    @Option(name: .customLong("leak-every"), help: "Time between deliberate leaks, 100ms to 1h (default 10s).")
     var leakEvery: String?
 
     func run() throws {
@@ -31,7 +31,7 @@ struct DemoCommand: ParsableCommand {
         }
         let every =
             try leakEvery.map { text throws(ConfigurationError) in
-                try ConfigurationValue.duration(text, setting: "--leak-every")
+                try ConfigurationValue.duration(text, setting: "--leak-every", within: SettingLimits.leakEvery)
             } ?? .seconds(10)
         try Self.runDemo(connection: connection, display: display, leakEvery: every)
     }

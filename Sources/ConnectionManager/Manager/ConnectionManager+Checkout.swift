@@ -122,6 +122,8 @@ extension ConnectionManager {
     }
 
     /// Runs one statement on a lent connection, watching for failures the manager must act on.
+    /// - Throws: ``SessionError/commitRolledBack`` when `sql` commits (`COMMIT`, `END`) and the server answered
+    ///   `ROLLBACK` (an earlier statement of the transaction had failed), besides the statement's own errors.
     @discardableResult
     func run(_ sql: String, _ parameters: [PostgresValue], timeout: Duration?, on lease: Lease) throws
         -> QueryResult
@@ -130,8 +132,9 @@ extension ConnectionManager {
             throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
         }
         if configuration.leakDetectionEnabled { lease.recordSQL(sql) }
+        let ran: (result: QueryResult, commitRolledBack: Bool)
         do {
-            return try lease.connection.execute(sql, parameters, timeout: timeout ?? configuration.queryTimeout)
+            ran = try lease.connection.run(sql, parameters, timeout: timeout ?? configuration.queryTimeout)
         } catch {
             if isTerminated(lease.connectionID) {
                 throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
@@ -139,6 +142,9 @@ extension ConnectionManager {
             observe(error)
             throw error
         }
+        // COMMIT of a failed transaction answers ROLLBACK without an error: a commit that did not commit.
+        if ran.commitRolledBack { throw SessionError.commitRolledBack }
+        return ran.result
     }
 
     func isTerminated(_ connectionID: Int) -> Bool {

@@ -58,6 +58,8 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
     public var isSuspended: Bool
     /// Current pool generation; bumped when the server restarted or the target changed.
     public var generation: Int
+    /// Checkins that restored a connection's session state with `DISCARD ALL` (see ``SessionResetPolicy``).
+    public var sessionResets: Int
 
     public init(
         size: Int = 0, maxOverflow: Int = 0, checkedIn: Int = 0, checkedOut: Int = 0, overflow: Int = 0,
@@ -65,7 +67,7 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         connectionsCreated: Int = 0, connectionsClosed: Int = 0, invalidations: Int = 0, timeouts: Int = 0,
         connectFailures: Int = 0, leakedConnections: Int = 0, utilization: Double = 0,
         waitTime: LatencySummary = .init(), holdTime: LatencySummary = .init(), isSuspended: Bool = false,
-        generation: Int = 0
+        generation: Int = 0, sessionResets: Int = 0
     ) {
         self.size = size
         self.maxOverflow = maxOverflow
@@ -87,6 +89,7 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         self.holdTime = holdTime
         self.isSuspended = isSuspended
         self.generation = generation
+        self.sessionResets = sessionResets
     }
 
     enum CodingKeys: String, CodingKey {
@@ -103,5 +106,6 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         case waitTime = "wait_time"
         case holdTime = "hold_time"
         case isSuspended = "suspended"
+        case sessionResets = "session_resets"
     }
 }

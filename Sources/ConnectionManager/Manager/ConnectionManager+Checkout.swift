@@ -139,6 +139,8 @@ extension ConnectionManager {
             if isTerminated(lease.connectionID) {
                 throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
             }
+            // A caller's own read-only transaction on a healthy primary says nothing about the server.
+            if error.isReadOnlyTransaction, !serverIsStandby(lease.connection) { throw error }
             observe(error)
             throw error
         }

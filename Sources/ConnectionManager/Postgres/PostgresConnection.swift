@@ -56,6 +56,13 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: - Session state
 
+    /// The value of a parameter the server reports (`ParameterStatus`, e.g. `in_hot_standby`, `TimeZone`) as libpq
+    /// last received it; nil when the server does not report it or the connection is closed. No round trip.
+    public func parameterStatus(_ name: String) -> String? {
+        guard let handle, let value = PQparameterStatus(handle, name) else { return nil }
+        return String(cString: value)
+    }
+
     /// Whether a parameter the server reports (`ParameterStatus`: `session_authorization`, `is_superuser`,
     /// `TimeZone`, `application_name`, `DateStyle`, …) differs from its value right after connecting. Catches
     /// changes made anywhere, also inside functions. A few hundred nanoseconds: no I/O, libpq keeps the values.

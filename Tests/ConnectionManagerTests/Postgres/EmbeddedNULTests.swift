@@ -17,7 +17,7 @@ struct EmbeddedNULTests {
         let connection = try PostgresConnection.connect(to: url, deadline: .seconds(10))
         defer { connection.close() }
         let table = "it_nul_\(UInt32.random(in: 0...UInt32.max))"
-        try connection.execute("CREATE TEMP TABLE \(table) (note text)")
+        _ = try connection.execute("CREATE TEMP TABLE \(table) (note text)")
         let error = try #require(throws: PostgresError.self) {
             try connection.execute("INSERT INTO \(table) VALUES ($1), ($2)", ["fine", "abc\0def"])
         }
@@ -34,7 +34,7 @@ struct EmbeddedNULTests {
         let connection = try PostgresConnection.connect(to: url, deadline: .seconds(10))
         defer { connection.close() }
         let table = "it_nul_\(UInt32.random(in: 0...UInt32.max))"
-        try connection.execute("CREATE TEMP TABLE \(table) (id int)")
+        _ = try connection.execute("CREATE TEMP TABLE \(table) (id int)")
         // Truncated at the NUL, this would be a valid statement that inserts one row instead of three.
         for parameters in [[], [PostgresValue.int(9)]] {
             let error = try #require(throws: PostgresError.self) {

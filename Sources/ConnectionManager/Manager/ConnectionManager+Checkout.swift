@@ -149,6 +149,25 @@ extension ConnectionManager {
         return ran.result
     }
 
+    /// Gives a lease back to the pool. A connection ended with `terminate(leak:)` is closed first (its backend is
+    /// gone, which libpq may not know yet): the checkin's reset then finds it broken and the pool discards it
+    /// instead of lending the dead backend to the next borrower. One relaxed load when nothing was terminated.
+    func checkin(_ lease: Lease) {
+        guard terminatedCount.load(ordering: .relaxed) > 0, !lease.isCheckedIn, isTerminated(lease.connectionID)
+        else {
+            lease.checkin()
+            return
+        }
+        lease.connection.markBroken("The connection was terminated on the server as a leak.")
+        lease.checkin()
+        // Connection ids are never reused: the id can go now.
+        terminatedCount.store(
+            state.withLock { s in
+                s.terminated.remove(lease.connectionID)
+                return s.terminated.count
+            }, ordering: .relaxed)
+    }
+
     func isTerminated(_ connectionID: Int) -> Bool {
         state.withLock { $0.terminated.contains(connectionID) }
     }

@@ -97,6 +97,6 @@ public final class Session: @unchecked Sendable {
         if isClosed { return }
         isClosed = true
         isInTransaction = false
-        lease.checkin()
+        manager.checkin(lease)
     }
 }

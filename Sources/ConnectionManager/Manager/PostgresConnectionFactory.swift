@@ -103,8 +103,10 @@ final class PostgresConnectionFactory: PoolConnectionFactory {
             return true
         case .auto:
             // Two cheap signals, no I/O: the statements' text (flagged as they were sent) and the parameters
-            // the server reports, compared with their values at connect.
-            guard connection.sessionStateMayHaveChanged || connection.sessionParametersChanged else { return true }
+            // the server reports, compared with their values at connect (only after a query ran: ≈ 0.2 µs).
+            guard connection.sessionStateMayHaveChanged || connection.sessionParametersChangedSinceLastCheck() else {
+                return true
+            }
         case .always:
             break
         }

@@ -41,6 +41,7 @@ extension PostgresConnection {
         // Marked before sending: a statement that fails after changing the session (`SET ROLE x; SELECT 1/0`)
         // still changed it.
         if scan.mayChangeSessionState { sessionStateMayHaveChanged = true }
+        parametersNeedCheck = true
         // The clock is read only when there is a deadline: the plain path costs what PQexec costs.
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let sent: Int32

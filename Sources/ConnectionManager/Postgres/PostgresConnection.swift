@@ -35,8 +35,13 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Set when a statement sent on this connection may have changed its session state (see `StatementScan`);
     /// cleared by `discardSessionState`. The pool's checkin resets the connection when it is set.
     var sessionStateMayHaveChanged = false
-    /// Copies of the values of `SessionParameters.tracked` right after connecting (nil: not reported).
-    private let baselineParameters: [UnsafeMutablePointer<CChar>?]
+    /// Set when a query was sent since the reported parameters were last compared with the baseline: libpq only
+    /// takes in a `ParameterStatus` while it reads a query's results, so without one nothing can have changed.
+    var parametersNeedCheck = false
+    /// The parameters of `SessionParameters.tracked` this server reports, with copies of their values right after
+    /// connecting. A parameter not reported at startup is never reported later (the set is fixed per server
+    /// version), so the others are not looked up again (a lookup of an absent name walks libpq's whole list).
+    private let baselineParameters: [(name: StaticString, value: UnsafeMutablePointer<CChar>)]
 
     private init(handle: OpaquePointer, cancelToken: CancelToken, target: String) {
         self.handle = handle
@@ -44,14 +49,14 @@ public final class PostgresConnection: @unchecked Sendable {
         self.target = target
         self.backendPID = PQbackendPID(handle)
         self.serverVersion = Int(PQserverVersion(handle))
-        baselineParameters = SessionParameters.tracked.map { name in
-            SessionParameters.value(handle, name).map { strdup($0) }
+        baselineParameters = SessionParameters.tracked.compactMap { name in
+            SessionParameters.value(handle, name).flatMap { strdup($0) }.map { (name, $0) }
         }
     }
 
     deinit {
         if let handle { PQfinish(handle) }
-        for value in baselineParameters { free(value) }
+        for parameter in baselineParameters { free(parameter.value) }
     }
 
     // MARK: - Session state
@@ -68,15 +73,19 @@ public final class PostgresConnection: @unchecked Sendable {
     /// changes made anywhere, also inside functions. A few hundred nanoseconds: no I/O, libpq keeps the values.
     var sessionParametersChanged: Bool {
         guard let handle else { return false }
-        for (index, name) in SessionParameters.tracked.enumerated() {
-            let now = SessionParameters.value(handle, name)
-            switch (baselineParameters[index], now) {
-            case (nil, nil): continue
-            case (let before?, let now?): if strcmp(before, now) != 0 { return true }
-            default: return true
+        for parameter in baselineParameters {
+            guard let now = SessionParameters.value(handle, parameter.name), strcmp(parameter.value, now) == 0 else {
+                return true
             }
         }
         return false
+    }
+
+    /// `sessionParametersChanged`, compared only when a query ran since the last comparison (else false).
+    func sessionParametersChangedSinceLastCheck() -> Bool {
+        guard parametersNeedCheck else { return false }
+        parametersNeedCheck = false
+        return sessionParametersChanged
     }
 
     /// Restores the session to its state right after connecting: `DISCARD ALL` (settings back to their
@@ -92,6 +101,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw .connectionLost(message: "DISCARD ALL did not restore the session's reported parameters.")
         }
         sessionStateMayHaveChanged = false
+        parametersNeedCheck = false
     }
 
     /// Opens a connection, failing when it is not established within `deadline`.
@@ -230,7 +240,7 @@ public final class PostgresConnection: @unchecked Sendable {
 enum SessionParameters {
     /// Settable parameters the server reports when they change (`GUC_REPORT`); `in_hot_standby` and the
     /// read-only ones (`server_version`, `server_encoding`, `integer_datetimes`) are left out on purpose.
-    /// `search_path` is reported from PostgreSQL 18 on, `scram_iterations` from 16 on: nil before, and still nil.
+    /// `search_path` is reported from PostgreSQL 18 on, `scram_iterations` from 16 on; older servers skip them.
     static let tracked: [StaticString] = [
         "session_authorization", "is_superuser", "TimeZone", "application_name", "default_transaction_read_only",
         "DateStyle", "IntervalStyle", "client_encoding", "standard_conforming_strings", "search_path",

@@ -129,6 +129,24 @@ public final class Member: Sendable {
         }
     }
 
+    /// SIGSTOPs only the postmaster: established connections keep answering, new connections hang (a frozen
+    /// postmaster, as an overloaded or wedged server looks from outside). `resume()` undoes it. Idempotent.
+    public func pausePostmaster() throws(LocalClusterError) {
+        guard let postmaster = postmasterPID, ProcessTable.isAlive(postmaster) else {
+            throw .commandFailed(command: "pause \(name)", exitCode: -1, output: "the server is not running")
+        }
+        let stopped = pausedProcesses.withLock { paused -> Bool in
+            guard paused.isEmpty else { return false }
+            kill(postmaster, SIGSTOP)
+            paused = [postmaster]
+            return true
+        }
+        guard stopped else { return }
+        try waitUntil("\(name)'s postmaster to stop (SIGSTOP)", timeout: .seconds(10)) { () -> Bool in
+            [nil, "T", "Z"].contains(ProcessTable.state(of: postmaster))
+        }
+    }
+
     /// SIGCONTs everything `pause()` stopped. Does nothing when the server is not paused.
     public func resume() {
         pausedProcesses.withLock { paused in

@@ -27,6 +27,18 @@ extension EndToEndTests {
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
         }
 
+        /// Regression (issue 10, bad input 5): the notice processor was installed only after the connection was up,
+        /// so libpq printed a NOTICE the server sent during connect to stderr — over the dashboard.
+        @Test("a NOTICE sent while connecting is never printed by libpq", .timeLimit(.minutes(1)))
+        func noticeDuringConnect() throws {
+            let cluster = try SharedCluster.get()
+            let long = String(repeating: "a", count: 80)
+            let result = try Self.pooltop(["status", "--url", cluster.primary.url + "?application_name=\(long)"])
+            #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+            #expect(!result.stderr.contains("NOTICE"), "stderr: \(result.stderr)")
+            #expect(!result.stderr.contains("will be truncated"), "stderr: \(result.stderr)")
+        }
+
         @Test("status with a mysql:// URL exits 2 and names the problem", .timeLimit(.minutes(1)))
         func statusBadScheme() throws {
             let result = try Self.pooltop(["status", "--url", "mysql://x"])

@@ -106,6 +106,6 @@ extension FailoverStateMachine {
         let count = targetURLs.count
         let details = targetURLs.indices.map { "\(describe($0)) \(summary(round.fresh[$0]))" }.joined(separator: "; ")
         return "No reachable primary among \(count) target\(count == 1 ? "" : "s") (\(details)); staying on "
-            + "target \(current) and still probing every \(configuration.retryDelay.timeInterval.formatted()) s."
+            + "target \(current) and still probing every \(configuration.searchInterval.timeInterval.formatted()) s."
     }
 }

@@ -10,8 +10,9 @@ import Foundation
 /// - A failed check of the current target is retried `retryAttempts` times, `retryDelay` apart; then the
 ///   others are probed and the first one (in target order) that answers as a primary wins. Standbys only
 ///   qualify with `allowReadOnlyTargets`, and only when no target is a primary.
-/// - When no target qualifies it stays put, says so once, and probes every target again every `retryDelay`
-///   until one qualifies (or the current one recovers).
+/// - When no target qualifies it stays put, says so once, and probes every target again every `searchInterval`
+///   (a quarter of `retryDelay`) until one qualifies (or the current one recovers), so a standby promoted by
+///   someone else is taken within that interval.
 /// - A read-only error (25006), or a check finding the current target in recovery, means it was demoted:
 ///   evict its connections and re-check every role.
 /// - Manual failover probes its target(s) afresh and switches or refuses with a sentence saying why.
@@ -33,12 +34,21 @@ public struct FailoverStateMachine: Sendable {
         public var historyLimit: Int
         /// A manual request whose probes never answered is given up after this long (default 30 s).
         public var manualRequestTimeout: Duration
+        /// Whether the machine may leave a failed or demoted target on its own (`DB_FAILOVER_ENABLED`, default
+        /// true). When false it keeps re-checking the current target; only a person's request switches (no failback).
+        public var isAutomaticFailoverEnabled: Bool
+        /// Time between probing rounds while no target qualifies (default a quarter of `retryDelay`, at least
+        /// 100 ms): a promoted standby is found within one such interval, not one retry delay.
+        public var searchInterval: Duration
 
         public init(
             retryAttempts: Int = 3, retryDelay: Duration = .seconds(1), allowReadOnlyTargets: Bool = false,
             isFailbackEnabled: Bool = false, failbackAfter: Int = 3, historyLimit: Int = 50,
-            manualRequestTimeout: Duration = .seconds(30)
+            manualRequestTimeout: Duration = .seconds(30), isAutomaticFailoverEnabled: Bool = true,
+            searchInterval: Duration? = nil
         ) {
+            self.isAutomaticFailoverEnabled = isAutomaticFailoverEnabled
+            self.searchInterval = searchInterval ?? max(.milliseconds(100), retryDelay / 4)
             self.retryAttempts = max(0, retryAttempts)
             self.retryDelay = retryDelay
             self.allowReadOnlyTargets = allowReadOnlyTargets
@@ -121,6 +131,8 @@ public struct FailoverStateMachine: Sendable {
     var failoverCount = 0
     var lastFailoverAt: Date?
     var history: [FailoverEvent] = []
+    /// Automatic failover is off and this outage was already reported (cleared when the target answers again).
+    var hasReportedDisabledOutage = false
 
     /// - Parameters:
     ///   - targetURLs: masked URLs (never raw ones: they end up in stats and messages); at least one.
@@ -140,7 +152,8 @@ public struct FailoverStateMachine: Sendable {
     public var stats: FailoverStats {
         FailoverStats(
             currentURL: targetURLs[current], isPrimary: statuses[current].role == .primary,
-            failoverCount: failoverCount, lastFailoverAt: lastFailoverAt, enabled: targetURLs.count > 1,
+            failoverCount: failoverCount, lastFailoverAt: lastFailoverAt,
+            enabled: targetURLs.count > 1 && configuration.isAutomaticFailoverEnabled,
             targets: statuses.map { status in
                 var status = status
                 status.isCurrent = status.index == current
@@ -244,7 +257,7 @@ public struct FailoverStateMachine: Sendable {
         switch phase {
         case .steady:
             if target == current { return currentObservedWhileSteady(observation, at: at) }
-            if target == 0, configuration.isFailbackEnabled, current != 0,
+            if target == 0, configuration.isFailbackEnabled, configuration.isAutomaticFailoverEnabled, current != 0,
                 failbackStreak >= configuration.failbackAfter
             {
                 return [performSwitch(to: 0, reason: .failback, at: at)]
@@ -255,6 +268,7 @@ public struct FailoverStateMachine: Sendable {
             switch observation {
             case .primary:
                 phase = .steady
+                hasReportedDisabledOutage = false
                 return []
             case .reachable:
                 return []  // Alive, role unknown: keep re-checking until a check reports the role.
@@ -262,6 +276,12 @@ public struct FailoverStateMachine: Sendable {
                 if configuration.allowReadOnlyTargets {
                     phase = .steady
                     return []
+                }
+                if !configuration.isAutomaticFailoverEnabled, hasReportedDisabledOutage {
+                    // Already evicted and reported: re-check quietly instead of evicting every retry.
+                    guard isAwaitingRetry else { return [] }
+                    phase = .retrying(failedRetries: 0, isAwaitingRetry: false)
+                    return [.scheduleRetry(after: configuration.retryDelay)]
                 }
                 return demoted(at: at)
             case .down:
@@ -298,12 +318,28 @@ public struct FailoverStateMachine: Sendable {
     }
 
     private mutating func startSearch(includingCurrent: Bool, at: Date) -> [Action] {
+        // Decide before anything changes: with automatic failover off, the current target stays and is re-checked.
+        guard configuration.isAutomaticFailoverEnabled else { return keepRetryingCurrent() }
         phase = .searching(isWaitingForNextRound: false)
         let probed = targetURLs.indices.filter { includingCurrent || $0 != current }
         round = Round(probed: Set(probed))
         // A single target has nobody to ask: the round is over before it began.
         if probed.isEmpty { return evaluateSearch(at: at) }
         return [.probe(probed)]
+    }
+
+    /// Automatic failover is off: keep re-checking the current target every `retryDelay`; say so once per outage.
+    private mutating func keepRetryingCurrent() -> [Action] {
+        phase = .retrying(failedRetries: 0, isAwaitingRetry: false)
+        var actions: [Action] = []
+        if !hasReportedDisabledOutage {
+            hasReportedDisabledOutage = true
+            actions.append(
+                .stayPut(
+                    "Automatic failover is off (DB_FAILOVER_ENABLED=false): staying on \(targetURLs[current]) and "
+                        + "re-checking it; fail over by hand if another target should take over."))
+        }
+        return actions + [.scheduleRetry(after: configuration.retryDelay)]
     }
 
     /// Switches to the first qualifying target once every target before it has answered this round.
@@ -337,7 +373,7 @@ public struct FailoverStateMachine: Sendable {
                     from: targetURLs[current], to: "", reason: .automatic, at: at, duration: 0, refusal: message))
             actions.append(.stayPut(message))
         }
-        actions.append(.scheduleRetry(after: configuration.retryDelay))
+        actions.append(.scheduleRetry(after: configuration.searchInterval))
         return actions
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the pool knows about one checked-out connection: who took it, when and where.
-public struct ConnectionInfo: Sendable, Equatable {
+public struct ConnectionInfo: Sendable, Equatable, Codable {
     /// The pool's id of the physical connection (stable while it lives).
     public var connectionID: Int
     /// The server process serving this connection (`PQbackendPID`).
@@ -30,6 +30,43 @@ public struct ConnectionInfo: Sendable, Equatable {
         self.isExpectedLong = isExpectedLong
         self.target = target
         self.stack = stack
+    }
+
+    /// The stack stays in the process that captured it (raw addresses mean nothing elsewhere): the JSON says
+    /// only whether one was captured, and a remote reader asks for the symbolicated frames by connection id.
+    enum CodingKeys: String, CodingKey {
+        case target
+        case connectionID = "connection_id"
+        case backendPID = "backend_pid"
+        case checkedOutAt = "checked_out_at"
+        case threadName = "thread_name"
+        case lastSQL = "last_sql"
+        case isExpectedLong = "expected_long"
+        case hasStack = "has_stack"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        connectionID = try container.decode(Int.self, forKey: .connectionID)
+        backendPID = try container.decode(Int32.self, forKey: .backendPID)
+        checkedOutAt = try container.decode(Date.self, forKey: .checkedOutAt)
+        threadName = try container.decode(String.self, forKey: .threadName)
+        lastSQL = try container.decodeIfPresent(String.self, forKey: .lastSQL)
+        isExpectedLong = try container.decodeIfPresent(Bool.self, forKey: .isExpectedLong) ?? false
+        target = try container.decode(String.self, forKey: .target)
+        stack = nil
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(connectionID, forKey: .connectionID)
+        try container.encode(backendPID, forKey: .backendPID)
+        try container.encode(checkedOutAt, forKey: .checkedOutAt)
+        try container.encode(threadName, forKey: .threadName)
+        try container.encodeIfPresent(lastSQL, forKey: .lastSQL)
+        try container.encode(isExpectedLong, forKey: .isExpectedLong)
+        try container.encode(target, forKey: .target)
+        try container.encode(stack != nil, forKey: .hasStack)
     }
 }
 
@@ -91,7 +128,7 @@ public struct StackFrame: Sendable, Equatable, Codable {
 }
 
 /// A connection held past the leak threshold, as shown to people.
-public struct LeakReport: Sendable, Equatable {
+public struct LeakReport: Sendable, Equatable, Codable {
     public var info: ConnectionInfo
     /// Seconds held at the time of the snapshot.
     public var heldFor: Double
@@ -106,10 +143,16 @@ public struct LeakReport: Sendable, Equatable {
         self.detectedAt = detectedAt
         self.server = server
     }
+
+    enum CodingKeys: String, CodingKey {
+        case info, server
+        case heldFor = "held_for"
+        case detectedAt = "detected_at"
+    }
 }
 
 /// A leak that was eventually given back (kept briefly for the dashboard).
-public struct ReturnedLeak: Sendable, Equatable {
+public struct ReturnedLeak: Sendable, Equatable, Codable {
     public var info: ConnectionInfo
     /// Total seconds it was held.
     public var heldFor: Double
@@ -119,5 +162,11 @@ public struct ReturnedLeak: Sendable, Equatable {
         self.info = info
         self.heldFor = heldFor
         self.returnedAt = returnedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case info
+        case heldFor = "held_for"
+        case returnedAt = "returned_at"
     }
 }

@@ -93,12 +93,7 @@ extension ConnectionManager {
                     self.runFailover(next, manual: false)
                 }
             case .switchTo(let index, let reason):
-                if reason != .manual && !configuration.failoverEnabled {
-                    record(
-                        .failoverRefused,
-                        "Failover is disabled; staying on \(configuration.targets[currentTargetIndex].masked).")
-                    continue
-                }
+                // The machine refuses automatic switches itself when DB_FAILOVER_ENABLED=false.
                 outcome = switchTarget(to: index, reason: reason)
             case .refuse(let reason):
                 record(.failoverRefused, reason)
@@ -182,6 +177,7 @@ extension ConnectionManager {
         let held = Set(infos.map(\.connectionID))
         let (changes, pids, terminated) = state.withLock { s in
             s.appendUtilization(metrics.utilization)
+            s.recentWindow.record(Self.sample(metrics, s.histories[s.failover.current], now))
             let changes = s.ledger.update(checkedOut: infos, threshold: threshold, now: now)
             s.terminated.formIntersection(held)
             return (changes, s.ledger.leakedBackendPIDs, s.terminated.count)

@@ -9,16 +9,28 @@ extension ConnectionManager {
             (
                 utilization: s.utilization, history: s.histories[s.failover.current], leaks: s.ledger.leaks(now: now),
                 returned: s.ledger.returnedLeaks(now: now), totalLeaked: s.ledger.totalLeaked,
-                failover: s.failover.stats, events: s.events
+                failover: s.failover.stats, events: s.events,
+                recent: s.recentWindow.activity(current: Self.sample(metrics, s.histories[s.failover.current], now))
             )
         }
         metrics.leakedConnections = s.leaks.count
+        let health = HealthVerdict.judge(
+            last: s.history.latest, checksEnabled: configuration.healthCheckEnabled,
+            interval: configuration.healthCheckInterval, deadline: configuration.connectTimeout * 2, now: now)
         return ManagerSnapshot(
             takenAt: now, startedAt: startedAt, metrics: metrics, utilizationHistory: s.utilization,
             lastHealthCheck: s.history.latest, healthHistory: s.history.results, healthStats: s.history.stats,
             leaks: s.leaks, returnedLeaks: s.returned, totalLeaked: s.totalLeaked,
             activeConnections: metrics.checkedOut, leakThreshold: configuration.leakThreshold.timeInterval,
-            failover: s.failover, events: s.events)
+            failover: s.failover, events: s.events, health: health, recent: s.recent)
+    }
+
+    /// The lifetime counters the last minute's counts are derived from.
+    static func sample(_ metrics: PoolMetrics, _ history: HealthHistory, _ now: Date) -> RecentWindow.Sample {
+        RecentWindow.Sample(
+            at: now, connectFailures: metrics.connectFailures, timeouts: metrics.timeouts,
+            timeoutsWhileSuspended: metrics.timeoutsWhileSuspended,
+            failedChecks: history.totalChecks - history.healthyChecks)
     }
 
     /// The seed's comprehensive status (`healthy`, `pool_metrics`, `health_check`, `health_stats`,

@@ -60,7 +60,9 @@ public final class ConnectionManager: MonitorSource, Sendable {
         state = Mutex(ManagerState(configuration: configuration))
         probes = HealthProbe(
             targets: configuration.targets, connectTimeout: configuration.connectTimeout,
-            applicationName: configuration.applicationName + " (health)")
+            applicationName: configuration.applicationName + " (health)",
+            keepsConnections: configuration.healthCheckEnabled,
+            freshConnectionEvery: HealthProbe.freshConnectionEvery(checkInterval: configuration.healthCheckInterval))
         metricsReporter = MetricsReporter(label: "pooltop.pool")
         if configuration.healthCheckEnabled {
             let probes = self.probes
@@ -86,15 +88,18 @@ public final class ConnectionManager: MonitorSource, Sendable {
     }
 
     /// The seed's `create_connection_manager`: a manager for `databaseURL` with the common knobs.
+    /// `leakThreshold` is how long a checkout may be held before it is reported as a leak (validated like
+    /// `DB_LEAK_THRESHOLD`).
     public static func create(
         databaseURL: String, poolSize: Int = 10, maxOverflow: Int = 20, leakDetection: Bool = true,
-        healthMonitoring: Bool = true, failoverURLs: [String] = [],
+        leakThreshold: Duration = .seconds(300), healthMonitoring: Bool = true, failoverURLs: [String] = [],
         logger: Logger = Logger(label: "pooltop.connection-manager")
     ) throws(ConfigurationError) -> ConnectionManager {
         var config = ConnectionPoolConfig(databaseURL: try DatabaseURL(databaseURL))
         config.poolSize = poolSize
         config.maxOverflow = maxOverflow
         config.leakDetectionEnabled = leakDetection
+        config.leakThreshold = leakThreshold
         config.healthCheckEnabled = healthMonitoring
         for url in failoverURLs {
             config.failoverURLs.append(try DatabaseURL(url, setting: "failover_urls"))

@@ -100,15 +100,7 @@ public struct HealthStatus: Sendable, Codable, Equatable {
 
     /// Pretty-printed JSON with sorted keys, ISO 8601 dates.
     public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(
-                date.formatted(
-                    .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
-        }
-        return try encoder.encode(self)
+        try ControlJSON.encoder(pretty: true).encode(self)
     }
 
     /// A few lines for people (what `pooltop status` prints without `--json`).

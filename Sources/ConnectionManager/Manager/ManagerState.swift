@@ -13,6 +13,8 @@ struct ManagerState: Sendable {
     /// Connections ended on the server as leaks and not yet given back.
     var terminated: Set<Int> = []
     var isShutDown = false
+    /// Lifetime counters sampled once per scan, for the last minute's counts.
+    var recentWindow = RecentWindow()
     /// Whether the last check of the current target was healthy (for "recovered" events).
     var lastHealthy: Bool?
     /// Health history per target (index as in `ConnectionPoolConfig.targets`).
@@ -25,7 +27,8 @@ struct ManagerState: Sendable {
             configuration: .init(
                 retryAttempts: configuration.failoverRetryAttempts, retryDelay: configuration.failoverRetryDelay,
                 allowReadOnlyTargets: configuration.failoverAllowReadOnly,
-                isFailbackEnabled: configuration.failbackEnabled))
+                isFailbackEnabled: configuration.failbackEnabled,
+                isAutomaticFailoverEnabled: configuration.failoverEnabled))
     }
 
     mutating func recordCheck(target: Int, result: HealthCheckResult) {

@@ -13,6 +13,10 @@ public enum PoolError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .timedOut(let waited, let m):
             let seconds = Double(waited.nanoseconds) / 1e9
+            if m.isSuspended {
+                return "The pool is suspended: no connection was handed out within \(Self.format(seconds)) s because "
+                    + "checkouts are suspended (`suspend()`, or `s` in pooltop). Resume the pool to go on."
+            }
             return "The pool is saturated: no connection was free within \(Self.format(seconds)) s "
                 + "(\(min(m.checkedOut, m.size)) of \(m.size) in use, \(m.overflow) of \(m.maxOverflow) overflow, "
                 + "\(m.waiting) waiting, \(m.connecting) connecting). Raise pool_size or max_overflow, "

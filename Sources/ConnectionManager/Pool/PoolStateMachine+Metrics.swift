@@ -38,7 +38,7 @@ extension PoolStateMachine {
             invalidations: counters.invalidations, timeouts: counters.timeouts,
             connectFailures: counters.connectFailures, leakedConnections: 0,
             utilization: Double(leasedCount) / Double(poolSize), isSuspended: lifecycle == .suspended,
-            generation: generation)
+            generation: generation, timeoutsWhileSuspended: counters.timeoutsWhileSuspended)
         return PoolMetricsSnapshot(
             metrics: metrics, waitSamples: copySamples ? waitSamples.copy() : [],
             holdSamples: copySamples ? holdSamples.copy() : [])

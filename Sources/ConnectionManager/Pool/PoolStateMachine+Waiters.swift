@@ -105,6 +105,7 @@ extension PoolStateMachine {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return actions }
         let request = removeWaiter(at: index)
         counters.timeouts += 1
+        if lifecycle == .suspended { counters.timeoutsWhileSuspended += 1 }
         let waited = Duration.nanoseconds(now - request.enqueuedAt)
         actions.fail.append((request.waiter, .timedOut(waited: waited, metrics: metricsSnapshot())))
         wakeAll(now: now, into: &actions)

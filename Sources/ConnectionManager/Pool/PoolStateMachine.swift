@@ -123,6 +123,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         var connectionsClosed = 0
         var invalidations = 0
         var timeouts = 0
+        /// Timeouts of requests that waited while the pool was suspended (not saturation).
+        var timeoutsWhileSuspended = 0
         var connectFailures = 0
     }
 

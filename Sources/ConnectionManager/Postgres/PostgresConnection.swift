@@ -135,6 +135,9 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let handle = started else {
             throw .connectFailed(target: target, message: "libpq could not allocate a connection.")
         }
+        // libpq prints NOTICEs and WARNINGs to stderr by default, which would scribble over a terminal UI — also
+        // those the server sends while the connection is being set up (e.g. a truncated application_name).
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         var status = PQstatus(handle) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING
         while status != PGRES_POLLING_OK {
             if status == PGRES_POLLING_FAILED {
@@ -161,8 +164,6 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         // Non-blocking sends keep the query deadline honest when the socket buffer is full.
         PQsetnonblocking(handle, 1)
-        // libpq prints NOTICEs and WARNINGs to stderr by default, which would scribble over a terminal UI.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         return PostgresConnection(handle: handle, cancelToken: cancelToken, target: target)
     }
 

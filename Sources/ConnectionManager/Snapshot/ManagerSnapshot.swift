@@ -1,7 +1,14 @@
 import Foundation
 
 /// Everything the dashboard shows, taken at one instant. Cheap to take ten times a second.
-public struct ManagerSnapshot: Sendable, Equatable {
+///
+/// `Codable` as the control endpoint's snapshot JSON (schema version ``ManagerSnapshot/schemaVersion``):
+/// snake_case keys, times in seconds, timestamps ISO 8601 with fractional seconds (``ControlJSON``), URLs masked.
+public struct ManagerSnapshot: Sendable, Equatable, Codable {
+    /// Version of the JSON schema written by ``ControlJSON``; bumped when a key changes meaning or goes away
+    /// (new keys do not bump it: readers ignore keys they do not know).
+    public static let schemaVersion = 1
+
     public var takenAt: Date
     public var startedAt: Date
     public var metrics: PoolMetrics
@@ -23,14 +30,25 @@ public struct ManagerSnapshot: Sendable, Equatable {
     public var failover: FailoverStats
     /// Recent events, oldest first.
     public var events: [PoolEvent]
+    /// What can honestly be said about the current target's health now (no "healthy" before the first check or
+    /// with a frozen timestamp).
+    public var health: HealthVerdict
+    /// Trouble in the last minute (lifetime totals are in `metrics`).
+    public var recent: RecentActivity
 
     public init(
         takenAt: Date, startedAt: Date, metrics: PoolMetrics, utilizationHistory: [Double] = [],
         lastHealthCheck: HealthCheckResult? = nil, healthHistory: [HealthCheckResult] = [],
         healthStats: HealthStats = .init(), leaks: [LeakReport] = [], returnedLeaks: [ReturnedLeak] = [],
         totalLeaked: Int = 0, activeConnections: Int = 0, leakThreshold: Double = 300, failover: FailoverStats,
-        events: [PoolEvent] = []
+        events: [PoolEvent] = [], health: HealthVerdict? = nil, recent: RecentActivity = .init()
     ) {
+        self.health =
+            health
+            ?? lastHealthCheck.map {
+                HealthVerdict(state: $0.healthy ? .healthy : .failing, since: $0.checkedAt, detail: $0.error)
+            } ?? HealthVerdict(state: .unknown)
+        self.recent = recent
         self.takenAt = takenAt
         self.startedAt = startedAt
         self.metrics = metrics
@@ -45,6 +63,23 @@ public struct ManagerSnapshot: Sendable, Equatable {
         self.leakThreshold = leakThreshold
         self.failover = failover
         self.events = events
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case metrics = "pool_metrics"
+        case takenAt = "taken_at"
+        case startedAt = "started_at"
+        case utilizationHistory = "utilization_history"
+        case lastHealthCheck = "health_check"
+        case healthHistory = "health_history"
+        case healthStats = "health_stats"
+        case leaks
+        case returnedLeaks = "returned_leaks"
+        case totalLeaked = "total_leaked"
+        case activeConnections = "active_connections"
+        case leakThreshold = "leak_threshold"
+        case failover = "failover_stats"
+        case events, health, recent
     }
 
     /// Healthy when the last check passed (or none ran yet) and the current target is reachable.

@@ -58,6 +58,8 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
     public var isSuspended: Bool
     /// Current pool generation; bumped when the server restarted or the target changed.
     public var generation: Int
+    /// Of `timeouts`, those of checkouts that waited while the pool was suspended (not saturation).
+    public var timeoutsWhileSuspended: Int
     /// Checkins that restored a connection's session state with `DISCARD ALL` (see ``SessionResetPolicy``).
     public var sessionResets: Int
 
@@ -67,8 +69,9 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         connectionsCreated: Int = 0, connectionsClosed: Int = 0, invalidations: Int = 0, timeouts: Int = 0,
         connectFailures: Int = 0, leakedConnections: Int = 0, utilization: Double = 0,
         waitTime: LatencySummary = .init(), holdTime: LatencySummary = .init(), isSuspended: Bool = false,
-        generation: Int = 0, sessionResets: Int = 0
+        generation: Int = 0, timeoutsWhileSuspended: Int = 0, sessionResets: Int = 0
     ) {
+        self.timeoutsWhileSuspended = timeoutsWhileSuspended
         self.size = size
         self.maxOverflow = maxOverflow
         self.checkedIn = checkedIn
@@ -106,6 +109,7 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         case waitTime = "wait_time"
         case holdTime = "hold_time"
         case isSuspended = "suspended"
+        case timeoutsWhileSuspended = "timeouts_while_suspended"
         case sessionResets = "session_resets"
     }
 }

@@ -93,25 +93,31 @@ public struct Buffer: Sendable, Equatable {
     }
 
     /// Writes text on one row, at most `maxWidth` columns, ending in an ellipsis when cut.
-    /// Control characters show as `?`. Returns the number of columns used.
+    /// Each character is drawn as ``Text/displayForm(of:)`` says (controls and bidi controls as `?`, zero-width
+    /// characters dropped). Returns the number of columns used.
     @discardableResult
     public mutating func write(_ text: String, x: Int, y: Int, maxWidth: Int, style: Style = .text) -> Int {
         guard maxWidth > 0 else { return 0 }
         let fits = Text.width(of: text) <= maxWidth
         var col = 0
         let limit = fits ? maxWidth : maxWidth - 1
-        for ch in text {
-            let w = Text.width(of: ch)
-            if col + w > limit { break }
-            if w == 2 {
-                set(x + col, y, ch, style)
-                set(x + col + 1, y, Cell.continuationSymbol, style)
-            } else if !glyphs.isUnicode && !ch.isASCII {
-                set(x + col, y, Glyphs.asciiSubstitute(for: ch), style)
-            } else {
-                set(x + col, y, Text.isControl(ch) ? "?" : ch, style)
+        outer: for ch in text {
+            let shown = ch.isASCII ? (Text.isControl(ch) ? "?" : String(ch)) : Text.displayForm(of: ch)
+            for cell in shown {
+                let w = Text.cellWidth(of: cell)
+                if col + w > limit { break outer }
+                if !glyphs.isUnicode && !cell.isASCII {
+                    // The ASCII fallback: one substitute, padded when the original takes two columns.
+                    set(x + col, y, Glyphs.asciiSubstitute(for: cell), style)
+                    if w == 2 { set(x + col + 1, y, " ", style) }
+                } else if w == 2 {
+                    set(x + col, y, cell, style)
+                    set(x + col + 1, y, Cell.continuationSymbol, style)
+                } else {
+                    set(x + col, y, cell, style)
+                }
+                col += w
             }
-            col += w
         }
         if !fits {
             set(x + col, y, glyphs.ellipsis, style)

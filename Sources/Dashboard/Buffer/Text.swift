@@ -1,26 +1,90 @@
 /// Display width and truncation of text in terminal columns.
+///
+/// Text that the database or other sessions control (queries, application names, error messages) is drawn
+/// through ``displayForm(of:)``: it never reaches the terminal raw, and every cell it takes is a cell the terminal
+/// draws, so a row can neither leave stale text behind (zero-width characters counted as one column) nor spill
+/// past its border (emoji counted as one column but drawn as two).
 public enum Text {
-    /// Columns a character takes: 2 for East Asian wide and emoji, else 1 (combining marks are
-    /// already part of their grapheme).
+    /// What a grapheme is drawn as: one grapheme, two letters (a flag), or nothing (dropped):
+    /// - control characters (C0, DEL, C1 such as U+009B CSI), bidirectional controls (U+202A–U+202E,
+    ///   U+2066–U+2069, U+200E/F, U+061C), line/paragraph separators, private-use and unassigned code points → `?`;
+    /// - other zero-width format characters alone (U+200B, U+2060, U+FEFF, soft hyphen…) → dropped;
+    /// - an emoji sequence (ZWJ, skin tone, variation selector, tags) → its first emoji alone;
+    /// - a flag (two regional indicators) → its two letters (`🇩🇪` → `DE`);
+    /// - anything else as it is (with its combining marks).
+    public static func displayForm(of ch: Character) -> String {
+        let scalars = ch.unicodeScalars
+        guard let first = scalars.first else { return "" }
+        if first.isASCII {
+            // "\r\n" is one grapheme; anything below space is a control.
+            if first.value < 0x20 || first.value == 0x7F { return "?" }
+            if scalars.count == 1 { return String(ch) }
+        }
+        if isRegionalIndicator(first.value) {
+            let letters = scalars.filter { isRegionalIndicator($0.value) }.compactMap {
+                Unicode.Scalar($0.value - 0x1F1E6 + 0x41)
+            }
+            return String(String.UnicodeScalarView(letters))
+        }
+        switch first.isASCII ? .uppercaseLetter : first.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate:
+            return "?"
+        case .format:
+            return isBidiControl(first.value) ? "?" : ""
+        case .nonspacingMark, .enclosingMark, .spacingMark:
+            return "?"  // A mark with nothing to combine with.
+        default:
+            break
+        }
+        if scalars.count == 1 { return String(ch) }
+        // Keep the base and the combining marks that follow it; stop at anything that joins or modifies an emoji
+        // (terminals disagree on how wide those sequences are) and drop every other format character.
+        var kept = String.UnicodeScalarView()
+        kept.append(first)
+        for scalar in scalars.dropFirst() {
+            let value = scalar.value
+            if value == 0x200D || (0x1F3FB...0x1F3FF).contains(value) || (0xE0020...0xE007F).contains(value) {
+                break
+            }
+            switch scalar.properties.generalCategory {
+            case .nonspacingMark, .enclosingMark, .spacingMark:
+                if (0xFE00...0xFE0F).contains(value) { continue }  // Variation selectors: the base decides.
+                kept.append(scalar)
+            default:
+                continue
+            }
+        }
+        return String(kept)
+    }
+
+    static func isRegionalIndicator(_ value: UInt32) -> Bool { (0x1F1E6...0x1F1FF).contains(value) }
+
+    static func isBidiControl(_ value: UInt32) -> Bool {
+        (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value) || value == 0x200E || value == 0x200F
+            || value == 0x061C
+    }
+
+    /// Columns a character takes as drawn (``displayForm(of:)``): 0 when dropped, 2 for East Asian wide and full
+    /// width characters and emoji, 2 for a flag's two letters, else 1.
     @inline(__always)
     public static func width(of ch: Character) -> Int {
-        guard let scalar = ch.unicodeScalars.first else { return 1 }
-        let v = scalar.value
-        if v < 0x1100 { return 1 }
-        switch v {
-        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
-            0xA000...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60,
-            0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
-            return 2
-        default:
-            return 1
-        }
+        if ch.isASCII { return 1 }
+        var n = 0
+        for shown in displayForm(of: ch) { n += cellWidth(of: shown) }
+        return n
+    }
+
+    /// Columns one already displayable grapheme (from ``displayForm(of:)``) takes.
+    @inline(__always)
+    static func cellWidth(of shown: Character) -> Int {
+        guard let scalar = shown.unicodeScalars.first, !scalar.isASCII else { return 1 }
+        return TerminalWidth.isWide(scalar.value) ? 2 : 1
     }
 
     /// Columns a string takes.
     public static func width(of text: String) -> Int {
-        // ASCII is by far the common case: one column per byte.
-        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.count }
+        // Printable ASCII is by far the common case: one column per byte.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text.utf8.count }
         var n = 0
         for ch in text { n += width(of: ch) }
         return n
@@ -28,7 +92,7 @@ public enum Text {
 
     static func isControl(_ ch: Character) -> Bool {
         guard let v = ch.unicodeScalars.first?.value else { return false }
-        return v < 0x20 || v == 0x7F
+        return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
     }
 
     /// The text cut to `width` columns, ending in `ellipsis` when it was longer.

@@ -91,11 +91,12 @@ struct FailoverAutomaticTests {
             Issue.record("expected .stayPut, got \(actions)")
             return
         }
-        #expect(actions.last == .scheduleRetry(after: .seconds(1)))
+        // The next round comes a quarter of the retry delay later: a promoted standby is found that fast.
+        #expect(actions.last == .scheduleRetry(after: .milliseconds(250)))
         #expect(message.hasPrefix("No reachable primary among 3 targets"))
         #expect(message.contains("Target 1 (\(urls[1])) is a read-only standby"))
         #expect(message.contains("Target 2 (\(urls[2])) is down (connection refused)"))
-        #expect(message.hasSuffix("staying on target 0 and still probing every 1 s."))
+        #expect(message.hasSuffix("staying on target 0 and still probing every 0.25 s."))
         #expect(sm.current == 0)
         #expect(sm.phase == .searching(isWaitingForNextRound: true))
 
@@ -104,7 +105,8 @@ struct FailoverAutomaticTests {
         #expect(sm.checkFailed(target: 0, error: "connection refused", at: at(4)) == [])
         #expect(sm.checkSucceeded(target: 1, isInRecovery: true, at: at(4)) == [])
         #expect(
-            sm.checkFailed(target: 2, error: "connection refused", at: at(4)) == [.scheduleRetry(after: .seconds(1))])
+            sm.checkFailed(target: 2, error: "connection refused", at: at(4))
+                == [.scheduleRetry(after: .milliseconds(250))])
         #expect(sm.stats.history.count == 1)
         #expect(sm.stats.history.first?.refusal == message)
         #expect(sm.stats.failoverCount == 0)
@@ -153,7 +155,7 @@ struct FailoverAutomaticTests {
             #expect(actions == [.switchTo(1, reason: .automatic)])
             #expect(sm.stats.isPrimary == false)
         } else {
-            #expect(actions.last == .scheduleRetry(after: .seconds(1)))
+            #expect(actions.last == .scheduleRetry(after: .milliseconds(250)))
             #expect(sm.current == 0)
         }
 
@@ -177,7 +179,7 @@ struct FailoverAutomaticTests {
             return
         }
         #expect(message.hasPrefix("No reachable primary among 1 target ("))
-        #expect(actions.last == .scheduleRetry(after: .seconds(1)))
+        #expect(actions.last == .scheduleRetry(after: .milliseconds(250)))
         #expect(sm.retryDelayElapsed(at: at(2)) == [.probe([0])])
         #expect(sm.checkSucceeded(target: 0, isInRecovery: false, at: at(2)) == [])
         #expect(sm.phase == .steady)
@@ -434,4 +436,73 @@ struct FailoverTargetValidationTests {
             identities: ["db1:5432/app", "db1:5433/app", "db1:5432/other"], maskedURLs: ["a", "b", "c"])
         try FailoverTargetValidation.validateDistinct(identities: [], maskedURLs: [])
     }
+}
+
+@Suite("FailoverStateMachine: automatic failover disabled")
+struct FailoverDisabledTests {
+    private func disabled(failback: Bool = false) -> FailoverStateMachine {
+        FailoverStateMachine(
+            targetURLs: urls,
+            configuration: .init(
+                retryAttempts: 2, retryDelay: .seconds(1), isFailbackEnabled: failback,
+                isAutomaticFailoverEnabled: false))
+    }
+
+    /// Regression: with failover URLs and DB_FAILOVER_ENABLED=false, the machine used to switch its current target,
+    /// count a failover and record it before the manager refused; nothing may change before a refusal.
+    @Test func aDeadTargetIsRetriedForeverAndNothingSwitches() {
+        var sm = disabled()
+        #expect(sm.checkSucceeded(target: 0, isInRecovery: false, at: at(-1)) == [])
+        let actions = exhaustRetries(&sm)
+        let message =
+            "Automatic failover is off (DB_FAILOVER_ENABLED=false): staying on \(urls[0]) and re-checking it; "
+            + "fail over by hand if another target should take over."
+        #expect(actions == [.stayPut(message), .scheduleRetry(after: .seconds(1))])
+        #expect(sm.current == 0)
+        #expect(sm.stats.failoverCount == 0)
+        #expect(sm.stats.currentURL == urls[0])
+        #expect(sm.stats.history.isEmpty)
+        #expect(!sm.stats.enabled)
+        // It keeps re-checking the current target, and says so only once per outage.
+        #expect(sm.retryDelayElapsed(at: at(3)) == [.probe([0])])
+        #expect(
+            sm.checkFailed(target: 0, error: "connection refused", at: at(3)) == [.scheduleRetry(after: .seconds(1))])
+        #expect(sm.retryDelayElapsed(at: at(4)) == [.probe([0])])
+        #expect(
+            sm.checkFailed(target: 0, error: "connection refused", at: at(4)) == [.scheduleRetry(after: .seconds(1))])
+        #expect(sm.retryDelayElapsed(at: at(5)) == [.probe([0])])
+        #expect(
+            sm.checkFailed(target: 0, error: "connection refused", at: at(5)) == [.scheduleRetry(after: .seconds(1))])
+        // A primary elsewhere does not tempt it.
+        #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(5.5)) == [])
+        #expect(sm.retryDelayElapsed(at: at(6)) == [.probe([0])])
+        #expect(sm.checkSucceeded(target: 0, isInRecovery: false, at: at(6)) == [])
+        #expect(sm.phase == .steady)
+        #expect(sm.current == 0)
+        // The next outage is reported again.
+        #expect(exhaustRetriesFrom(&sm, start: 10).first == .stayPut(message))
+    }
+
+    @Test func aDemotedTargetIsEvictedButNotLeft() {
+        var sm = disabled()
+        #expect(sm.checkSucceeded(target: 0, isInRecovery: true, at: at(0)).first == .evictAndRecheck)
+        #expect(sm.current == 0)
+        #expect(sm.stats.failoverCount == 0)
+    }
+
+    @Test func noFailbackWhenAutomaticFailoverIsOff() {
+        var sm = disabled(failback: true)
+        #expect(sm.manualFailoverRequested(to: 1, at: at(0)) == [.probe([1])])
+        #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(0.1)) == [.switchTo(1, reason: .manual)])
+        for i in 1...5 { #expect(sm.checkSucceeded(target: 0, isInRecovery: false, at: at(Double(i))) == []) }
+        #expect(sm.current == 1)
+    }
+}
+
+private func exhaustRetriesFrom(_ sm: inout FailoverStateMachine, start: Double) -> [FailoverAction] {
+    #expect(sm.checkFailed(target: 0, error: "down", at: at(start)) == [.scheduleRetry(after: .seconds(1))])
+    #expect(sm.retryDelayElapsed(at: at(start + 1)) == [.probe([0])])
+    #expect(sm.checkFailed(target: 0, error: "down", at: at(start + 1)) == [.scheduleRetry(after: .seconds(1))])
+    #expect(sm.retryDelayElapsed(at: at(start + 2)) == [.probe([0])])
+    return sm.checkFailed(target: 0, error: "down", at: at(start + 2))
 }

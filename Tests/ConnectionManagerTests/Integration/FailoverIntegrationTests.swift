@@ -9,6 +9,46 @@ import Testing
 /// Failover on a real primary + streaming standby. Every test that kills, pauses or promotes starts its own cluster.
 @Suite("Failover (integration)", .serialized)
 struct FailoverIntegrationTests {
+    /// Regression: with failover URLs and DB_FAILOVER_ENABLED=false the machine used to move its current target,
+    /// count a failover and record it before the manager refused: the refusal named the new target, the monitor kept
+    /// checking the old one, and failover_stats counted a failover that never happened.
+    @Test("failover URLs with automatic failover off: a dead target is kept and re-checked, nothing is counted")
+    func disabledFailoverChangesNothing() throws {
+        let first = try LocalCluster.start()
+        defer { first.stop() }
+        let second = try LocalCluster.start()
+        defer { second.stop() }
+        var config = try Integration.configuration(
+            first.primary.url, failover: [second.primary.url], applicationName: Integration.applicationName("off"))
+        config.failoverEnabled = false
+        let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
+        defer { manager.shutdown() }
+        #expect(!manager.snapshot().failover.enabled)
+        try #require(
+            Integration.eventually(timeout: .seconds(5)) { manager.snapshot().lastHealthCheck?.healthy == true })
+
+        try first.primary.kill9()
+        let masked = try DatabaseURL(first.primary.url).masked
+        try #require(
+            Integration.eventually(timeout: .seconds(10)) {
+                manager.snapshot().events.contains { $0.message.contains("Automatic failover is off") }
+            }, "events: \(manager.snapshot().events.map(\.message))")
+        // Several more retry rounds: still nothing switches, and the health checks still go to the dead target.
+        Thread.sleep(forTimeInterval: 1.5)
+        let snapshot = manager.snapshot()
+        #expect(snapshot.failover.failoverCount == 0)
+        #expect(snapshot.failover.currentURL == masked)
+        #expect(snapshot.failover.history.allSatisfy { $0.to != snapshot.failover.targets[1].url })
+        #expect(snapshot.lastHealthCheck?.target == masked)
+        #expect(snapshot.lastHealthCheck?.healthy == false)
+        #expect(snapshot.events.filter { $0.message.contains("Automatic failover is off") }.count == 1)
+        #expect(!snapshot.events.contains { $0.kind == .failover })
+        // A person may still fail over by hand.
+        let outcome = manager.failover(to: 1)
+        #expect(outcome.succeeded, "\(outcome.message)")
+        #expect(manager.snapshot().failover.failoverCount == 1)
+    }
+
     @Test("kill -9 of the primary, then promote: the manager switches and no acknowledged commit is lost")
     func killAndPromoteLosesNoCommittedWrite() throws {
         // With the fast defaults (synchronous_commit=off) a primary killed with -9 may lose the commits it

@@ -159,4 +159,61 @@ struct HealthIntegrationTests {
         #expect(try Integration.backends(of: cluster.primary, applicationPrefix: app).isEmpty)
         #expect(throws: PoolError.self) { try manager.withConnection { _ in } }
     }
+
+    /// Regression (issue 9, finding 11): with health checks off, a connection error made the manager probe the
+    /// target on a connection of its own and keep it open for good; with connections capped per user it took the
+    /// slot the pool needed to reconnect.
+    @Test("with health checks off, a probe after a connection error leaves no connection behind")
+    func probeWithoutHealthChecksKeepsNoConnection() throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        let app = Integration.applicationName("nohealth")
+        var config = try Integration.configuration(cluster.primary.url, applicationName: app)
+        config.healthCheckEnabled = false
+        config.poolSize = 1
+        let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
+        defer { manager.shutdown() }
+        let session = try manager.session()
+        try session.execute("SELECT 1")
+        _ = try cluster.primary.psql("SELECT pg_terminate_backend(\(session.backendPID))")
+        #expect(throws: (any Error).self) { try session.execute("SELECT 1") }
+        session.close()
+        // The error asks for a probe on the control queue; it must run and then close its connection.
+        let probed = Integration.eventually(timeout: .seconds(5)) {
+            manager.snapshot().healthHistory.contains { $0.healthy }
+        }
+        #expect(probed, "no probe result: \(manager.snapshot().events.map(\.message))")
+        let gone = try Integration.eventually(timeout: .seconds(3)) {
+            !(try Integration.backends(of: cluster.primary, applicationPrefix: app).contains("\(app) (health)"))
+        }
+        let remaining = try Integration.backends(of: cluster.primary, applicationPrefix: app)
+        #expect(gone, "still open: \(remaining)")
+    }
+
+    /// Regression (issue 9): a frozen postmaster (SIGSTOP) went unseen: the check reused its established connection,
+    /// which keeps answering, while every new connection timed out.
+    @Test("a frozen postmaster fails the health check: checks open a fresh connection now and then")
+    func frozenPostmasterIsNoticed() throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        let config = try Integration.configuration(
+            cluster.primary.url, applicationName: Integration.applicationName("frozen"))
+        let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
+        defer { manager.shutdown() }
+        try #require(Integration.eventually(timeout: .seconds(5)) { manager.snapshot().healthStats.totalChecks >= 2 })
+        try cluster.primary.pausePostmaster()
+        defer { cluster.primary.resume() }
+        let frozenAt = Date()
+        // Checks every 200 ms open a fresh connection at least every second, under the 400 ms connect deadline.
+        let noticed = Integration.eventually(timeout: .seconds(5)) {
+            manager.snapshot().healthHistory.contains { !$0.healthy && $0.checkedAt > frozenAt }
+        }
+        #expect(
+            noticed, "checks since the freeze: \(manager.snapshot().healthHistory.filter { $0.checkedAt > frozenAt })")
+        cluster.primary.resume()
+        let recovered = Integration.eventually(timeout: .seconds(5)) {
+            manager.snapshot().lastHealthCheck?.healthy == true
+        }
+        #expect(recovered)
+    }
 }

@@ -291,6 +291,13 @@ struct ConnectionPoolConfigTests {
         ) {
             _ = try ConnectionManager.create(databaseURL: url, maxOverflow: -1, healthMonitoring: false)
         }
+        #expect(throws: ConfigurationError.self) {
+            _ = try ConnectionManager.create(databaseURL: url, leakThreshold: .zero, healthMonitoring: false)
+        }
+        let custom = try ConnectionManager.create(
+            databaseURL: url, leakThreshold: .seconds(42), healthMonitoring: false)
+        #expect(custom.configuration.leakThreshold == .seconds(42))
+        custom.shutdown()
         let scheme = try #require(throws: ConfigurationError.self) {
             _ = try ConnectionManager.create(databaseURL: "redis://u:s3cr3t-pw@h/0", healthMonitoring: false)
         }

@@ -333,6 +333,20 @@ struct ConnectionPoolTests {
         #expect(eventually { served.load(ordering: .relaxed) })
     }
 
+    /// Regression (issue 10): a checkout that timed out while the pool was suspended said "saturated, raise pool_size".
+    @Test func aTimeoutWhileSuspendedSaysSuspended() throws {
+        let pool = makePool(size: 2)
+        pool.suspend()
+        let error = #expect(throws: PoolError.self) { try pool.checkout(timeout: .milliseconds(20)) }
+        let text = error.map { "\($0)" } ?? ""
+        #expect(text.contains("suspended") && !text.contains("saturated"), "\(text)")
+        let m = pool.metrics()
+        #expect(m.timeouts == 1 && m.timeoutsWhileSuspended == 1)
+        pool.resume()
+        pool.checkin(try pool.checkout())
+        #expect(pool.metrics().timeoutsWhileSuspended == 1)
+    }
+
     @Test func shutdownFailsWaitersAndClosesReturns() throws {
         let server = MemoryServer()
         let pool = makePool(size: 1, server: server)

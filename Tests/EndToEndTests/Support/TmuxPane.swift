@@ -66,7 +66,8 @@ final class TmuxPane {
             + env.sorted { $0.key < $1.key }.map { shellQuote("\($0.key)=\($0.value)") }.joined(separator: " ")
             + " /bin/sh -c " + shellQuote(script) + " " + command.map(shellQuote).joined(separator: " ")
         try tmux(["-f", configPath, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), shell])
-        let ids = (try? tmux(["display", "-p", "-t", name, "#{pid} #{pane_pid}"]))?
+        let ids =
+            (try? tmux(["display", "-p", "-t", name, "#{pid} #{pane_pid}"]))?
             .split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) } ?? []
         if ids.count == 2 {
             serverPID = ids[0]

@@ -160,6 +160,12 @@ extension ConnectionPoolConfig {
                 v, setting: "DB_QUERY_TIMEOUT", within: SettingLimits.queryTimeout)
         },
         .init(
+            variable: "DB_SESSION_RESET", defaultValue: "auto",
+            summary: "Session state reset on checkin: `auto` (DISCARD ALL when it may have changed), `always`, `off`."
+        ) { c, v in
+            c.sessionReset = try ConfigurationValue.sessionReset(v, setting: "DB_SESSION_RESET")
+        },
+        .init(
             variable: "DB_APPLICATION_NAME", defaultValue: "pooltop",
             summary: "application_name shown in pg_stat_activity."
         ) { c, v in

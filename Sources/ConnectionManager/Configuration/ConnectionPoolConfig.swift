@@ -58,6 +58,8 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     public var connectTimeout: Duration = .seconds(5)
     /// Deadline for each statement; `nil` waits as long as the server takes. Default nil.
     public var queryTimeout: Duration? = nil
+    /// What a checkin does to the session state a borrower left behind (see ``SessionResetPolicy``). Default `.auto`.
+    public var sessionReset: SessionResetPolicy = .auto
     /// `application_name` reported to the server (visible in `pg_stat_activity`). Default "pooltop".
     public var applicationName: String = "pooltop"
 

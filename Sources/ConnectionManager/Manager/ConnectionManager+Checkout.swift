@@ -122,6 +122,8 @@ extension ConnectionManager {
     }
 
     /// Runs one statement on a lent connection, watching for failures the manager must act on.
+    /// - Throws: ``SessionError/commitRolledBack`` when `sql` commits (`COMMIT`, `END`) and the server answered
+    ///   `ROLLBACK` (an earlier statement of the transaction had failed), besides the statement's own errors.
     @discardableResult
     func run(_ sql: String, _ parameters: [PostgresValue], timeout: Duration?, on lease: Lease) throws
         -> QueryResult
@@ -130,15 +132,40 @@ extension ConnectionManager {
             throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
         }
         if configuration.leakDetectionEnabled { lease.recordSQL(sql) }
+        let ran: (result: QueryResult, commitRolledBack: Bool)
         do {
-            return try lease.connection.execute(sql, parameters, timeout: timeout ?? configuration.queryTimeout)
+            ran = try lease.connection.run(sql, parameters, timeout: timeout ?? configuration.queryTimeout)
         } catch {
             if isTerminated(lease.connectionID) {
                 throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
             }
+            // A caller's own read-only transaction on a healthy primary says nothing about the server.
+            if error.isReadOnlyTransaction, !serverIsStandby(lease.connection) { throw error }
             observe(error)
             throw error
         }
+        // COMMIT of a failed transaction answers ROLLBACK without an error: a commit that did not commit.
+        if ran.commitRolledBack { throw SessionError.commitRolledBack }
+        return ran.result
+    }
+
+    /// Gives a lease back to the pool. A connection ended with `terminate(leak:)` is closed first (its backend is
+    /// gone, which libpq may not know yet): the checkin's reset then finds it broken and the pool discards it
+    /// instead of lending the dead backend to the next borrower. One relaxed load when nothing was terminated.
+    func checkin(_ lease: Lease) {
+        guard terminatedCount.load(ordering: .relaxed) > 0, !lease.isCheckedIn, isTerminated(lease.connectionID)
+        else {
+            lease.checkin()
+            return
+        }
+        lease.connection.markBroken("The connection was terminated on the server as a leak.")
+        lease.checkin()
+        // Connection ids are never reused: the id can go now.
+        terminatedCount.store(
+            state.withLock { s in
+                s.terminated.remove(lease.connectionID)
+                return s.terminated.count
+            }, ordering: .relaxed)
     }
 
     func isTerminated(_ connectionID: Int) -> Bool {

@@ -55,7 +55,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
         let maintenance = min(configuration.connectTimeout, configuration.queryTimeout ?? configuration.connectTimeout)
         factory = PostgresConnectionFactory(
             targets: configuration.targets, applicationName: configuration.applicationName,
-            maintenanceTimeout: maintenance)
+            maintenanceTimeout: maintenance, sessionReset: configuration.sessionReset)
         pool = ConnectionPool(
             configuration: PoolConfiguration(
                 poolSize: configuration.poolSize, maxOverflow: configuration.maxOverflow,

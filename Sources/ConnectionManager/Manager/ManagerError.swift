@@ -6,6 +6,9 @@ public enum SessionError: Error, Sendable, Equatable, CustomStringConvertible {
     case terminatedAsLeak(connectionID: Int)
     /// The manager was shut down.
     case managerShutDown
+    /// A `COMMIT` (the session's, or one the caller sent as SQL) did not commit: an earlier statement of the
+    /// transaction failed (its error was caught or ignored), so the server rolled the whole transaction back.
+    case commitRolledBack
 
     public var description: String {
         switch self {
@@ -16,6 +19,9 @@ public enum SessionError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "give it back and check out a new one."
         case .managerShutDown:
             return "The connection manager was shut down."
+        case .commitRolledBack:
+            return "The commit did not commit: the server rolled the transaction back because an earlier "
+                + "statement in it failed (its error was caught or ignored). Nothing of this transaction was committed."
         }
     }
 }

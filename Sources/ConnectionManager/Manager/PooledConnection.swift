@@ -43,6 +43,6 @@ public struct PooledConnection: Sendable {
 
     /// Gives the connection back to the pool. Idempotent.
     public func close() {
-        lease.checkin()
+        managerReference._withUnsafeGuaranteedRef { $0.checkin(lease) }
     }
 }

@@ -28,6 +28,8 @@ extension PostgresError {
             return .connectionLost(message: scrubber.scrub(message))
         case .typeMismatch(let column, let value, let expected):
             return .typeMismatch(column: column, value: scrubber.scrub(value), expected: expected)
+        case .embeddedNUL(let parameter, let offset, let sqlPrefix):
+            return .embeddedNUL(parameter: parameter, offset: offset, sqlPrefix: sqlPrefix.map { scrubber.scrub($0) })
         case .connectTimedOut, .queryTimedOut, .columnNotFound, .connectionClosed:
             return self
         }
@@ -57,6 +59,7 @@ extension ManagerSnapshot {
         var s = self
         s.lastHealthCheck = lastHealthCheck?.scrubbing(scrubber)
         s.healthHistory = healthHistory.map { $0.scrubbing(scrubber) }
+        s.health.detail = health.detail.map { scrubber.scrub($0) }
         s.events = events.map { event in
             var event = event
             event.message = scrubber.scrub(event.message)

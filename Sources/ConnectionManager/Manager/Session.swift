@@ -34,7 +34,9 @@ public final class Session: @unchecked Sendable {
         -> QueryResult
     {
         if isClosed { throw SessionError.closed }
-        if !isInTransaction {
+        // Also after the caller ended the transaction with SQL of their own (`COMMIT`, `ROLLBACK`): the next
+        // statement must not run in autocommit mode behind the session's back.
+        if !isInTransaction || lease.connection.transactionStatus == .idle {
             try manager.run("BEGIN", [], timeout: timeout, on: lease)
             isInTransaction = true
         }
@@ -50,11 +52,21 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Commits the work done since the first statement (or the last commit/rollback). No-op when none.
+    /// - Throws: ``SessionError/commitRolledBack`` when the server rolled the transaction back instead, because a
+    ///   statement in it had failed (an error the caller caught or ignored): nothing of it was committed. The
+    ///   session stays usable; its next statement starts a new transaction.
     public func commit() throws {
         if isClosed { throw SessionError.closed }
         guard isInTransaction else { return }
         isInTransaction = false
+        // `run` throws `.commitRolledBack` when COMMIT answers ROLLBACK.
         try manager.run("COMMIT", [], timeout: nil, on: lease)
+        // After COMMIT the server is outside any transaction; anything else means the commit was not confirmed:
+        // end whatever is open so that nothing of it can be committed later, and say so.
+        if lease.connection.transactionStatus != .idle {
+            _ = try? manager.run("ROLLBACK", [], timeout: nil, on: lease)
+            throw SessionError.commitRolledBack
+        }
     }
 
     /// Commits on the manager's own threads.
@@ -85,6 +97,6 @@ public final class Session: @unchecked Sendable {
         if isClosed { return }
         isClosed = true
         isInTransaction = false
-        lease.checkin()
+        manager.checkin(lease)
     }
 }

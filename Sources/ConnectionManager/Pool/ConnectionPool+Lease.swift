@@ -129,7 +129,9 @@ extension ConnectionPool {
 
     /// Counters, gauges and latency percentiles now (`leakedConnections` is left 0 for the manager).
     public func metrics() -> PoolMetrics {
-        metricsSnapshot().resolved()
+        var metrics = metricsSnapshot().resolved()
+        metrics.sessionResets = factory.sessionResets
+        return metrics
     }
 
     /// The machine's counters and gauges with the lane's added in: connections parked in the lane are checked

@@ -12,13 +12,20 @@ public protocol PoolConnectionFactory: Sendable {
     func close(_ connection: Connection)
     /// Round-trips to the server (e.g. an empty query). `false` means the connection is dead.
     func ping(_ connection: Connection) -> Bool
-    /// Prepares a returned connection for its next user: rolls back a transaction left open. Returns `false`
-    /// when the connection is broken (e.g. `CONNECTION_BAD`) and must not be reused. Runs on every checkin,
-    /// so it should be cheap when there is nothing to do.
+    /// Prepares a returned connection for its next user: rolls back a transaction left open and restores the
+    /// session state the borrower changed. Returns `false` when the connection is broken (e.g. `CONNECTION_BAD`)
+    /// or could not be reset, and must not be reused (the pool closes it). Runs on every checkin, outside the
+    /// pool's lock, so it should be cheap when there is nothing to do.
     func reset(_ connection: Connection) -> Bool
     /// The server process behind the connection (`PQbackendPID`), recorded once when it opens.
     func backendPID(_ connection: Connection) -> Int32
     /// Something that changes when the server restarts (e.g. `pg_postmaster_start_time()`), or `nil` when
     /// unknown. Asked on the pool's first open and on the next open after a connection was found dead.
     func serverIdentity(_ connection: Connection) -> String?
+    /// How many checkins so far restored a connection's session state (beyond a rollback); 0 by default.
+    var sessionResets: Int { get }
+}
+
+extension PoolConnectionFactory {
+    public var sessionResets: Int { 0 }
 }

@@ -12,9 +12,19 @@ extension PostgresConnection {
     ///     connection is closed. Either way `.queryTimedOut` is thrown.
     /// - Throws: `.server` (connection still usable), `.queryTimedOut`, `.connectionLost` (connection unusable),
     ///   `.connectionClosed`.
+    /// - Throws: `.embeddedNUL` before anything is sent when the SQL text or a text parameter contains a NUL byte
+    ///   (libpq would cut it there).
     public func execute(
         _ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil
     ) throws(PostgresError) -> QueryResult {
+        try run(sql, parameters, timeout: timeout).result
+    }
+
+    /// `execute`, also telling whether a `COMMIT`/`END`/`PREPARE TRANSACTION` in `sql` answered `ROLLBACK`: the
+    /// transaction had failed, and the server rolled it back without an error.
+    func run(
+        _ sql: String, _ parameters: [PostgresValue], timeout: Duration?
+    ) throws(PostgresError) -> (result: QueryResult, commitRolledBack: Bool) {
         do {
             return try send(sql, parameters, timeout: timeout)
         } catch {
@@ -23,10 +33,26 @@ extension PostgresConnection {
         }
     }
 
-    private func send(_ sql: String, _ parameters: [PostgresValue], timeout: Duration?) throws(PostgresError)
-        -> QueryResult
-    {
+    private func send(
+        _ sql: String, _ parameters: [PostgresValue], timeout: Duration?
+    ) throws(PostgresError) -> (result: QueryResult, commitRolledBack: Bool) {
         let handle = try liveHandle()
+        let scan = StatementScan(sql)
+        if let offset = scan.nulOffset {
+            throw .embeddedNUL(
+                parameter: nil, offset: offset, sqlPrefix: String(decoding: sql.utf8.prefix(offset), as: UTF8.self))
+        }
+        for (index, parameter) in parameters.enumerated() {
+            if case .text(let text) = parameter, let offset = text.utf8.firstIndex(of: 0) {
+                throw .embeddedNUL(
+                    parameter: index + 1, offset: text.utf8.distance(from: text.utf8.startIndex, to: offset),
+                    sqlPrefix: nil)
+            }
+        }
+        // Marked before sending: a statement that fails after changing the session (`SET ROLE x; SELECT 1/0`)
+        // still changed it.
+        if scan.mayChangeSessionState { sessionStateMayHaveChanged = true }
+        parametersNeedCheck = true
         // The clock is read only when there is a deadline: the plain path costs what PQexec costs.
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let sent: Int32
@@ -38,7 +64,9 @@ extension PostgresConnection {
             }
         }
         guard sent == 1 else { throw lost(handle, serverError: nil) }
-        return try collectResults(handle, deadline: deadline, timeout: timeout ?? .zero)
+        let result = try collectResults(handle, deadline: deadline, timeout: timeout ?? .zero)
+        let commitRolledBack = scan.endsTransaction && !scan.rollsBack && result.commandTagIs("ROLLBACK")
+        return (result, commitRolledBack)
     }
 
     /// Whether the server answers an empty query within `timeout`. On failure the connection is closed

@@ -1,12 +1,19 @@
 import CLibPQ
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One libpq connection to a PostgreSQL server, with deadlines on connecting and on queries.
 ///
 /// Not thread-safe: one holder uses it at a time. `cancel()` is the only method that may be called from
 /// another thread while a query runs.
 public final class PostgresConnection: @unchecked Sendable {
     // Safety: used by one holder at a time (the pool hands it over under its lock); `cancel()`, the only
-    // cross-thread call, touches nothing but the immutable `cancelToken`.
+    // cross-thread call, touches nothing but the immutable `cancelToken`. `sessionStateMayHaveChanged` and
+    // `baselineParameters` follow the same rule (read and written by the holder, or by the pool's checkin).
 
     /// The libpq connection; nil once closed or marked broken.
     private var handle: OpaquePointer?
@@ -28,6 +35,17 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The passwords of the URL, scrubbed from every error this connection throws (the server may quote them).
     let secrets: SecretScrubber
 
+    /// Set when a statement sent on this connection may have changed its session state (see `StatementScan`);
+    /// cleared by `discardSessionState`. The pool's checkin resets the connection when it is set.
+    var sessionStateMayHaveChanged = false
+    /// Set when a query was sent since the reported parameters were last compared with the baseline: libpq only
+    /// takes in a `ParameterStatus` while it reads a query's results, so without one nothing can have changed.
+    var parametersNeedCheck = false
+    /// The parameters of `SessionParameters.tracked` this server reports, with copies of their values right after
+    /// connecting. A parameter not reported at startup is never reported later (the set is fixed per server
+    /// version), so the others are not looked up again (a lookup of an absent name walks libpq's whole list).
+    private let baselineParameters: [(name: StaticString, value: UnsafeMutablePointer<CChar>)]
+
     private init(handle: OpaquePointer, cancelToken: CancelToken, target: String, secrets: SecretScrubber) {
         self.handle = handle
         self.cancelToken = cancelToken
@@ -35,10 +53,59 @@ public final class PostgresConnection: @unchecked Sendable {
         self.secrets = secrets
         self.backendPID = PQbackendPID(handle)
         self.serverVersion = Int(PQserverVersion(handle))
+        baselineParameters = SessionParameters.tracked.compactMap { name in
+            SessionParameters.value(handle, name).flatMap { strdup($0) }.map { (name, $0) }
+        }
     }
 
     deinit {
         if let handle { PQfinish(handle) }
+        for parameter in baselineParameters { free(parameter.value) }
+    }
+
+    // MARK: - Session state
+
+    /// The value of a parameter the server reports (`ParameterStatus`, e.g. `in_hot_standby`, `TimeZone`) as libpq
+    /// last received it; nil when the server does not report it or the connection is closed. No round trip.
+    public func parameterStatus(_ name: String) -> String? {
+        guard let handle, let value = PQparameterStatus(handle, name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// Whether a parameter the server reports (`ParameterStatus`: `session_authorization`, `is_superuser`,
+    /// `TimeZone`, `application_name`, `DateStyle`, …) differs from its value right after connecting. Catches
+    /// changes made anywhere, also inside functions. A few hundred nanoseconds: no I/O, libpq keeps the values.
+    var sessionParametersChanged: Bool {
+        guard let handle else { return false }
+        for parameter in baselineParameters {
+            guard let now = SessionParameters.value(handle, parameter.name), strcmp(parameter.value, now) == 0 else {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// `sessionParametersChanged`, compared only when a query ran since the last comparison (else false).
+    func sessionParametersChangedSinceLastCheck() -> Bool {
+        guard parametersNeedCheck else { return false }
+        parametersNeedCheck = false
+        return sessionParametersChanged
+    }
+
+    /// Restores the session to its state right after connecting: `DISCARD ALL` (settings back to their
+    /// connection defaults — which keep what the startup packet set, such as `application_name` —, role and
+    /// session authorization, prepared statements, cursors, temp tables, advisory locks, `LISTEN`s, cached
+    /// plans and sequence state), then drops notifications libpq already queued. Must run outside a transaction.
+    /// - Throws: when `DISCARD ALL` fails, or the reported parameters still differ from the baseline afterwards.
+    func discardSessionState(timeout: Duration?) throws(PostgresError) {
+        _ = try execute("DISCARD ALL", timeout: timeout)
+        let handle = try liveHandle()
+        while let notification = PQnotifies(handle) { PQfreemem(notification) }
+        if sessionParametersChanged {
+            throw .connectionLost(message: "DISCARD ALL did not restore the session's reported parameters.")
+        }
+        sessionStateMayHaveChanged = false
+        parametersNeedCheck = false
     }
 
     /// Opens a connection, failing when it is not established within `deadline`.
@@ -183,6 +250,24 @@ public final class PostgresConnection: @unchecked Sendable {
         if let handle { return handle }
         if let brokenReason { throw .connectionLost(message: brokenReason) }
         throw .connectionClosed
+    }
+}
+
+/// The `ParameterStatus` values compared with their values at connect to tell whether a session changed.
+enum SessionParameters {
+    /// Settable parameters the server reports when they change (`GUC_REPORT`); `in_hot_standby` and the
+    /// read-only ones (`server_version`, `server_encoding`, `integer_datetimes`) are left out on purpose.
+    /// `search_path` is reported from PostgreSQL 18 on, `scram_iterations` from 16 on; older servers skip them.
+    static let tracked: [StaticString] = [
+        "session_authorization", "is_superuser", "TimeZone", "application_name", "default_transaction_read_only",
+        "DateStyle", "IntervalStyle", "client_encoding", "standard_conforming_strings", "search_path",
+        "scram_iterations",
+    ]
+
+    /// The value libpq last received for `name`, nil when the server never reported it.
+    @inline(__always)
+    static func value(_ handle: OpaquePointer, _ name: StaticString) -> UnsafePointer<CChar>? {
+        PQparameterStatus(handle, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
     }
 }
 

@@ -19,6 +19,10 @@ public enum PostgresError: Error, Sendable, Hashable, CustomStringConvertible {
     case typeMismatch(column: String, value: String, expected: String)
     /// The connection was closed with `close()` before this call.
     case connectionClosed
+    /// The SQL text (`parameter` nil; `sqlPrefix` is the text before the NUL) or text parameter `$parameter`
+    /// contains a NUL byte at byte `offset`. PostgreSQL text cannot hold one and libpq would silently cut the value
+    /// there, so nothing was sent.
+    case embeddedNUL(parameter: Int?, offset: Int, sqlPrefix: String?)
 
     /// An error reported by the server, with the fields of its ErrorResponse.
     public struct ServerError: Sendable, Hashable, CustomStringConvertible {
@@ -77,6 +81,13 @@ public enum PostgresError: Error, Sendable, Hashable, CustomStringConvertible {
             return "The value '\(value)' in column \(column) is not \(expected)."
         case .connectionClosed:
             return "The connection was already closed."
+        case .embeddedNUL(let parameter?, let offset, _):
+            return "Parameter $\(parameter) contains a NUL byte (\\0) at byte \(offset): PostgreSQL text cannot hold "
+                + "one and libpq would cut the value there. Nothing was sent."
+        case .embeddedNUL(nil, let offset, let prefix):
+            let shown = (prefix ?? "").suffix(60)
+            return "The SQL text contains a NUL byte (\\0) at byte \(offset), after \"\(shown)\": libpq would drop "
+                + "everything after it. Nothing was sent."
         }
     }
 
@@ -95,7 +106,7 @@ public enum PostgresError: Error, Sendable, Hashable, CustomStringConvertible {
             return true
         case .server(let error):
             return error.sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(error.sqlState)
-        case .queryTimedOut, .columnNotFound, .typeMismatch:
+        case .queryTimedOut, .columnNotFound, .typeMismatch, .embeddedNUL:
             return false
         }
     }

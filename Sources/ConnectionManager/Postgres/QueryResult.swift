@@ -37,6 +37,14 @@ public final class QueryResult: @unchecked Sendable {  // Immutable after init; 
     /// The command tag, e.g. `SELECT 1`, `INSERT 0 3`, `BEGIN`; empty for an empty query.
     public var commandTag: String { raw.map { String(cString: PQcmdStatus($0)) } ?? "" }
 
+    /// Whether the command tag is exactly `tag` (no allocation).
+    func commandTagIs(_ tag: StaticString) -> Bool {
+        guard let raw, let status = PQcmdStatus(raw) else { return false }
+        return tag.withUTF8Buffer { wanted in
+            wanted.withMemoryRebound(to: CChar.self) { strncmp(status, $0.baseAddress!, $0.count) == 0 }
+        } && status[tag.utf8CodeUnitCount] == 0
+    }
+
     /// Rows inserted, updated, deleted, selected, ... by the statement; nil when the command reports no count.
     public var affectedRows: Int? {
         guard let raw, let text = PQcmdTuples(raw), text.pointee != 0 else { return nil }

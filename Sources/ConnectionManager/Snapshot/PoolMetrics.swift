@@ -60,6 +60,8 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
     public var generation: Int
     /// Of `timeouts`, those of checkouts that waited while the pool was suspended (not saturation).
     public var timeoutsWhileSuspended: Int
+    /// Checkins that restored a connection's session state with `DISCARD ALL` (see ``SessionResetPolicy``).
+    public var sessionResets: Int
 
     public init(
         size: Int = 0, maxOverflow: Int = 0, checkedIn: Int = 0, checkedOut: Int = 0, overflow: Int = 0,
@@ -67,7 +69,7 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         connectionsCreated: Int = 0, connectionsClosed: Int = 0, invalidations: Int = 0, timeouts: Int = 0,
         connectFailures: Int = 0, leakedConnections: Int = 0, utilization: Double = 0,
         waitTime: LatencySummary = .init(), holdTime: LatencySummary = .init(), isSuspended: Bool = false,
-        generation: Int = 0, timeoutsWhileSuspended: Int = 0
+        generation: Int = 0, timeoutsWhileSuspended: Int = 0, sessionResets: Int = 0
     ) {
         self.timeoutsWhileSuspended = timeoutsWhileSuspended
         self.size = size
@@ -90,6 +92,7 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         self.holdTime = holdTime
         self.isSuspended = isSuspended
         self.generation = generation
+        self.sessionResets = sessionResets
     }
 
     enum CodingKeys: String, CodingKey {
@@ -107,5 +110,6 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         case holdTime = "hold_time"
         case isSuspended = "suspended"
         case timeoutsWhileSuspended = "timeouts_while_suspended"
+        case sessionResets = "session_resets"
     }
 }

@@ -51,6 +51,7 @@ struct SettingBoundsTests {
             Case(variable: "DB_POOL_NAME", value: $0)
         }
         + ["-1", "99999999999999999999", "bad group!"].map { Case(variable: "DB_CONTROL_GROUP", value: $0) }
+        + ["sometimes", "", "🙂", "discard"].map { Case(variable: "DB_SESSION_RESET", value: $0) }
 
     @Test("a bad value is a typed error naming the variable and the value as typed", arguments: cases)
     func refused(_ bad: Case) {
@@ -77,6 +78,7 @@ struct SettingBoundsTests {
         let covered = Set(
             Self.integers + Self.durations + Self.booleans + [
                 "DB_STACK_CAPTURE", "DATABASE_FAILOVER_URLS", "DB_CONTROL_SOCKET", "DB_POOL_NAME", "DB_CONTROL_GROUP",
+                "DB_SESSION_RESET",
             ])
         // Free text: any application_name is accepted (the server truncates it to 63 bytes).
         let free: Set<String> = ["DB_APPLICATION_NAME"]

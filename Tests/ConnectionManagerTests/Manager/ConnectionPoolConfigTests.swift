@@ -88,6 +88,7 @@ struct ConnectionPoolConfigTests {
         .init(variable: "DB_CONTROL_GROUP_CAN_ACT", value: "true") { $0.controlGroupCanAct == true },
         .init(variable: "DB_CONNECT_TIMEOUT", value: "300ms") { $0.connectTimeout == .milliseconds(300) },
         .init(variable: "DB_QUERY_TIMEOUT", value: "2s") { $0.queryTimeout == .seconds(2) },
+        .init(variable: "DB_SESSION_RESET", value: " Always ") { $0.sessionReset == .always },
         .init(variable: "DB_APPLICATION_NAME", value: "billing-worker") { $0.applicationName == "billing-worker" },
     ]
 
@@ -116,6 +117,9 @@ struct ConnectionPoolConfigTests {
     }
 
     static let badInputs: [BadInput] = [
+        .init(
+            name: "unknown session reset", environment: ["DB_SESSION_RESET": "sometimes"],
+            setting: "DB_SESSION_RESET", value: "sometimes"),
         .init(name: "zero pool size", environment: ["DB_POOL_SIZE": "0"], setting: "DB_POOL_SIZE", value: "0"),
         .init(name: "negative pool size", environment: ["DB_POOL_SIZE": "-3"], setting: "DB_POOL_SIZE", value: "-3"),
         .init(

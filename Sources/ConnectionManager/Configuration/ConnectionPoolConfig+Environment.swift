@@ -166,8 +166,8 @@ extension ConnectionPoolConfig {
             c.sessionReset = try ConfigurationValue.sessionReset(v, setting: "DB_SESSION_RESET")
         },
         .init(
-            variable: "DB_APPLICATION_NAME", defaultValue: "pooltop",
-            summary: "application_name shown in pg_stat_activity."
+            variable: "DB_APPLICATION_NAME", defaultValue: "the pool name",
+            summary: "application_name shown in pg_stat_activity (default: DB_POOL_NAME, i.e. the process name)."
         ) { c, v in
             c.applicationName = v
         },

@@ -60,8 +60,12 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     public var queryTimeout: Duration? = nil
     /// What a checkin does to the session state a borrower left behind (see ``SessionResetPolicy``). Default `.auto`.
     public var sessionReset: SessionResetPolicy = .auto
-    /// `application_name` reported to the server (visible in `pg_stat_activity`). Default "pooltop".
-    public var applicationName: String = "pooltop"
+    /// `application_name` reported to the server (visible in `pg_stat_activity`); `nil` (the default) reports
+    /// ``poolName``, so every embedding service shows up under its own name, not this library's.
+    public var applicationName: String? = nil
+
+    /// The `application_name` connections report: ``applicationName``, else ``poolName`` (at most 63 bytes).
+    public var effectiveApplicationName: String { applicationName ?? poolName }
 
     /// A configuration with the defaults for `databaseURL`.
     public init(databaseURL: DatabaseURL) {

@@ -54,7 +54,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
         startedAt = Date()
         let maintenance = min(configuration.connectTimeout, configuration.queryTimeout ?? configuration.connectTimeout)
         factory = PostgresConnectionFactory(
-            targets: configuration.targets, applicationName: configuration.applicationName,
+            targets: configuration.targets, applicationName: configuration.effectiveApplicationName,
             maintenanceTimeout: maintenance, sessionReset: configuration.sessionReset)
         pool = ConnectionPool(
             configuration: PoolConfiguration(
@@ -66,7 +66,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
         state = Mutex(ManagerState(configuration: configuration))
         probes = HealthProbe(
             targets: configuration.targets, connectTimeout: configuration.connectTimeout,
-            applicationName: configuration.applicationName + " (health)",
+            applicationName: configuration.effectiveApplicationName + " (health)",
             keepsConnections: configuration.healthCheckEnabled,
             freshConnectionEvery: HealthProbe.freshConnectionEvery(checkInterval: configuration.healthCheckInterval))
         metricsReporter = MetricsReporter(label: "pooltop.pool")

@@ -217,3 +217,21 @@ struct HealthIntegrationTests {
         #expect(recovered)
     }
 }
+
+/// Regression (issue 9): every embedding service showed up as `pooltop` in `pg_stat_activity`.
+@Suite("application_name")
+struct ApplicationNameTests {
+    @Test("connections report the pool name by default, the explicit application name when set")
+    func poolNameByDefault() throws {
+        let server = try ManagerTests.sharedCluster().primary
+        var config = try Integration.configuration(server.url)
+        config.applicationName = nil
+        config.poolName = "billing-\(UInt16.random(in: 0...UInt16.max))"
+        let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
+        defer { manager.shutdown() }
+        _ = try manager.withConnection { try $0.execute("SELECT 1") }
+        let names = try Integration.backends(of: server, applicationPrefix: config.poolName)
+        #expect(names.contains(config.poolName), "backends: \(names)")
+        #expect(names.contains("\(config.poolName) (health)"), "backends: \(names)")
+    }
+}

@@ -22,7 +22,7 @@ struct ReadOnlyErrorTests {
         let table = "it_ro_\(UInt32.random(in: 0...UInt32.max))"
         try server.execute("CREATE TABLE \(table) (id int)")
         defer { _ = try? server.execute("DROP TABLE \(table)") }
-        let pids = try server.backendPIDs(applicationName: manager.configuration.applicationName)
+        let pids = try server.backendPIDs(applicationName: manager.configuration.effectiveApplicationName)
         #expect(pids.count == 4)
         for _ in 0..<5 {
             let error = try #require(throws: PostgresError.self) {
@@ -44,7 +44,7 @@ struct ReadOnlyErrorTests {
         #expect(metrics.invalidations == 0)
         #expect(metrics.connectionsCreated == 4)
         #expect(!manager.snapshot().events.contains(where: Self.isDemotionEvent))
-        #expect(try server.backendPIDs(applicationName: manager.configuration.applicationName) == pids)
+        #expect(try server.backendPIDs(applicationName: manager.configuration.effectiveApplicationName) == pids)
     }
 
     @Test func aReadOnlyErrorFromAStandbyStillReplacesTheConnections() throws {

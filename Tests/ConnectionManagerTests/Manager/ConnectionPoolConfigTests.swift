@@ -24,7 +24,10 @@ struct ConnectionPoolConfigTests {
         #expect(config.failoverRetryDelay == .seconds(1))
         #expect(config.connectTimeout == .seconds(5))
         #expect(config.queryTimeout == nil)
-        #expect(config.applicationName == "pooltop")
+        // The service's own name, not this library's: every embedding service used to show up as `pooltop`.
+        #expect(config.applicationName == nil)
+        #expect(config.effectiveApplicationName == config.poolName)
+        #expect(config.effectiveApplicationName == PoolName.processDefault)
         #expect(config.prefill == false)
         #expect(config.failoverURLs.isEmpty)
         #expect(config.failoverEnabled == false)

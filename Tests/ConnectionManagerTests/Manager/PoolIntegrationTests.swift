@@ -23,7 +23,7 @@ struct PoolIntegrationTests {
             $0.maxOverflow = 2
         }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         let held = try (0..<4).map { _ in try manager.checkOut() }
         #expect(Set(held.map(\.backendPID)).count == 4)
         var m = manager.metrics()
@@ -58,7 +58,7 @@ struct PoolIntegrationTests {
     @Test func poolIsLazyByDefault() throws {
         let manager = try ManagerTests.manager("lazy") { $0.poolSize = 3 }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         #expect(manager.metrics().connectionsCreated == 0)
         #expect(try server.backendCount(applicationName: app) == 0)
         try manager.withConnection { _ in }
@@ -76,7 +76,7 @@ struct PoolIntegrationTests {
         #expect(m.connectionsCreated == 3)
         #expect(m.checkedIn == 3)
         #expect(m.checkedOut == 0)
-        #expect(try server.backendCount(applicationName: manager.configuration.applicationName) == 3)
+        #expect(try server.backendCount(applicationName: manager.configuration.effectiveApplicationName) == 3)
     }
 
     @Test func unreachableServerIsAConnectFailureNotATimeout() throws {
@@ -125,7 +125,7 @@ struct PoolIntegrationTests {
             $0.poolRecycle = .milliseconds(200)
         }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         let oldPID = try manager.withConnection { $0.backendPID }
         // Still young: the same backend.
         let young = try manager.withConnection { $0.backendPID }
@@ -227,7 +227,7 @@ struct PoolIntegrationTests {
             $0.poolPrePing = false
         }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         let oldPID = try manager.withConnection { connection throws in
             #expect(throws: PostgresError.self) {
                 try connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
@@ -300,7 +300,7 @@ struct PoolIntegrationTests {
     @Test func evictIdleClosesIdleNowAndBusyOnReturn() throws {
         let manager = try ManagerTests.manager("evict") { $0.poolSize = 3 }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         let held = try (0..<3).map { _ in try manager.checkOut() }
         let pids = held.map(\.backendPID)
         held[0].close()

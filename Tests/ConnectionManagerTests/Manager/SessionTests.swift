@@ -190,7 +190,7 @@ struct SessionTests {
             $0.poolTimeout = .seconds(60)
         }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         let inUse = Locked(0)
         let peak = Locked(0)
         let table = self.table

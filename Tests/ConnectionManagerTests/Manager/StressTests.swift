@@ -16,7 +16,7 @@ struct StressTests {
             $0.prePingAfterIdle = .milliseconds(1)
         }
         defer { manager.shutdown() }
-        let app = manager.configuration.applicationName
+        let app = manager.configuration.effectiveApplicationName
         let threads = 64
         let opsPerThread = 25
         let succeeded = Locked(0)

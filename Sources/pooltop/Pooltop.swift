@@ -14,7 +14,10 @@ struct Pooltop: ParsableCommand {
             Every option has an environment variable (named in its help); a flag beats the environment.
             Exit codes: 0 ok, 1 unhealthy (status), 2 bad input or configuration.
             """,
-        subcommands: [TopCommand.self, DemoCommand.self, StatusCommand.self, BenchFrameCommand.self],
+        subcommands: [
+            TopCommand.self, DemoCommand.self, AttachCommand.self, LsCommand.self, CtlCommand.self,
+            StatusCommand.self, BenchFrameCommand.self,
+        ],
         defaultSubcommand: TopCommand.self
     )
 }
@@ -26,6 +29,9 @@ enum Main {
         do {
             var command = try Pooltop.parseAsRoot()
             try command.run()
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data((failure.message + "\n").utf8))
+            exit(failure.code)
         } catch let error as ConfigurationError {
             fail("pooltop: \(error)")
         } catch let error as ExitCode {

@@ -54,10 +54,14 @@ let package = Package(
         ),
         // The README's quick start, compiled so it can never rot.
         .executableTarget(name: "QuickStart", dependencies: ["ConnectionManager"]),
-        .testTarget(name: "ConnectionManagerTests", dependencies: ["ConnectionManager", "LocalCluster"]),
+        // A tiny HTTP server on a real Unix socket playing a service's control endpoint, for the client, the
+        // remote source and the CLI tests (not a mock of the database: the client's peer is a socket).
+        .target(name: "ControlTestServer", dependencies: ["ConnectionManager"], path: "Tests/ControlTestServer"),
+        .testTarget(
+            name: "ConnectionManagerTests", dependencies: ["ConnectionManager", "LocalCluster", "ControlTestServer"]),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "ConnectionManager"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["LocalCluster"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "ConnectionManager", "ControlTestServer"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["LocalCluster", "ConnectionManager", "ControlTestServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -89,8 +89,8 @@ public struct ControlHTTPResponse: Sendable, Equatable {
             consumed: bodyStart + length)
     }
 
-    /// Index of the `\r\n\r\n` that ends the head.
-    static func endOfHead(_ bytes: [UInt8]) -> Int? {
+    /// Index of the `\r\n\r\n` that ends the head (also used by test servers reading requests).
+    public static func endOfHead(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
         var i = 0
         while i + 3 < bytes.count {

@@ -35,7 +35,8 @@ struct HeaderPanel {
         let leftWidth = left.reduce(0) { $0 + Text.width(of: $1.text) }
         func width(_ spans: [Span]) -> Int { spans.reduce(0) { $0 + Text.width(of: $1.text) } }
         var right = flags + essential + optional.flatMap { $0 }
-        let needed = leftWidth + min(Text.width(of: Format.shortTarget(url)), 20) + 1
+        // Room for the identity and the start of the target (`host:port…`); the rest is cut with an ellipsis.
+        let needed = leftWidth + min(Text.width(of: Format.shortTarget(url)), 16) + 1
         while !optional.isEmpty, needed + width(right) > area.width {
             optional.removeLast()
             right = flags + essential + optional.flatMap { $0 }

@@ -7,7 +7,7 @@ import Synchronization
 /// pool **inside the service**, with no pool of its own.
 ///
 /// `snapshot()` returns the latest snapshot at once and starts the next poll (`GET /v1/snapshot?events_after=N`)
-/// on a background queue, so polls follow the dashboard's refresh rate; at most one is in flight. Events are
+/// on a background (serial) queue, so polls follow the dashboard's refresh rate; at most one is queued. Events are
 /// merged by their sequence. When the service stops answering, the last snapshot stays and
 /// ``sourceStatus()`` says stale, with the reason; every tick retries, and a service that restarted on an
 /// `auto` socket (`<pool>.<pid>.sock`, new pid) is found again in the same directory.
@@ -60,11 +60,10 @@ public final class RemoteMonitorSource: MonitorSource {
         return core.withLock { $0.latest }
     }
 
-    /// One poll on the caller's thread, unless one is already running (tests; `perform` after a command).
+    /// One poll that starts after any poll in flight, waited for (tests; `perform` after a command, so that
+    /// the next tick shows its effect). Never call it on the poll queue.
     public func pollNow() {
-        guard !isPolling.exchange(true, ordering: .acquiring) else { return }
-        defer { isPolling.store(false, ordering: .releasing) }
-        poll()
+        queue.sync { poll() }
     }
 
     public func perform(_ command: MonitorCommand) -> MonitorCommandOutcome {

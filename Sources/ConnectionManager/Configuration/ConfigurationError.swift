@@ -10,6 +10,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case duplicateTarget(url: String)
     /// No database URL was given where one is required.
     case missingURL(setting: String)
+    /// The control endpoint could not start at `path` (for `DB_CONTROL_GROUP`: the group); `reason` says why.
+    case controlEndpointFailed(setting: String, path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
                 "The database target '\(url)' is listed more than once; each failover target must be a different server."
         case .missingURL(let setting):
             return "No database URL: set \(setting)."
+        case .controlEndpointFailed(let setting, let path, let reason):
+            if path.isEmpty { return "The control endpoint cannot start (\(setting)): \(reason)." }
+            return "The control endpoint (\(setting)) cannot start at '\(path)': \(reason)."
         }
     }
 
@@ -39,6 +44,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return .unknownScheme(setting: rename(setting), url: url, scheme: scheme)
         case .missingURL(let setting):
             return .missingURL(setting: rename(setting))
+        case .controlEndpointFailed(let setting, let path, let reason):
+            return .controlEndpointFailed(setting: rename(setting), path: path, reason: reason)
         case .duplicateTarget:
             return self
         }

@@ -116,6 +116,30 @@ extension ConnectionPoolConfig {
             c.failbackEnabled = try ConfigurationValue.bool(v, setting: "DB_FAILBACK")
         },
         .init(
+            variable: "DB_CONTROL_SOCKET", defaultValue: "off",
+            summary: "The control endpoint for `pooltop attach`: `off`, `auto` or a socket path."
+        ) { c, v in
+            c.controlSocket = try ConfigurationValue.controlSocket(v, setting: "DB_CONTROL_SOCKET")
+        },
+        .init(
+            variable: "DB_POOL_NAME", defaultValue: "the process name",
+            summary: "The service's name in `pooltop ls` and the socket's file name."
+        ) { c, v in
+            c.poolName = try ConfigurationValue.poolName(v, setting: "DB_POOL_NAME")
+        },
+        .init(
+            variable: "DB_CONTROL_GROUP", defaultValue: "(none)",
+            summary: "A group (name or gid) whose members may read the control endpoint (socket mode 0660)."
+        ) { c, v in
+            c.controlGroup = try ConfigurationValue.controlGroup(v, setting: "DB_CONTROL_GROUP")
+        },
+        .init(
+            variable: "DB_CONTROL_GROUP_CAN_ACT", defaultValue: "false",
+            summary: "Let the control group's members send commands too."
+        ) { c, v in
+            c.controlGroupCanAct = try ConfigurationValue.bool(v, setting: "DB_CONTROL_GROUP_CAN_ACT")
+        },
+        .init(
             variable: "DB_CONNECT_TIMEOUT", defaultValue: "5s",
             summary: "Deadline for opening a connection, to the millisecond."
         ) { c, v in

@@ -44,6 +44,16 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     public var failoverAllowReadOnly: Bool = false
     /// Return to `databaseURL` once it is healthy and a primary again. Default false.
     public var failbackEnabled: Bool = false
+    /// The control endpoint for `pooltop attach` (docs/CONTROL-PROTOCOL.md): `.off` (default), `.auto` (the
+    /// per-user control directory) or `.path`. Started by the manager; a failure to start is a typed error.
+    public var controlSocket: ControlSocketSetting = .off
+    /// The service's name in `pooltop ls`, the dashboard header and the socket's file name: 1–63 bytes of
+    /// `[A-Za-z0-9._-]`. Default: the process name, sanitized.
+    public var poolName: String = PoolName.processDefault
+    /// A group whose members may read the control endpoint (socket mode 0660 instead of 0600). Default none.
+    public var controlGroup: ControlGroupSetting? = nil
+    /// Let the control group's members send commands too. Default false.
+    public var controlGroupCanAct: Bool = false
     /// Deadline for opening a connection, enforced to the millisecond (libpq's own has a 2 s floor). Default 5 s.
     public var connectTimeout: Duration = .seconds(5)
     /// Deadline for each statement; `nil` waits as long as the server takes. Default nil.
@@ -63,6 +73,7 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
                 throw .invalidValue(setting: name, value: Self.format(d), expected: "a duration greater than 0")
             }
         }
+        try validateControl()
         if poolSize < 1 {
             throw .invalidValue(setting: "pool_size", value: "\(poolSize)", expected: "a whole number of at least 1")
         }

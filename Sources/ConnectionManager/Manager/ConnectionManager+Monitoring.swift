@@ -237,6 +237,11 @@ extension ConnectionManager {
     /// Ends a leaked connection on the server (`pg_terminate_backend`) and invalidates it in the pool; its
     /// holder gets ``SessionError/terminatedAsLeak(connectionID:)`` on its next statement. Nothing else is touched.
     public func terminate(leak connectionID: Int) -> MonitorCommandOutcome {
+        terminate(leak: connectionID, by: nil)
+    }
+
+    /// ``terminate(leak:)`` on behalf of `actor` (a control-socket peer), who is named in the event.
+    func terminate(leak connectionID: Int, by actor: ControlPeer?) -> MonitorCommandOutcome {
         guard let record = pool.checkedOutConnections().first(where: { $0.connectionID == connectionID }) else {
             return MonitorCommandOutcome(
                 succeeded: false, message: "Connection \(connectionID) is not checked out any more; nothing to end.")
@@ -273,9 +278,11 @@ extension ConnectionManager {
         state.withLock { _ = $0.ledger.markTerminated(connectionID, now: Date()) }
         let message =
             ended
-            ? "Ended connection \(connectionID) (backend \(record.backendPID)) on the server; its holder gets an error on next use."
-            : "Backend \(record.backendPID) of connection \(connectionID) was already gone; the pool will discard it when it is returned."
-        self.record(.leakTerminated, message)
+            ? (actor == nil
+                ? "Ended connection \(connectionID) (backend \(record.backendPID)) on the server; its holder gets an error on next use."
+                : "Connection \(connectionID) (backend \(record.backendPID)) was ended on the server\(Self.by(actor)); its holder gets an error on next use.")
+            : "Backend \(record.backendPID) of connection \(connectionID) was already gone\(actor == nil ? "" : " when\(Self.by(actor)) asked to end it"); the pool will discard it when it is returned."
+        self.record(.leakTerminated, message, actor: actor)
         return MonitorCommandOutcome(succeeded: true, message: message)
     }
 

@@ -33,12 +33,15 @@ public final class ConnectionManager: MonitorSource, Sendable {
     let metricsReporter: MetricsReporter
     /// Forwards the health monitor's results to this manager (the monitor exists before `self` does).
     let healthSink = HealthSink()
+    /// The control endpoint, when `controlSocket` is not `.off` (started last in `init`, stopped first in `shutdown`).
+    let control = Mutex<ControlEndpoint?>(nil)
     private static let controlQueueKey = DispatchSpecificKey<Bool>()
 
     /// Creates a manager and starts its health monitor and leak scanner (no connection is opened until
     /// the first checkout unless `prefill` is set).
     /// - Parameter logger: where warnings (leaks with their stacks, failovers, connect failures) go.
-    /// - Throws: ``ConfigurationError`` for an invalid configuration, naming the setting and the value.
+    /// - Throws: ``ConfigurationError`` for an invalid configuration, naming the setting and the value, and
+    ///   ``ConfigurationError/controlEndpointFailed(setting:path:reason:)`` when the control endpoint cannot start.
     public init(
         configuration: ConnectionPoolConfig, logger: Logger = Logger(label: "pooltop.connection-manager")
     ) throws(ConfigurationError) {
@@ -83,6 +86,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
         if configuration.prefill {
             do { try pool.prefill() } catch { record(.connectFailed, "Prefill failed: \(error)") }
         }
+        try startControlEndpoint()
     }
 
     /// The seed's `create_connection_manager`: a manager for `databaseURL` with the common knobs.
@@ -119,6 +123,10 @@ public final class ConnectionManager: MonitorSource, Sendable {
             return !s.isShutDown
         }
         guard wasRunning else { return }
+        control.withLock { endpoint in
+            defer { endpoint = nil }
+            return endpoint
+        }?.stop()
         scanTimer.cancel()
         health?.stop()
         healthSink.set(nil)
@@ -143,21 +151,47 @@ public final class ConnectionManager: MonitorSource, Sendable {
 
     /// Checkouts wait (their deadline still runs) until ``resume()``: HikariCP's `suspendPool`, PgBouncer's PAUSE.
     public func suspend() {
-        pool.suspend()
-        record(.suspended, "The pool was suspended: checkouts wait until it is resumed.")
+        suspend(by: nil)
     }
 
     /// Lends connections again, serving waiters in arrival order.
     public func resume() {
-        pool.resume()
-        record(.resumed, "The pool was resumed.")
+        resume(by: nil)
     }
 
     /// Soft eviction: idle connections are closed now, lent ones when they come back.
     public func evictIdle() {
+        evictIdle(by: nil)
+    }
+
+    /// ``suspend()`` on behalf of `actor` (a control-socket peer), who is named in the event.
+    func suspend(by actor: ControlPeer?) {
+        pool.suspend()
+        record(
+            .suspended, "The pool was suspended\(Self.by(actor)): checkouts wait until it is resumed.", actor: actor)
+    }
+
+    /// ``resume()`` on behalf of `actor`.
+    func resume(by actor: ControlPeer?) {
+        pool.resume()
+        record(.resumed, "The pool was resumed\(Self.by(actor)).", actor: actor)
+    }
+
+    /// ``evictIdle()`` on behalf of `actor`.
+    func evictIdle(by actor: ControlPeer?) {
         let before = pool.metrics().checkedIn
         pool.evictIdle()
-        record(.evicted, "Evicted \(before) idle connection\(before == 1 ? "" : "s"); lent ones close when returned.")
+        let what = "\(before) idle connection\(before == 1 ? "" : "s")"
+        record(
+            .evicted,
+            actor == nil
+                ? "Evicted \(what); lent ones close when returned."
+                : "\(what) evicted\(Self.by(actor)); lent ones close when returned.", actor: actor)
+    }
+
+    /// ` by uid 1000 pid 4242 (pooltop)`, or nothing without an actor.
+    static func by(_ actor: ControlPeer?) -> String {
+        actor.map { " by \($0)" } ?? ""
     }
 
     /// Adds callbacks for pool events (the seed's `onConnect`, `onCheckout`, `onCheckin`, `onPoolConnect`).
@@ -174,15 +208,21 @@ public final class ConnectionManager: MonitorSource, Sendable {
 
     // MARK: Events
 
-    /// Appends to the event log (and logs it).
-    func record(_ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true) {
+    /// Appends to the event log (and logs it). `actor`: the control-socket peer who caused it (its uid, pid
+    /// and program go into the log line's metadata; the message names it too).
+    func record(
+        _ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true, actor: ControlPeer? = nil
+    ) {
         state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
         guard log else { return }
+        let metadata: Logger.Metadata? = actor.map {
+            ["peer_uid": "\($0.uid)", "peer_pid": "\($0.pid)", "peer_program": "\($0.program)"]
+        }
         switch kind {
         case .connectFailed, .poolTimeout, .healthCheckFailed, .leakDetected, .failoverRefused, .serverRestarted:
-            logger.warning("\(message)")
+            logger.warning("\(message)", metadata: metadata)
         default:
-            logger.info("\(message)")
+            logger.info("\(message)", metadata: metadata)
         }
     }
 }

@@ -7,6 +7,8 @@ struct ManagerState: Sendable {
     static let utilizationCapacity = 300
 
     var events: [PoolEvent] = []
+    /// The sequence of the last event appended (events are numbered from 1).
+    var lastEventSequence = 0
     var utilization: [Double] = []
     var ledger = LeakLedger()
     var failover: FailoverStateMachine
@@ -39,7 +41,10 @@ struct ManagerState: Sendable {
 
     mutating func appendEvent(_ event: PoolEvent) {
         if events.count >= Self.eventCapacity { events.removeFirst(events.count - Self.eventCapacity + 1) }
-        events.append(event)
+        lastEventSequence += 1
+        var numbered = event
+        numbered.sequence = lastEventSequence
+        events.append(numbered)
     }
 
     mutating func appendUtilization(_ value: Double) {

@@ -82,6 +82,10 @@ struct ConnectionPoolConfigTests {
         .init(variable: "DB_FAILOVER_RETRY_DELAY", value: "0") { $0.failoverRetryDelay == .zero },
         .init(variable: "DB_FAILOVER_ALLOW_READ_ONLY", value: "on") { $0.failoverAllowReadOnly == true },
         .init(variable: "DB_FAILBACK", value: "TRUE") { $0.failbackEnabled == true },
+        .init(variable: "DB_CONTROL_SOCKET", value: "auto") { $0.controlSocket == .auto },
+        .init(variable: "DB_POOL_NAME", value: "orders-api") { $0.poolName == "orders-api" },
+        .init(variable: "DB_CONTROL_GROUP", value: "oncall") { $0.controlGroup == .name("oncall") },
+        .init(variable: "DB_CONTROL_GROUP_CAN_ACT", value: "true") { $0.controlGroupCanAct == true },
         .init(variable: "DB_CONNECT_TIMEOUT", value: "300ms") { $0.connectTimeout == .milliseconds(300) },
         .init(variable: "DB_QUERY_TIMEOUT", value: "2s") { $0.queryTimeout == .seconds(2) },
         .init(variable: "DB_APPLICATION_NAME", value: "billing-worker") { $0.applicationName == "billing-worker" },
@@ -185,6 +189,9 @@ struct ConnectionPoolConfigTests {
             #expect(url == input.value)
         case .missingURL(let setting):
             #expect(setting == input.setting)
+        case .controlEndpointFailed(let setting, let path, _):
+            #expect(setting == input.setting)
+            #expect(path == input.value)
         }
         let text = error.description
         #expect(!text.contains("s3cr3t-pw"), "password leaked: \(text)")

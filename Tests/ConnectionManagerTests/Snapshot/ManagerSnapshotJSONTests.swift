@@ -40,7 +40,10 @@ struct ManagerSnapshotJSONTests {
             failover: FailoverStats(
                 currentURL: url, isPrimary: true, enabled: true,
                 targets: [TargetStatus(index: 0, url: url, role: .primary, healthy: true, isCurrent: true)]),
-            events: [PoolEvent(at: t0.addingTimeInterval(-20), kind: .leakDetected, message: "Connection #7 leaked.")])
+            events: [
+                PoolEvent(
+                    at: t0.addingTimeInterval(-20), kind: .leakDetected, message: "Connection #7 leaked.", sequence: 7)
+            ])
     }
 
     @Test("keys and formats match the golden file")

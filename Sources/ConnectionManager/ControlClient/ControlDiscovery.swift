@@ -6,9 +6,8 @@ import Foundation
 
 /// Where clients look for control endpoints: the per-user control directory and the sockets in it.
 ///
-/// The directory rule is the one in docs/CONTROL-PROTOCOL.md ("Turning it on"): `$XDG_RUNTIME_DIR/pooltop/`
-/// when `XDG_RUNTIME_DIR` is an absolute path to a directory owned by this uid, else `/tmp/pooltop-<uid>/`.
-/// (A client-side copy of the rule until the service side's `ControlSocketPath` is merged.)
+/// The directory rule and the `auto` names are the service side's (``ControlSocketPath``, docs/CONTROL-PROTOCOL.md);
+/// this adds what clients need: sockets newest first, the newest of a pool, what a typed path names.
 public enum ControlDiscovery {
     /// A socket file found in a directory.
     public struct Candidate: Sendable, Equatable {
@@ -20,41 +19,20 @@ public enum ControlDiscovery {
         public var modifiedAt: Date
     }
 
-    /// The control directory for this user.
+    /// The control directory for this user (the service side's rule, ``ControlSocketPath/defaultDirectory(environment:uid:)``).
     public static func directory(
         environment: [String: String] = ProcessInfo.processInfo.environment, uid: uid_t = getuid()
     ) -> String {
-        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") {
-            var info = stat()
-            if stat(runtime, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == uid {
-                return (runtime.hasSuffix("/") ? runtime : runtime + "/") + "pooltop"
-            }
-        }
-        return "/tmp/pooltop-\(uid)"
+        ControlSocketPath.defaultDirectory(environment: environment, uid: uid)
     }
 
     /// `<pool>.<pid>.sock` → (pool, pid); `nil` for any other name.
     public static func parseAutoName(_ fileName: String) -> (poolName: String, pid: Int32)? {
-        guard fileName.hasSuffix(".sock") else { return nil }
-        let stem = fileName.dropLast(5)
-        guard let dot = stem.lastIndex(of: ".") else { return nil }
-        let pool = stem[..<dot]
-        let pidText = stem[stem.index(after: dot)...]
-        guard !pidText.isEmpty, pidText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let pid = Int32(pidText),
-            pid > 0,
-            isValidPoolName(String(pool))
-        else { return nil }
-        return (String(pool), pid)
+        ControlSocketPath.parse(fileName: fileName)
     }
 
     /// 1–63 bytes of `[A-Za-z0-9._-]` (the rule for `DB_POOL_NAME`).
-    public static func isValidPoolName(_ name: String) -> Bool {
-        (1...63).contains(name.utf8.count)
-            && name.utf8.allSatisfy { b in
-                (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || b == 0x2E
-                    || b == 0x5F || b == 0x2D
-            }
-    }
+    public static func isValidPoolName(_ name: String) -> Bool { PoolName.isValid(name) }
 
     /// The socket files in `directory`, newest first; an unreadable or missing directory has none.
     public static func sockets(in directory: String) -> [Candidate] {

@@ -53,14 +53,17 @@ func work(_ n: Int) {
 }
 
 for n in 1...max(0, workers) {
-    let thread = Thread { work(n) }
-    thread.name = "worker-\(n)"
-    thread.start()
+    // Named from inside: the name the pool records (and the Leaks panel shows) is the running thread's.
+    Thread {
+        Thread.current.name = "worker-\(n)"
+        work(n)
+    }.start()
 }
 
 /// The bug a service author hunts with `pooltop attach`: a session checked out and never closed.
 func startReportJob() {
     let thread = Thread {
+        Thread.current.name = "report-job"
         do {
             let session = try manager.session()  // never closed: this line is the leak's checkout site
             _ = try session.execute("SELECT count(*) FROM pg_class")
@@ -70,7 +73,6 @@ func startReportJob() {
             FileHandle.standardError.write(Data("pooltop-example-service: report job: \(error)\n".utf8))
         }
     }
-    thread.name = "report-job"
     thread.start()
 }
 startReportJob()

@@ -75,7 +75,8 @@ struct CtlCommand: ParsableCommand {
         case "terminate":
             guard let id else {
                 throw .badInput(
-                    "pooltop ctl: terminate needs the connection id, e.g. `pooltop ctl SOCKET terminate 17`.")
+                    "pooltop ctl: terminate needs the connection id; expected a number, e.g. `pooltop ctl SOCKET terminate 17`."
+                )
             }
             let digits = id.hasPrefix("#") ? String(id.dropFirst()) : id
             guard let number = Int(digits), number >= 0 else {

@@ -90,7 +90,10 @@ public final class ControlTestServer: Sendable {
         let response = handler(request)
         var offset = 0
         while offset < response.count {
-            let n = response.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            // MSG_NOSIGNAL: a client that hangs up early (the size-cap test) must not SIGPIPE the test process.
+            let n = response.withUnsafeBytes {
+                send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard n > 0 else { return }
             offset += n
         }

@@ -71,7 +71,9 @@ public final class FakeService: Sendable {
                 (try? JSONSerialization.jsonObject(
                     with: ControlJSON.encoder().encode(s.snapshot))) as? [String: Any] ?? [:]
             var events = (object["events"] as? [[String: Any]]) ?? []
-            if s.sendsSequences {
+            if !s.sendsSequences {
+                for i in events.indices { events[i].removeValue(forKey: "sequence") }
+            } else {
                 for i in events.indices { events[i]["sequence"] = s.firstSequence + i }
                 if let after { events = events.filter { ($0["sequence"] as! Int) > after } }
             }

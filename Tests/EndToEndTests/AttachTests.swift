@@ -19,7 +19,7 @@ extension EndToEndTests {
         }
 
         @Test(
-            "the panels show the service's pool; Enter shows the stack with the service's file:line; s, e, x, f act in it", .timeLimit(.minutes(3)))
+            "panels show the service's pool, Enter its leak's file:line; s, e, x, f act in it", .timeLimit(.minutes(3)))
         func attachedDashboard() throws {
             let cluster = try SharedCluster.get()
             let runtime = PrivateDirectory("attach")

@@ -39,6 +39,12 @@ struct PooltopBench: ParsableCommand {
         name: .customLong("snapshot-rate"),
         help: "Take this many manager snapshots per second on another thread during the run (what a dashboard costs).")
     var snapshotRate: Double = 0
+    @Option(
+        name: .customLong("control-pollers"),
+        help:
+            "Turn the control socket on and poll GET /v1/snapshot from this many clients at 10 Hz each (pooltop attach)."
+    )
+    var controlPollers = 0
 
     /// Bad input exits with 2 (not ArgumentParser's 64), like every pooltop command.
     static func main() {
@@ -62,6 +68,9 @@ struct PooltopBench: ParsableCommand {
         guard snapshotRate >= 0 else {
             throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).")
         }
+        guard controlPollers >= 0 else {
+            throw ValidationError("--control-pollers must be at least 0, got \(controlPollers).")
+        }
         guard maxOverflow >= 0 else { throw ValidationError("--max-overflow must be at least 0, got \(maxOverflow).") }
     }
 
@@ -73,6 +82,9 @@ struct PooltopBench: ParsableCommand {
         config.leakDetectionEnabled = leakDetection == .on
         config.stackCapture = .always
         config.applicationName = "pooltop-bench"
+        if controlPollers > 0 {
+            config.controlSocket = .path("/tmp/pooltop-bench.\(getpid()).sock")
+        }
         let manager = try ConnectionManager(configuration: config)
         // Prefill failures are events, not errors: make sure the server answers before timing anything.
         try manager.withConnection { connection in _ = try connection.execute("SELECT 1") }
@@ -86,6 +98,9 @@ struct PooltopBench: ParsableCommand {
                 }
             }
             observer.start()
+        }
+        if controlPollers > 0, let socket = manager.controlSocketPath {
+            ControlPoller.start(socket: socket, clients: controlPollers, rate: 10)
         }
         let runner = BenchRunner(threads: threads, duration: duration)
         let result: BenchRunner.Result
@@ -111,7 +126,7 @@ struct PooltopBench: ParsableCommand {
             result.histogram.percentile(0.50, count: result.ops) / 1000,
             result.histogram.percentile(0.99, count: result.ops) / 1000, result.errors)
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
-        // Like the peers, shutdown is not measured; exit without draining.
+        // Like the peers, shutdown is not measured; exit without draining (the control socket is removed at exit).
         Glibc.exit(0)
     }
 

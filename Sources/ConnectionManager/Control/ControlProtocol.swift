@@ -115,16 +115,20 @@ public struct ControlSnapshotResponse: Sendable, Equatable, Codable {
 
 /// `GET /v1/leaks/{id}/stack`.
 public struct ControlStackResponse: Sendable, Equatable, Codable {
+    public var protocolVersion: Int
     public var connectionID: Int
+    /// Symbolicated in the service (file:line where debug info allows); empty when no stack was captured.
     public var frames: [StackFrame]
 
-    public init(connectionID: Int, frames: [StackFrame]) {
+    public init(protocolVersion: Int = ControlProtocol.version, connectionID: Int, frames: [StackFrame]) {
+        self.protocolVersion = protocolVersion
         self.connectionID = connectionID
         self.frames = frames
     }
 
     enum CodingKeys: String, CodingKey {
         case frames
+        case protocolVersion = "protocol_version"
         case connectionID = "connection_id"
     }
 }

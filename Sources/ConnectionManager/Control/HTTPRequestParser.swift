@@ -107,6 +107,7 @@ public struct HTTPRequestParser: Sendable {
     private var finished: Outcome?
     /// How many bytes of the header section have been looked at.
     private var scanned = 0
+    private var sawRequestLine = false
 
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
@@ -163,6 +164,13 @@ public struct HTTPRequestParser: Sendable {
                 guard scanned > 0, buffer[scanned - 1] == 13 else {
                     return .reject(.badRequest, "Lines must end with CRLF.")
                 }
+                if !sawRequestLine {
+                    // The request line is complete: a hopeless one is refused now, not at the deadline.
+                    sawRequestLine = true
+                    if case .failure(let rejection) = Self.parseRequestLine(buffer[0..<(scanned - 1)]) {
+                        return .reject(rejection.status, rejection.reason)
+                    }
+                }
                 if scanned >= 3, buffer[scanned - 2] == 10, buffer[scanned - 3] == 13 {
                     let end = scanned - 3
                     scanned += 1
@@ -208,31 +216,11 @@ public struct HTTPRequestParser: Sendable {
         }
         lines.append(bytes[start..<bytes.endIndex])
         let requestLine = lines.removeFirst()
-        let parts = requestLine.split(separator: 32, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            return .failure(Rejection(.badRequest, "The request line must be 'METHOD /path HTTP/1.1'."))
+        let line: (method: String, path: String, query: String, version: String)
+        switch Self.parseRequestLine(requestLine) {
+        case .failure(let rejection): return .failure(rejection)
+        case .success(let parsed): line = parsed
         }
-        guard parts[0].allSatisfy(Self.isTokenByte) else {
-            return .failure(Rejection(.badRequest, "The method is not a valid token."))
-        }
-        let version = String(decoding: parts[2], as: UTF8.self)
-        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
-            if version.hasPrefix("HTTP/") && parts[2].allSatisfy({ $0 > 32 && $0 < 127 }) {
-                return .failure(Rejection(.versionNotSupported, "Only HTTP/1.1 and HTTP/1.0 are spoken here."))
-            }
-            return .failure(Rejection(.badRequest, "The request line must end with HTTP/1.1."))
-        }
-        let target = parts[1]
-        guard target.first == UInt8(ascii: "/") else {
-            return .failure(Rejection(.badRequest, "The request target must be a path starting with '/'."))
-        }
-        guard target.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "#") }) else {
-            return .failure(Rejection(.badRequest, "The request target contains a character that is not allowed."))
-        }
-        let pathEnd = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
-        let path = String(decoding: target[target.startIndex..<pathEnd], as: UTF8.self)
-        let query =
-            pathEnd < target.endIndex ? String(decoding: target[(pathEnd + 1)..<target.endIndex], as: UTF8.self) : ""
 
         var headers: [(name: String, value: String)] = []
         var contentLength: Int?
@@ -285,9 +273,40 @@ public struct HTTPRequestParser: Sendable {
             headers.append((name, value))
         }
         let request = HTTPRequest(
-            method: String(decoding: parts[0], as: UTF8.self), path: path, query: query, version: version,
-            headers: headers)
+            method: line.method, path: line.path, query: line.query, version: line.version, headers: headers)
         return .success((request, contentLength ?? 0))
+    }
+
+    /// `METHOD SP origin-form SP HTTP/1.x`, checked as soon as its line end arrives.
+    private static func parseRequestLine(_ requestLine: ArraySlice<UInt8>) -> Result<
+        (method: String, path: String, query: String, version: String), Rejection
+    > {
+        let parts = requestLine.split(separator: 32, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+            return .failure(Rejection(.badRequest, "The request line must be 'METHOD /path HTTP/1.1'."))
+        }
+        guard parts[0].allSatisfy(Self.isTokenByte) else {
+            return .failure(Rejection(.badRequest, "The method is not a valid token."))
+        }
+        let version = String(decoding: parts[2], as: UTF8.self)
+        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
+            if version.hasPrefix("HTTP/") && parts[2].allSatisfy({ $0 > 32 && $0 < 127 }) {
+                return .failure(Rejection(.versionNotSupported, "Only HTTP/1.1 and HTTP/1.0 are spoken here."))
+            }
+            return .failure(Rejection(.badRequest, "The request line must end with HTTP/1.1."))
+        }
+        let target = parts[1]
+        guard target.first == UInt8(ascii: "/") else {
+            return .failure(Rejection(.badRequest, "The request target must be a path starting with '/'."))
+        }
+        guard target.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "#") }) else {
+            return .failure(Rejection(.badRequest, "The request target contains a character that is not allowed."))
+        }
+        let pathEnd = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        let path = String(decoding: target[target.startIndex..<pathEnd], as: UTF8.self)
+        let query =
+            pathEnd < target.endIndex ? String(decoding: target[(pathEnd + 1)..<target.endIndex], as: UTF8.self) : ""
+        return .success((String(decoding: parts[0], as: UTF8.self), path, query, version))
     }
 
     /// RFC 9110 `tchar`.

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LocalCluster", targets: ["LocalCluster"]),
         .executable(name: "pooltop", targets: ["pooltop"]),
         .executable(name: "pooltop-bench", targets: ["pooltop-bench"]),
+        .executable(name: "pooltop-example-service", targets: ["pooltop-example-service"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -52,12 +53,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A service embedding ConnectionManager with its control endpoint on (`pooltop attach` watches it); the
+        // example a service author copies, and the end-to-end tests' service process.
+        .executableTarget(name: "pooltop-example-service", dependencies: ["ConnectionManager"]),
         // The README's quick start, compiled so it can never rot.
         .executableTarget(name: "QuickStart", dependencies: ["ConnectionManager"]),
-        .testTarget(name: "ConnectionManagerTests", dependencies: ["ConnectionManager", "LocalCluster"]),
+        // A tiny HTTP server on a real Unix socket playing a service's control endpoint, for the client, the
+        // remote source and the CLI tests (not a mock of the database: the client's peer is a socket).
+        .target(name: "ControlTestServer", dependencies: ["ConnectionManager"], path: "Tests/ControlTestServer"),
+        .testTarget(
+            name: "ConnectionManagerTests", dependencies: ["ConnectionManager", "LocalCluster", "ControlTestServer"]),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "ConnectionManager"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["LocalCluster"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "ConnectionManager", "ControlTestServer"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["LocalCluster", "ConnectionManager", "ControlTestServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

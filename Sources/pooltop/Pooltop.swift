@@ -17,7 +17,10 @@ struct Pooltop: ParsableCommand {
             --url or --failover-url is overwritten with * in the process's arguments right after parsing. \
             Every configured password is masked (***) in everything pooltop prints.
             """,
-        subcommands: [TopCommand.self, DemoCommand.self, StatusCommand.self, BenchFrameCommand.self],
+        subcommands: [
+            TopCommand.self, DemoCommand.self, AttachCommand.self, LsCommand.self, CtlCommand.self,
+            StatusCommand.self, BenchFrameCommand.self,
+        ],
         defaultSubcommand: TopCommand.self
     )
 }
@@ -30,6 +33,9 @@ enum Main {
             var command = try Pooltop.parseAsRoot()
             CommandLineSecrets.blank()
             try command.run()
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data((failure.message + "\n").utf8))
+            exit(failure.code)
         } catch let error as ConfigurationError {
             fail("pooltop: \(error)")
         } catch let error as ExitCode {

@@ -8,8 +8,15 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Run one health check, print the status and exit: 0 healthy, 1 unhealthy, 2 bad input.",
         discussion: "The JSON keys (--json) are the seed's: healthy, pool_metrics, health_check, health_stats, "
-            + "failover_stats, leak_detection. Times are seconds, timestamps ISO 8601, passwords masked."
+            + "failover_stats, leak_detection. Times are seconds, timestamps ISO 8601, passwords masked. "
+            + "With --socket S, the status is the live one of the service behind its control socket (S may be a "
+            + "pool name): no pool is opened. A service that does not answer exits 1 with the reason on stderr; "
+            + "a path that is not a control socket exits 2."
     )
+
+    @Option(
+        name: .long, help: "Read the status from a service's control socket (or pool name) instead of opening a pool.")
+    var socket: String?
 
     @Flag(name: .long, help: "Print the status as one JSON document.")
     var json = false
@@ -18,6 +25,10 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        if let socket {
+            try statusFromSocket(socket, environment: environment)
+            return
+        }
         if connection.hasNoDatabase(environment: environment) {
             throw ConfigurationError.missingURL(setting: "--url or DATABASE_URL")
         }
@@ -35,5 +46,32 @@ struct StatusCommand: ParsableCommand {
             print(status.summary)
         }
         if !status.healthy { throw ExitCode(1) }
+    }
+
+    /// `--socket`: `GET /v1/status` from the service; exit 0 (200) / 1 (503 or no answer) / 2 (bad path).
+    private func statusFromSocket(_ socket: String, environment: [String: String]) throws {
+        if connection.url != nil || !connection.failoverURLs.isEmpty {
+            throw CommandFailure.badInput(
+                "pooltop status: --socket reads a running service's status; it takes no --url or --failover-url.")
+        }
+        let resolution = try ControlEndpoints.resolve([socket], command: "status", environment: environment)
+        guard resolution.sockets.count == 1 else {
+            throw CommandFailure.badInput(
+                "pooltop status: \(socket) holds \(resolution.sockets.count) sockets; expected one control socket "
+                    + "(`pooltop ls` lists them).")
+        }
+        let reply: ControlClient.StatusReply
+        do {
+            reply = try ControlClient(socketPath: resolution.sockets[0], timeout: .seconds(5)).status()
+        } catch {
+            if case .invalidPath = error { throw CommandFailure.badInput("pooltop status: \(error.description)") }
+            throw CommandFailure.failed("pooltop status: \(error.description)")
+        }
+        if json {
+            print(String(decoding: reply.json, as: UTF8.self))
+        } else {
+            print(reply.status.summary)
+        }
+        if !reply.isHealthy { throw ExitCode(1) }
     }
 }

@@ -33,7 +33,8 @@ struct TopCommand: ParsableCommand {
                 load.stop()
                 manager.shutdown()
             })
-        let code = DashboardApp.run(source: manager, options: options)
+        // pooltop's own pool: the screen says so, so that nobody reads it as a service's.
+        let code = DashboardApp.run(source: LabeledSource(manager, as: .embeddedProbe), options: options)
         load.stop()
         manager.shutdown()
         throw ExitCode(code)

@@ -80,6 +80,62 @@ struct DashboardViewGoldenTests {
         check("help-\(size.0)x\(size.1)", state)
     }
 
+    static let service = AttachedService(
+        program: "orders-api", pid: 4242, poolName: "orders", socketPath: "/run/user/1000/pooltop/orders.4242.sock")
+
+    /// Attached to a service: the header names it, its pid and its pool (no "pooltop" title).
+    @Test(arguments: [(80, 24), (160, 48)])
+    func attached(size: (Int, Int)) {
+        var state = Fixtures.state(nil, width: size.0, height: size.1)
+        _ = state.update(.sourceReported(.attached(Self.service), .live))
+        _ = state.update(.tick(Fixtures.overflow()))
+        check("attached-\(size.0)x\(size.1)", state)
+        let header = DashboardView.render(state).lines[0]
+        #expect(header.contains("orders-api pid 4242 pool orders"))
+        #expect(!header.contains("STALE"))
+    }
+
+    /// The service stopped answering: its last state stays, marked STALE with its age, "disconnected, retrying".
+    @Test(arguments: [(80, 24), (160, 48)])
+    func stale(size: (Int, Int)) {
+        var state = Fixtures.state(nil, width: size.0, height: size.1)
+        _ = state.update(.sourceReported(.attached(Self.service), .live))
+        _ = state.update(.tick(Fixtures.overflow()))
+        _ = state.update(
+            .sourceReported(
+                .attached(Self.service),
+                .stale(since: Fixtures.t0, reason: "connection refused", checkedAt: Fixtures.at(12))))
+        _ = state.update(.tick(Fixtures.overflow()))
+        check("stale-\(size.0)x\(size.1)", state)
+        let lines = DashboardView.render(state).lines
+        #expect(lines[0].contains("STALE 12s"))
+        #expect(lines[1].contains("disconnected, retrying: connection refused"))
+        // Back by itself: the next live report clears both.
+        _ = state.update(.sourceReported(.attached(Self.service), .live))
+        let recovered = DashboardView.render(state).lines
+        #expect(!recovered[0].contains("STALE") && !recovered[1].contains("disconnected"))
+    }
+
+    /// A read-only peer (a member of the service's control group) is told so in the header.
+    @Test func readOnly() {
+        var state = Fixtures.state(nil)
+        var service = Self.service
+        service.mayAct = false
+        _ = state.update(.sourceReported(.attached(service), .live))
+        _ = state.update(.tick(Fixtures.normal()))
+        #expect(DashboardView.render(state).lines[0].contains("read-only"))
+    }
+
+    /// `pooltop --url`: the Pool panel says the pool is pooltop's own probe pool.
+    @Test(arguments: [(80, 24), (160, 48)])
+    func probe(size: (Int, Int)) {
+        var state = Fixtures.state(nil, width: size.0, height: size.1)
+        _ = state.update(.sourceReported(.embeddedProbe, .live))
+        _ = state.update(.tick(Fixtures.normal()))
+        check("probe-\(size.0)x\(size.1)", state)
+        #expect(DashboardView.render(state).lines.joined().contains("pooltop's own probe"))
+    }
+
     @Test func tooSmall() {
         check("too-small-60x20", Fixtures.state(Fixtures.normal(), width: 60, height: 20))
     }

@@ -109,9 +109,15 @@ public struct MonitorCommandOutcome: Sendable, Equatable {
     }
 }
 
-/// Where a monitor gets its data: the embedded manager today, a remote process tomorrow.
+/// Where a monitor gets its data: a manager in this process, or a service's manager read through its
+/// control endpoint (`RemoteMonitorSource`).
 public protocol MonitorSource: AnyObject, Sendable {
-    /// One consistent view of everything; never blocks on the network.
+    /// Whose pool this is, so the screen can say it (default: ``SourceDescription/embedded``).
+    var sourceDescription: SourceDescription { get }
+    /// Whether `snapshot()` is current (default: always ``SourceStatus/live``).
+    func sourceStatus() -> SourceStatus
+    /// One consistent view of everything; never blocks on the network (a remote source returns the latest
+    /// one it received).
     func snapshot() -> ManagerSnapshot
     /// Runs a command; may block on the network (call it off the UI thread).
     func perform(_ command: MonitorCommand) -> MonitorCommandOutcome

@@ -59,7 +59,8 @@ final class DashboardLoop {
         self.initialTheme = theme
         state = DashboardState(
             refresh: options.refreshInterval, theme: theme.name, colorsDisabled: options.colorsDisabled,
-            demoActions: options.isDemo ? options.demoActions : [], title: options.title, timeZone: options.timeZone)
+            demoActions: options.isDemo ? options.demoActions : [], title: options.title, timeZone: options.timeZone,
+            source: source.sourceDescription)
     }
 
     func start() {
@@ -70,8 +71,7 @@ final class DashboardLoop {
         self.backend = backend
         let size = backend.size
         _ = state.update(.resized(width: size.width, height: size.height))
-        _ = state.update(.tick(source.snapshot()))
-        redraw()
+        tick()
 
         let input = DispatchSource.makeReadSource(fileDescriptor: STDIN_FILENO, queue: .main)
         input.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.readInput() } }
@@ -105,12 +105,18 @@ final class DashboardLoop {
         t.schedule(deadline: .now() + .nanoseconds(nanos), repeating: .nanoseconds(nanos), leeway: .milliseconds(10))
         t.setEventHandler { [weak self] in
             MainActor.assumeIsolated {
-                guard let self else { return }
-                self.send(.tick(self.source.snapshot()))
+                self?.tick()
             }
         }
         t.resume()
         timer = t
+    }
+
+    /// One refresh: the source's latest snapshot and what it says about itself, one redraw.
+    private func tick() {
+        let snapshot = source.snapshot()
+        _ = state.update(.sourceReported(source.sourceDescription, source.sourceStatus()))
+        send(.tick(snapshot))
     }
 
     private func readInput() {

@@ -5,6 +5,8 @@ public enum DashboardMessage: Sendable, Equatable {
     case keyPressed(Key)
     /// The refresh timer took a new snapshot.
     case tick(ManagerSnapshot)
+    /// What the source says about itself, each tick before the snapshot (whose pool; live or stale).
+    case sourceReported(SourceDescription, SourceStatus)
     case resized(width: Int, height: Int)
     case commandCompleted(MonitorCommand, MonitorCommandOutcome)
     case demoActionCompleted(index: Int, MonitorCommandOutcome)

@@ -12,6 +12,10 @@ extension DashboardState {
         case .tick(let snap):
             receive(snap)
             return []
+        case .sourceReported(let description, let status):
+            source = description
+            sourceStatus = status
+            return []
         case .resized(let w, let h):
             width = max(0, w)
             height = max(0, h)

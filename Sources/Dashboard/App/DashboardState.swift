@@ -86,6 +86,10 @@ public struct DashboardState: Sendable, Equatable {
     public var demoHelp: [String]
     public var title: String
     public var timeZone: TimeZone
+    /// Whose pool is on screen (a service's through its socket, pooltop's own probe pool, the demo).
+    public var source: SourceDescription
+    /// Whether the snapshot on screen is current (an attached service may stop answering).
+    public var sourceStatus: SourceStatus = .live
 
     public static let defaultRefreshSteps: [Duration] = [
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
@@ -95,7 +99,7 @@ public struct DashboardState: Sendable, Equatable {
     public init(
         width: Int = 80, height: Int = 24, refresh: Duration = .seconds(1), theme: String = "default",
         colorsDisabled: Bool = false, demoActions: [DemoAction] = [], title: String = "pooltop",
-        timeZone: TimeZone = .current
+        timeZone: TimeZone = .current, source: SourceDescription = .embedded
     ) {
         self.width = width
         self.height = height
@@ -115,6 +119,13 @@ public struct DashboardState: Sendable, Equatable {
         self.demoHelp = demoActions.map(\.help)
         self.title = title
         self.timeZone = timeZone
+        self.source = source
+    }
+
+    /// True while an attached service does not answer (the screen shows its last state).
+    public var isStale: Bool {
+        if case .stale = sourceStatus { return true }
+        return false
     }
 
     public var refreshInterval: Duration { refreshSteps[refreshIndex] }

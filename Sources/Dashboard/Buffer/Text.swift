@@ -92,7 +92,8 @@ public enum Text {
 
     static func isControl(_ ch: Character) -> Bool {
         guard let v = ch.unicodeScalars.first?.value else { return false }
-        return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
+        // C1 controls too: U+009B is a CSI to terminals that honour 8-bit controls.
+        return v < 0x20 || (0x7F...0x9F).contains(v)
     }
 
     /// The text cut to `width` columns, ending in `ellipsis` when it was longer.

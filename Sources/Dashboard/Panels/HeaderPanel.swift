@@ -1,6 +1,7 @@
 import ConnectionManager
 
-/// Row 0: what we watch and whether it is OK — target, role, health, failovers, uptime, refresh.
+/// Row 0: whose pool and whether it is OK — the service (pid, pool) when attached, the target, role,
+/// health, failovers, uptime, refresh; STALE with its age when an attached service stopped answering.
 struct HeaderPanel {
     var context: PanelContext
 
@@ -9,32 +10,58 @@ struct HeaderPanel {
         let state = context.state
         let snap = context.snapshot
         let h = Style(.header)
+        let bar = Span(g.vertical.description, Style(.header, .dim))
         buffer.fill(area, " ", h)
-        var right: [Span] = []
-        if state.isPaused { right.append(Span(" PAUSED ", Style(.warning, [.reverse, .bold]))) }
-        right += [
-            Span(" \(snap.failover.isPrimary ? "primary" : "standby") ", h.with(.bold)),
-            Span(g.vertical.description, Style(.header, .dim)),
+        var flags: [Span] = []
+        if case .stale(let since, _, let checkedAt) = state.sourceStatus {
+            flags.append(
+                Span(" STALE \(Format.age(checkedAt.timeIntervalSince(since))) ", Style(.critical, [.reverse, .bold])))
+        }
+        if state.isPaused { flags.append(Span(" PAUSED ", Style(.warning, [.reverse, .bold]))) }
+        let essential = [
+            Span(" \(snap.failover.isPrimary ? "primary" : "standby") ", h.with(.bold)), bar,
             snap.isHealthy
                 ? Span(" \(g.check) healthy ", Style(.ok, .bold))
                 : Span(" \(g.cross) UNHEALTHY ", Style(.critical, [.bold, .reverse])),
-            Span(g.vertical.description, Style(.header, .dim)),
-            Span(" failovers \(snap.failover.failoverCount) ", h),
-            Span(g.vertical.description, Style(.header, .dim)),
-            Span(" up \(Format.age(context.now.timeIntervalSince(snap.startedAt))) ", h),
-            Span(g.vertical.description, Style(.header, .dim)),
-            Span(" \(Format.interval(state.refreshInterval)) ", h),
         ]
-        let rightWidth = right.reduce(0) { $0 + Text.width(of: $1.text) }
-        let leftWidth = max(0, area.width - rightWidth - 1)
-        let titleText = " \(state.title) "
+        // Dropped from the end when the left side (who and where) needs the room.
+        var optional: [[Span]] = [
+            [bar, Span(" failovers \(snap.failover.failoverCount) ", h)],
+            [bar, Span(" up \(Format.age(context.now.timeIntervalSince(snap.startedAt))) ", h)],
+            [bar, Span(" \(Format.interval(state.refreshInterval)) ", h)],
+        ]
+        let left = Self.identity(state)
         var url = snap.failover.currentURL
-        if Text.width(of: titleText) + Text.width(of: url) > leftWidth { url = Format.shortTarget(url) }
-        let left = [Span(titleText, Style(.header, .bold)), Span(url, h)]
-        buffer.write(left, in: Rect(x: area.x, y: area.y, width: leftWidth, height: 1))
+        let leftWidth = left.reduce(0) { $0 + Text.width(of: $1.text) }
+        func width(_ spans: [Span]) -> Int { spans.reduce(0) { $0 + Text.width(of: $1.text) } }
+        var right = flags + essential + optional.flatMap { $0 }
+        // Room for the identity and the start of the target (`host:port…`); the rest is cut with an ellipsis.
+        let needed = leftWidth + min(Text.width(of: Format.shortTarget(url)), 16) + 1
+        while !optional.isEmpty, needed + width(right) > area.width {
+            optional.removeLast()
+            right = flags + essential + optional.flatMap { $0 }
+        }
+        let rightWidth = width(right)
+        let room = max(0, area.width - rightWidth - 1)
+        if leftWidth + Text.width(of: url) > room { url = Format.shortTarget(url) }
+        buffer.write(left + [Span(url, h)], in: Rect(x: area.x, y: area.y, width: room, height: 1))
         if rightWidth <= area.width {
             buffer.write(right, in: Rect(x: area.maxX - rightWidth, y: area.y, width: rightWidth, height: 1))
         }
+    }
+
+    /// The left of the header: the title, or the service (pid, pool) when attached.
+    static func identity(_ state: DashboardState) -> [Span] {
+        guard case .attached(let service) = state.source else {
+            return [Span(" \(state.title) ", Style(.header, .bold))]
+        }
+        var spans = [Span(" \(service.program)", Style(.header, .bold)), Span(" pid \(service.pid)", Style(.header))]
+        if service.poolName != service.program {
+            spans += [Span(" pool ", Style(.header)), Span(service.poolName, Style(.header, .bold))]
+        }
+        if !service.mayAct { spans.append(Span(" read-only", Style(.warning, .bold))) }
+        spans.append(Span(" ", Style(.header)))
+        return spans
     }
 }
 
@@ -44,6 +71,11 @@ struct HintsPanel {
 
     static func lines(_ context: PanelContext) -> [Span] {
         var out: [Span] = []
+        if case .stale(let since, let reason, let checkedAt) = context.state.sourceStatus {
+            let age = Format.age(checkedAt.timeIntervalSince(since))
+            out.append(
+                Span("disconnected, retrying: \(reason); last state \(age) ago", Style(.critical, .bold)))
+        }
         if let status = context.state.visibleStatus {
             out.append(Span(status.text, status.isError ? Style(.critical, .bold) : Style(.accent)))
         }

@@ -7,6 +7,12 @@ struct PoolPanel {
     func render(in area: Rect, into buffer: inout Buffer) {
         let m = context.snapshot.metrics
         var title = [Span("Pool", Style(.title, .bold))]
+        if context.state.source == .embeddedProbe {
+            // pooltop --url: say whose connections these are, so nobody reads them as a service's.
+            let wide = area.width >= 60
+            title.append(
+                Span(wide ? " · pooltop's own probe pool, not a service's" : " · pooltop's own probe", Style(.muted)))
+        }
         if m.isSuspended { title.append(Span(" SUSPENDED", Style(.critical, [.bold, .reverse]))) }
         Block(title: title, trailing: [Span("gen \(m.generation)", Style(.muted))]).render(in: area, into: &buffer)
         let inner = Block.inner(of: area).insetHorizontally(by: 1)

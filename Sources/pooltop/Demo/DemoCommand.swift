@@ -96,7 +96,7 @@ struct DemoCommand: ParsableCommand {
         let options = DashboardOptions(
             refreshInterval: settings.refresh, theme: settings.theme, noColor: settings.noColor, isDemo: true,
             demoActions: [killAndPromote], title: "pooltop demo", onExit: cleanup)
-        let code = DashboardApp.run(source: manager, options: options)
+        let code = DashboardApp.run(source: LabeledSource(manager, as: .demo), options: options)
         cleanup(code)
         throw ExitCode(code)
     }

@@ -155,7 +155,7 @@ enum Fixtures {
         var state = DashboardState(
             width: width, height: height,
             demoActions: [
-                DemoAction(key: "K", help: "kill primary, then promote standby (demo)") {
+                DemoAction(key: "K", help: "kill primary, promote standby") {
                     MonitorCommandOutcome(succeeded: true, message: "done")
                 }
             ], timeZone: TimeZone(identifier: "UTC")!)

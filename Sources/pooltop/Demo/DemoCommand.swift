@@ -76,7 +76,7 @@ struct DemoCommand: ParsableCommand {
         let load = SyntheticLoad(manager: manager, clients: settings.load, query: settings.loadQuery)
         workload.start()
         load.start()
-        let killAndPromote = DemoAction(key: "K", help: "kill the primary, then promote the standby (demo)") {
+        let killAndPromote = DemoAction(key: "K", help: "kill primary, promote standby") {
             do {
                 try cluster.primary.kill9()
             } catch {

@@ -29,6 +29,24 @@ extension ConnectionPoolConfig {
             c.maxOverflow = try ConfigurationValue.int(v, setting: "DB_MAX_OVERFLOW", minimum: 0)
         },
         .init(
+            variable: "DB_OVERFLOW_IDLE_TIMEOUT", defaultValue: "10s",
+            summary: "Close an overflow connection after this long idle (0 = when given back)."
+        ) { c, v in
+            c.overflowIdleTimeout = try ConfigurationValue.duration(v, setting: "DB_OVERFLOW_IDLE_TIMEOUT", allowZero: true)
+        },
+        .init(
+            variable: "DB_POOL_KEEPALIVE", defaultValue: "120s",
+            summary: "Ping connections idle longer than this, in the background (`off` disables)."
+        ) { c, v in
+            c.keepalive = try ConfigurationValue.optionalDuration(v, setting: "DB_POOL_KEEPALIVE")
+        },
+        .init(
+            variable: "DB_POOL_MIN_IDLE", defaultValue: "0",
+            summary: "Idle connections kept open, refilled in the background (at most the pool size)."
+        ) { c, v in
+            c.minIdle = try ConfigurationValue.int(v, setting: "DB_POOL_MIN_IDLE", minimum: 0)
+        },
+        .init(
             variable: "DB_POOL_TIMEOUT", defaultValue: "30s",
             summary: "Longest wait for a free connection before a pool-timeout error."
         ) { c, v in

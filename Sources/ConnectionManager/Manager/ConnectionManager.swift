@@ -33,6 +33,8 @@ public final class ConnectionManager: MonitorSource, Sendable {
     let metricsReporter: MetricsReporter
     /// Forwards the health monitor's results to this manager (the monitor exists before `self` does).
     let healthSink = HealthSink()
+    /// Repeated warnings (a failed checkout per call during an outage) are logged once per 10 s with a count.
+    let logThrottle = Mutex(LogThrottle(interval: .seconds(10)))
     private static let controlQueueKey = DispatchSpecificKey<Bool>()
 
     /// Creates a manager and starts its health monitor and leak scanner (no connection is opened until
@@ -55,7 +57,8 @@ public final class ConnectionManager: MonitorSource, Sendable {
                 poolSize: configuration.poolSize, maxOverflow: configuration.maxOverflow,
                 poolTimeout: configuration.poolTimeout, recycle: configuration.poolRecycle,
                 prePingAfterIdle: configuration.poolPrePing ? configuration.prePingAfterIdle : nil,
-                connectTimeout: configuration.connectTimeout),
+                connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
+                minIdle: configuration.minIdle, overflowIdleTimeout: configuration.overflowIdleTimeout),
             factory: factory, label: "pooltop.pool")
         state = Mutex(ManagerState(configuration: configuration))
         probes = HealthProbe(
@@ -176,13 +179,22 @@ public final class ConnectionManager: MonitorSource, Sendable {
 
     // MARK: Events
 
-    /// Appends to the event log (and logs it).
-    func record(_ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true) {
+    /// Appends to the event log (and logs it). With a `throttleKey`, lines of that key are logged at most once per
+    /// 10 s, the repeats counted (`LogThrottle`).
+    func record(
+        _ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true, throttleKey: String? = nil
+    ) {
         state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
         guard log else { return }
+        var line = message
+        if let throttleKey {
+            let now = MonotonicClock.now
+            guard let admitted = logThrottle.withLock({ $0.admit(message, key: throttleKey, now: now) }) else { return }
+            line = admitted
+        }
         switch kind {
         case .connectFailed, .poolTimeout, .healthCheckFailed, .leakDetected, .failoverRefused, .serverRestarted:
-            logger.warning("\(message)")
+            logger.warning("\(line)")
         default:
             logger.info("\(message)")
         }

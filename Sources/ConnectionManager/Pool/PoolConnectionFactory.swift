@@ -21,4 +21,11 @@ public protocol PoolConnectionFactory: Sendable {
     /// Something that changes when the server restarts (e.g. `pg_postmaster_start_time()`), or `nil` when
     /// unknown. Asked on the pool's first open and on the next open after a connection was found dead.
     func serverIdentity(_ connection: Connection) -> String?
+    /// Retrying after this connect error will not help (wrong password, unknown database): checkouts fail at once
+    /// instead of waiting for the breaker's next attempt. Default: false (every error may be transient).
+    func isPermanentConnectError(_ error: any Error) -> Bool
+}
+
+extension PoolConnectionFactory {
+    public func isPermanentConnectError(_ error: any Error) -> Bool { false }
 }

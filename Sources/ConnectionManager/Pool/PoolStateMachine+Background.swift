@@ -26,6 +26,8 @@ extension PoolStateMachine {
             (0..<waiters.count).contains(where: { !waiters[$0].hasOpen })
         else { return actions }
         guard breaker.isTrialDue(now: now), !free.isEmpty, breaker.mayOpen(now: now) else {
+            // Early, or a trial is in flight (its outcome arms the next timer): try again at the deadline.
+            retryTimerAt = 0
             actions.retryAt = armRetryTimer()
             return actions
         }

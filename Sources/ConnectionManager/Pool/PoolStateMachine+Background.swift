@@ -72,16 +72,16 @@ extension PoolStateMachine {
     mutating func maintenanceDue(laneIdle: Int, now: Int64) -> Actions {
         var actions = Actions()
         guard lifecycle != .shutDown else { return actions }
-        if overflowIdleNanoseconds > 0 {
-            var index = 0
-            while openCount > poolSize, index < idle.count {
-                let slot = idle[index]
-                if now - slots[slot].idleSince >= overflowIdleNanoseconds {
-                    idle.remove(at: index)
-                    actions.close.append(takeConnection(slot, invalidated: false))
-                } else {
-                    index += 1
-                }
+        // With a lifetime of 0 too: an open that finished after its requester was served parks idle above
+        // `poolSize` without ever being given back (it used to stay open for good).
+        var index = 0
+        while openCount > poolSize, index < idle.count {
+            let slot = idle[index]
+            if now - slots[slot].idleSince >= overflowIdleNanoseconds {
+                idle.remove(at: index)
+                actions.close.append(takeConnection(slot, invalidated: false))
+            } else {
+                index += 1
             }
         }
         if let keepaliveNanoseconds {

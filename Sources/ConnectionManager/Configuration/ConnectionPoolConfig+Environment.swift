@@ -32,7 +32,8 @@ extension ConnectionPoolConfig {
             variable: "DB_OVERFLOW_IDLE_TIMEOUT", defaultValue: "10s",
             summary: "Close an overflow connection after this long idle (0 = when given back)."
         ) { c, v in
-            c.overflowIdleTimeout = try ConfigurationValue.duration(v, setting: "DB_OVERFLOW_IDLE_TIMEOUT", allowZero: true)
+            c.overflowIdleTimeout = try ConfigurationValue.duration(
+                v, setting: "DB_OVERFLOW_IDLE_TIMEOUT", allowZero: true)
         },
         .init(
             variable: "DB_POOL_KEEPALIVE", defaultValue: "120s",

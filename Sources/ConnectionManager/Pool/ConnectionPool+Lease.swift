@@ -172,7 +172,9 @@ extension ConnectionPool {
     /// Adds the lane's view to a snapshot the machine took.
     func laneAdjusted(_ machineSnapshot: PoolMetricsSnapshot) -> PoolMetricsSnapshot {
         var snapshot = machineSnapshot
-        if let retryAt = snapshot.breakerRetryAt { snapshot.metrics.connectBreaker?.retryAt = wallDate(monotonic: retryAt) }
+        if let retryAt = snapshot.breakerRetryAt {
+            snapshot.metrics.connectBreaker?.retryAt = wallDate(monotonic: retryAt)
+        }
         let parked = min(lane.idleCount(), snapshot.metrics.checkedOut)
         snapshot.metrics.checkedIn += parked
         snapshot.metrics.checkedOut -= parked

@@ -49,7 +49,8 @@ public struct PoolConfiguration: Sendable, Equatable {
         PoolConfiguration(
             poolSize: max(1, poolSize), maxOverflow: max(0, maxOverflow), poolTimeout: max(.zero, poolTimeout),
             recycle: recycle.map { max(.zero, $0) }, prePingAfterIdle: prePingAfterIdle.map { max(.zero, $0) },
-            connectTimeout: max(.milliseconds(1), connectTimeout), keepalive: keepalive.map { max(.milliseconds(1), $0) },
+            connectTimeout: max(.milliseconds(1), connectTimeout),
+            keepalive: keepalive.map { max(.milliseconds(1), $0) },
             minIdle: min(max(0, minIdle), max(1, poolSize)), overflowIdleTimeout: max(.zero, overflowIdleTimeout))
     }
 }

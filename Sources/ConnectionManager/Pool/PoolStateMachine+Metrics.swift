@@ -127,7 +127,9 @@ extension PoolStateMachine {
             waiting += 1
         }
         if causes.count > waiting { return "an open belongs to a request that no longer waits" }
-        if lifecycle == .running, breaker.isClosed, !free.isEmpty, (0..<waiters.count).contains(where: { !waiters[$0].hasOpen }) {
+        if lifecycle == .running, breaker.isClosed, !free.isEmpty,
+            (0..<waiters.count).contains(where: { !waiters[$0].hasOpen })
+        {
             return "a waiter has no open although there is room"
         }
         let m = metricsSnapshot(copySamples: false).metrics

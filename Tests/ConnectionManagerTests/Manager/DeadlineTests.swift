@@ -87,7 +87,9 @@ struct DeadlineTests {
         #expect(manager.metrics().connectFailures == 1)
         #expect(manager.metrics().timeouts == 0)
         // Once resumed, the same manager connects (after the breaker's backoff of at most 50 ms).
-        #expect(ManagerTests.eventually { (try? manager.withConnection { try $0.execute("SELECT 1")[row: 0].int(0) }) == 1 })
+        #expect(
+            ManagerTests.eventually { (try? manager.withConnection { try $0.execute("SELECT 1")[row: 0].int(0) }) == 1 }
+        )
     }
 
     @Test func queryOnAStoppedServerFailsAtTheQueryTimeout() throws {

@@ -151,7 +151,9 @@ struct PoolResilienceIntegrationTests {
         group.wait()
         let m = manager.metrics()
         // One attempt per backoff (50 ms doubling, at least half of it): ~7 in 2 s, not one per checkout.
-        #expect(m.connectFailures <= 12, "\(m.connectFailures) connect attempts for \(calls.load(ordering: .relaxed)) calls")
+        #expect(
+            m.connectFailures <= 12, "\(m.connectFailures) connect attempts for \(calls.load(ordering: .relaxed)) calls"
+        )
         #expect(calls.load(ordering: .relaxed) > 200)
         #expect(backoffs.load(ordering: .relaxed) == calls.load(ordering: .relaxed))
         #expect(m.connectBreaker?.state == .open && (m.connectBreaker?.failures ?? 0) >= 3)

@@ -56,7 +56,7 @@ struct PoolResilienceIntegrationTests {
             Thread {
                 while !stop.load(ordering: .relaxed) {
                     do {
-                        try manager.withConnection { try $0.execute("SELECT pg_sleep(0.002)") }
+                        _ = try manager.withConnection { try $0.execute("SELECT pg_sleep(0.002)") }
                         checkouts.add(1, ordering: .relaxed)
                     } catch {
                         errors.add(1, ordering: .relaxed)
@@ -193,7 +193,7 @@ struct FullServerIntegrationTests {
             Thread {
                 for _ in 0..<5 {
                     do {
-                        try manager.withConnection { try $0.execute("SELECT pg_sleep(0.05)") }
+                        _ = try manager.withConnection { try $0.execute("SELECT pg_sleep(0.05)") }
                         successes.add(1, ordering: .relaxed)
                     } catch {
                         failures.add(1, ordering: .relaxed)

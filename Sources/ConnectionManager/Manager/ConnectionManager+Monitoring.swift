@@ -129,7 +129,7 @@ extension ConnectionManager {
         let to = configuration.targets[index]
         // New opens go to the new target first; then the generation bump closes the old ones.
         factory.retarget(to: index)
-        pool.invalidateAll()
+        pool.targetChanged()
         health?.setCurrentTarget(index)
         state.withLock {
             $0.failover.switchCompleted(at: Date())
@@ -163,6 +163,10 @@ extension ConnectionManager {
 
     /// Once per `scanInterval` on the control queue: utilization sample, leak ledger, server view, metrics.
     func scan() {
+        // Keepalive pings, overflow idle lifetime, minimum idle, the breaker's trial: their I/O runs on the
+        // pool's queue, so the scan goes on at once.
+        pool.runMaintenance()
+        for line in logThrottle.withLock({ $0.flush(now: MonotonicClock.now) }) { logger.warning("\(line)") }
         let now = Date()
         var metrics = pool.metrics()
         let current = currentTargetIndex

@@ -115,7 +115,11 @@ struct PoolResilienceIntegrationTests {
         defer { manager.shutdown() }
         let app = manager.configuration.effectiveApplicationName
         // No checkout: the manager's maintenance tick opens them.
-        #expect(ManagerTests.eventually(timeout: .seconds(4)) { (try? server.backendCount(applicationName: app)) == 2 })
+        // The server sees a backend before the pool has recorded it (the first open also asks the server's identity).
+        #expect(
+            ManagerTests.eventually(timeout: .seconds(4)) {
+                (try? server.backendCount(applicationName: app)) == 2 && manager.metrics().checkedIn == 2
+            })
         #expect(manager.metrics().checkedIn == 2)
     }
 

@@ -125,7 +125,7 @@ extension PoolStateMachine {
         guard slot >= 0, slot < slots.count, case .pinging = slots[slot].state else { return actions }
         pingingCount -= 1
         if !isAlive || slots[slot].closeOnReturn || slots[slot].generation != generation || lifecycle == .shutDown {
-            if !isAlive { needsIdentityCheck = true }
+            if !isAlive { suspectConnections(now: now) }
             actions.close.append(takeConnection(slot, invalidated: lifecycle != .shutDown))
             fillOpens(into: &actions)
             return actions

@@ -98,7 +98,7 @@ extension PoolStateMachine {
         let context = slots[slot].context
         leasedCount -= 1
         counters.totalCheckouts -= 1  // the checkout did not happen after all
-        needsIdentityCheck = true
+        suspectConnections(now: now)
         let isShutDown = lifecycle == .shutDown
         let mayOpen = !isShutDown && breaker.mayOpen(now: now)
         actions.close.append(takeConnection(slot, invalidated: true, freesSlot: !mayOpen))

@@ -132,6 +132,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var nextConnectionID = 1
     /// Ask the next open for the server identity (first open, or a connection was found dead).
     var needsIdentityCheck = true
+    /// When a connection last came back broken (or failed its ping): the server may have restarted, so every
+    /// connection idle since before then is pinged at its next checkout, whatever its idle time. The first dead one
+    /// is replaced by an open that asks the server's identity, which finds a restart and invalidates the rest: a
+    /// restart costs one error, not one per pooled connection.
+    var suspectSince: Int64?
     /// The identity recorded at the first open (updated after a restart was detected).
     var serverIdentity: String?
     var hasConnectedOnce = false
@@ -266,7 +271,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         slots[slot].lastSQL = nil
 
         let isStale = !isUsable || slots[slot].closeOnReturn || slots[slot].generation != generation
-        if !isUsable && !isRecycled { needsIdentityCheck = true }
+        if !isUsable && !isRecycled { suspectConnections(now: now) }
         if isStale || lifecycle == .shutDown {
             let connection = takeConnection(slot, invalidated: isStale)
             if lifecycle == .running, let open = openForWaiterWithoutOpen() {
@@ -384,12 +389,23 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         return .handOver(lent, waiter)
     }
 
+    /// A connection died: the others may be dead too (a server restart). Connections idle since before now are
+    /// pinged at their next checkout, and the lane gives back what it holds so that they pass this check.
+    mutating func suspectConnections(now: Int64) {
+        needsIdentityCheck = true
+        guard lifecycle != .shutDown else { return }
+        suspectSince = now
+        laneEpoch += 1
+    }
+
     mutating func lend(_ slot: Int, context: LeaseContext, now: Int64, waited: Int64, isFresh: Bool)
         -> LentConnection<Connection>
     {
         let needsPing: Bool
         if isFresh {
             needsPing = false
+        } else if let suspectSince, slots[slot].idleSince <= suspectSince {
+            needsPing = true  // Idle when another connection was found dead (pre-ping or not).
         } else if let prePingNanoseconds {
             needsPing = prePingNanoseconds == 0 || now - slots[slot].idleSince > prePingNanoseconds
         } else {

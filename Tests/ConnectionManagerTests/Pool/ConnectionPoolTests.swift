@@ -267,7 +267,9 @@ struct ConnectionPoolTests {
         let isAlive = lease.connection.isAlive.load(ordering: .relaxed)
         #expect(lease.connection !== b.connection && isAlive)
         let m = pool.metrics()
-        #expect(m.invalidations == 1 && m.generation == 0 && m.checkedIn == 1)
+        // One dead backend on a live server: no new generation. (The other idle connection is pinged before it is
+        // used again, since `b` may have died with its server; here it is alive and may serve this checkout.)
+        #expect(m.invalidations == 1 && m.generation == 0 && m.checkedOut == 1, "\(m)")
         let bClosed = b.connection.isClosed.load(ordering: .relaxed)
         let aClosed = a.connection.isClosed.load(ordering: .relaxed)
         #expect(bClosed && !aClosed)
@@ -292,7 +294,9 @@ struct ConnectionPoolTests {
         let pings = server.pings.load(ordering: .relaxed)
         let allClosed = leases.allSatisfy { $0.connection.isClosed.load(ordering: .relaxed) }
         #expect(m.generation == 1 && restartCount == 1)
-        #expect(pings == 1, "a restart costs one failed ping")
+        // The lane hands its parked connections back when one is found dead; the next checkout pings one more
+        // before the replacement open finds the new server identity and invalidates the rest.
+        #expect(pings <= 2, "a restart costs at most two pings and no failed checkout: \(pings)")
         #expect(allClosed)
         pool.checkin(fresh)
         expectConsistent(pool, server)

@@ -31,6 +31,12 @@ public enum Hints {
                     severity: .critical,
                     text: "Health checks failing\(why). Check the server and network, or press f to fail over."))
         }
+        if let alarm = snap.server?.alarm {
+            hints.append(
+                Hint(
+                    severity: .critical,
+                    text: "\(alarm.summary): Enter on Server lists them; x there terminates the blocker."))
+        }
         if m.isSuspended {
             hints.append(Hint(severity: .warning, text: "Checkouts are suspended: callers wait. Press s to resume."))
         }

@@ -6,9 +6,12 @@ import Foundation
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Run one health check, print the status and exit: 0 healthy, 1 unhealthy, 2 bad input.",
+        abstract:
+            "Run one health check, print the status and exit: 0 healthy, 1 unhealthy or sessions blocked, 2 bad input.",
         discussion: "The JSON keys (--json) are the seed's: healthy, pool_metrics, health_check, health_stats, "
-            + "failover_stats, leak_detection. Times are seconds, timestamps ISO 8601, passwords masked. "
+            + "failover_stats, leak_detection, and blocked when sessions wait for a lock longer than "
+            + "DB_BLOCKED_THRESHOLD (default 5s; then healthy is false and server_answers says whether the server "
+            + "itself answers). Times are seconds, timestamps ISO 8601, passwords masked. "
             + "With --socket S, the status is the live one of the service behind its control socket (S may be a "
             + "pool name): no pool is opened. A service that does not answer exits 1 with the reason on stderr; "
             + "a path that is not a control socket exits 2."
@@ -38,7 +41,8 @@ struct StatusCommand: ParsableCommand {
         config.leakDetectionEnabled = false
         let manager = try ConnectionManager(configuration: config, logger: Loggers.errorsOnly("pooltop.status"))
         defer { manager.shutdown() }
-        _ = manager.checkHealthNow()
+        // The server's view too: a healthy server whose clients wait behind a lock is not healthy.
+        if manager.checkHealthNow().healthy { manager.refreshServerOverview() }
         let status = manager.healthStatus()
         if json {
             print(String(decoding: try status.jsonData(), as: UTF8.self))

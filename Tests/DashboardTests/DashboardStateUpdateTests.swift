@@ -42,6 +42,9 @@ struct DashboardStateUpdateTests {
         case .confirm: _ = press(&s, .character("s"))
         case .help: _ = press(&s, .character("?"))
         case .outcome: _ = press(&s, .character("f"), .enter, .character("y"))
+        case .serverView:
+            s = Fixtures.state(Fixtures.blocked())
+            _ = press(&s, .tab, .enter)
         }
         return s
     }

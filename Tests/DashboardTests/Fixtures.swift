@@ -132,6 +132,43 @@ enum Fixtures {
         return s
     }
 
+    /// Saturated, and leak #17 (pid 4017) holds a row lock that 8 pgbench sessions wait behind, for up to 41 s.
+    /// One application name and one query carry hostile text (bidi override, zero-width space, an escape).
+    static func blocked() -> ManagerSnapshot {
+        var s = overflow()
+        let waiting = (1...8).map { i -> ServerSession in
+            let pid = Int32(5000 + i)
+            let seconds = 42.0 - Double(i) * 4
+            return ServerSession(
+                pid: pid, user: "bench", application: "pgbench", client: "10.0.0.9/32", database: "orders",
+                state: "active", query: "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1",
+                waitEventType: "Lock", waitEvent: i == 1 ? "transactionid" : "tuple", transactionAge: seconds,
+                queryAge: seconds, stateAge: seconds, blockedBy: i == 1 ? [4017] : [5001],
+                waitingFor: WaitingLock(
+                    lockType: i == 1 ? "transactionid" : "tuple", mode: i == 1 ? "ShareLock" : "ExclusiveLock",
+                    relation: i == 1 ? nil : "pgbench_accounts", waitingFor: seconds))
+        }
+        let others = [
+            ServerSession(
+                pid: 4017, user: "app", application: "orders-api", client: "10.0.0.4/32", database: "orders",
+                state: "idle in transaction", query: "SELECT * FROM orders WHERE customer_id = $1 FOR UPDATE",
+                waitEventType: "Client", waitEvent: "ClientRead", transactionAge: 722, queryAge: 700, stateAge: 700),
+            ServerSession(
+                pid: 4100, user: "app", application: "orders-api", state: "idle", query: "SELECT 1", stateAge: 3),
+            ServerSession(
+                pid: 6001, user: "report", application: "evil\u{202E}gnp\u{200B}", state: "active",
+                query: "SELECT '\u{1B}[31mred' FROM big_table\nWHERE x > 0", waitEventType: "IO",
+                waitEvent: "DataFileRead", transactionAge: 95, queryAge: 95, stateAge: 95),
+            ServerSession(pid: 6002, user: "ops", application: "psql", state: "idle", stateAge: 1200),
+        ]
+        s.server = ServerOverview.build(
+            sessions: others + waiting, takenAt: t0, target: primaryURL,
+            pool: [
+                4017: PoolMark(connectionID: 17, isCheckedOut: true, isLeak: true), 4100: PoolMark(isCheckedOut: false),
+            ], blockedThreshold: 5)
+        return s
+    }
+
     static func stack() -> [StackFrame] {
         let names = [
             (

@@ -95,6 +95,13 @@ extension ConnectionPoolConfig {
                 v, setting: "DB_LEAK_THRESHOLD", within: SettingLimits.leakThreshold)
         },
         .init(
+            variable: "DB_BLOCKED_THRESHOLD", defaultValue: "5s",
+            summary: "How long a session may wait for a lock before it counts as blocked (status unhealthy)."
+        ) { c, v in
+            c.blockedThreshold = try ConfigurationValue.duration(
+                v, setting: "DB_BLOCKED_THRESHOLD", within: SettingLimits.blockedThreshold)
+        },
+        .init(
             variable: "DB_STACK_CAPTURE", defaultValue: "always",
             summary: "Checkout stacks for leak reports: `off`, `always` or `sample:N`."
         ) { c, v in

@@ -38,6 +38,9 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     public var leakDetectionEnabled: Bool = true
     /// How long a checkout may be held before it is reported as a leak. Default 300 s.
     public var leakThreshold: Duration = .seconds(300)
+    /// A session waiting for a lock this long counts as blocked: the snapshot's server view raises its alarm and
+    /// `pooltop status` reports unhealthy. Default 5 s.
+    public var blockedThreshold: Duration = .seconds(5)
     /// When to capture the checkout stack of a connection. Default `.always` (≈ 5 µs per checkout).
     public var stackCapture: StackCaptureMode = .always
     /// Run periodic health checks on a connection of their own. Default true.
@@ -117,6 +120,7 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
                 expected: "a duration of at least 0")
         }
         try positive(leakThreshold, "leak_threshold")
+        try positive(blockedThreshold, "blocked_threshold")
         try positive(healthCheckInterval, "health_check_interval")
         if failoverRetryAttempts < 0 {
             throw .invalidValue(

@@ -19,6 +19,7 @@ public enum SettingLimits {
     public static let prePingAfterIdle: ClosedRange<Duration> = millisecond...day
     public static let leakThreshold: ClosedRange<Duration> = millisecond...year
     public static let healthCheckInterval: ClosedRange<Duration> = millisecond...day
+    public static let blockedThreshold: ClosedRange<Duration> = millisecond...day
     /// 0 is accepted too (retry at once).
     public static let failoverRetryDelay: ClosedRange<Duration> = millisecond...hour
     public static let connectTimeout: ClosedRange<Duration> = millisecond...hour
@@ -58,6 +59,7 @@ extension ConnectionPoolConfig {
         try duration(prePingAfterIdle, "pre_ping_after_idle", SettingLimits.prePingAfterIdle)
         try duration(leakThreshold, "leak_threshold", SettingLimits.leakThreshold)
         try duration(healthCheckInterval, "health_check_interval", SettingLimits.healthCheckInterval)
+        try duration(blockedThreshold, "blocked_threshold", SettingLimits.blockedThreshold)
         try duration(failoverRetryDelay, "failover_retry_delay", SettingLimits.failoverRetryDelay)
         try duration(connectTimeout, "connect_timeout", SettingLimits.connectTimeout)
         try duration(queryTimeout, "query_timeout", SettingLimits.queryTimeout)

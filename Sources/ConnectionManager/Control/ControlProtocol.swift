@@ -135,17 +135,20 @@ public struct ControlStackResponse: Sendable, Equatable, Codable {
 
 /// The body of `POST /v1/commands`.
 public struct ControlCommandRequest: Sendable, Equatable, Codable {
-    /// `suspend`, `resume`, `evict`, `failover` or `terminate`.
+    /// `suspend`, `resume`, `evict`, `failover`, `terminate`, `cancel_backend` or `terminate_backend`.
     public var command: String
     /// `failover`: the target index (0 = `DATABASE_URL`); absent = the next suitable one.
     public var target: Int?
     /// `terminate`: the leaked connection's id.
     public var connectionID: Int?
+    /// `cancel_backend`, `terminate_backend`: the server session's pid.
+    public var pid: Int32?
 
-    public init(command: String, target: Int? = nil, connectionID: Int? = nil) {
+    public init(command: String, target: Int? = nil, connectionID: Int? = nil, pid: Int32? = nil) {
         self.command = command
         self.target = target
         self.connectionID = connectionID
+        self.pid = pid
     }
 
     /// The request for `command` (what `pooltop ctl` sends).
@@ -156,11 +159,13 @@ public struct ControlCommandRequest: Sendable, Equatable, Codable {
         case .evictIdle: self.init(command: "evict")
         case .failover(let target): self.init(command: "failover", target: target)
         case .terminateLeak(let id): self.init(command: "terminate", connectionID: id)
+        case .cancelBackend(let pid): self.init(command: "cancel_backend", pid: pid)
+        case .terminateBackend(let pid): self.init(command: "terminate_backend", pid: pid)
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case command, target
+        case command, target, pid
         case connectionID = "connection_id"
     }
 }

@@ -102,7 +102,7 @@ public enum ControlRouter {
             return .failure(
                 Problem(
                     message:
-                        #"The body must be JSON like {"command":"suspend"} (suspend, resume, evict, failover, terminate)."#
+                        #"The body must be JSON like {"command":"suspend"} (suspend, resume, evict, failover, terminate, cancel_backend, terminate_backend)."#
                 ))
         }
         switch request.command {
@@ -119,11 +119,17 @@ public enum ControlRouter {
                 return .failure(Problem(message: "terminate needs connection_id, the leaked connection's id."))
             }
             return .success(.terminateLeak(connectionID: id))
+        case "cancel_backend", "terminate_backend":
+            guard let pid = request.pid, pid > 0 else {
+                return .failure(Problem(message: "\(request.command) needs pid, the server session's process id."))
+            }
+            return .success(
+                request.command == "cancel_backend" ? .cancelBackend(pid: pid) : .terminateBackend(pid: pid))
         default:
             return .failure(
                 Problem(
                     message:
-                        "Unknown command '\(shown(request.command))'; known: suspend, resume, evict, failover, terminate."
+                        "Unknown command '\(shown(request.command))'; known: suspend, resume, evict, failover, terminate, cancel_backend, terminate_backend."
                 ))
         }
     }

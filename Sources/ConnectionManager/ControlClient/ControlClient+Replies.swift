@@ -121,14 +121,15 @@ extension ControlClient {
         var error: String?
     }
 
-    /// `{"command": …, "target": N?, "connection_id": N?}`.
+    /// `{"command": …, "target": N?, "connection_id": N?, "pid": N?}`.
     struct CommandBody: Encodable {
         var command: String
         var target: Int?
         var connectionID: Int?
+        var pid: Int32?
 
         enum CodingKeys: String, CodingKey {
-            case command, target
+            case command, target, pid
             case connectionID = "connection_id"
         }
 
@@ -143,6 +144,12 @@ extension ControlClient {
             case .terminateLeak(let id):
                 self.command = "terminate"
                 connectionID = id
+            case .cancelBackend(let pid):
+                self.command = "cancel_backend"
+                self.pid = pid
+            case .terminateBackend(let pid):
+                self.command = "terminate_backend"
+                self.pid = pid
             }
         }
     }

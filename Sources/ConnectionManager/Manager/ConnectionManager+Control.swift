@@ -59,6 +59,10 @@ extension ConnectionManager: ControlService {
             evictIdle(by: peer)
             return MonitorCommandOutcome(
                 succeeded: true, message: "Idle connections were closed; lent ones close when returned.")
+        case .cancelBackend(let pid):
+            return signalBackend(pid: pid, terminate: false, by: peer)
+        case .terminateBackend(let pid):
+            return signalBackend(pid: pid, terminate: true, by: peer)
         }
     }
 }

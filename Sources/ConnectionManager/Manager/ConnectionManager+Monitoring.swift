@@ -216,17 +216,21 @@ extension ConnectionManager {
                 .leakReturned,
                 "Leaked connection \(returned.info.connectionID) came back after \(Int(returned.heldFor)) s.", at: now)
         }
-        if !pids.isEmpty { refreshServerActivity(pids: pids) }
+        // One query per scan shows the whole server (and what leaked backends on it do); only leaks left on another
+        // target by a failover need a query of their own.
+        let known = health != nil ? refreshServerOverview(leakedPIDs: pids) : [:]
+        let others = pids.filter { known[$0] == nil }
+        if !pids.isEmpty { refreshServerActivity(pids: others, known: known) }
         metrics.leakedConnections = state.withLock { $0.ledger.leakCount }
         metricsReporter.report(metrics)
     }
 
     /// What the server thinks the leaked backends are doing, fetched on the monitor's connection to the
     /// server each backend lives on (after a failover, leaks may still sit on the old target).
-    private func refreshServerActivity(pids: [Int32]) {
+    private func refreshServerActivity(pids: [Int32], known: [Int32: ServerActivity]) {
         let current = currentTargetIndex
         let byTarget = Dictionary(grouping: pids) { factory.targetIndex(ofBackend: $0) ?? current }
-        var rows: [ServerActivity] = []
+        var rows: [ServerActivity] = Array(known.values)
         for (index, pids) in byTarget.sorted(by: { $0.key < $1.key }) {
             let fetched: [ServerActivity]? = try? probes.withConnection(index) { connection in
                 let result = try connection.execute(

@@ -9,7 +9,7 @@ extension ConnectionManager {
             (
                 utilization: s.utilization, history: s.histories[s.failover.current], leaks: s.ledger.leaks(now: now),
                 returned: s.ledger.returnedLeaks(now: now), totalLeaked: s.ledger.totalLeaked,
-                failover: s.failover.stats, events: s.events,
+                failover: s.failover.stats, events: s.events, server: s.serverOverview,
                 recent: s.recentWindow.activity(current: Self.sample(metrics, s.histories[s.failover.current], now))
             )
         }
@@ -22,7 +22,7 @@ extension ConnectionManager {
             lastHealthCheck: s.history.latest, healthHistory: s.history.results, healthStats: s.history.stats,
             leaks: s.leaks, returnedLeaks: s.returned, totalLeaked: s.totalLeaked,
             activeConnections: metrics.checkedOut, leakThreshold: configuration.leakThreshold.timeInterval,
-            failover: s.failover, events: s.events, health: health, recent: s.recent
+            failover: s.failover, events: s.events, health: health, recent: s.recent, server: s.server
         ).scrubbing(secrets)
     }
 
@@ -68,6 +68,10 @@ extension ConnectionManager {
             evictIdle()
             return MonitorCommandOutcome(
                 succeeded: true, message: "Idle connections were closed; lent ones close when returned.")
+        case .cancelBackend(let pid):
+            return cancelBackend(pid: pid)
+        case .terminateBackend(let pid):
+            return terminateBackend(pid: pid)
         }
     }
 

@@ -9,6 +9,11 @@ public struct HealthStatus: Sendable, Codable, Equatable {
     public var healthStats: HealthStats
     public var failoverStats: FailoverStats
     public var leakDetection: LeakDetectionStatus
+    /// Sessions on the server blocked behind a lock longer than `DB_BLOCKED_THRESHOLD`; present only then, and
+    /// then `healthy` is false even though the server answers (`server_answers`).
+    public var blocked: BlockedAlarm?
+    /// Whether the last health check of the current target passed (the server itself answers).
+    public var serverAnswers: Bool?
 
     /// The `leak_detection` section.
     public struct LeakDetectionStatus: Sendable, Codable, Equatable {
@@ -54,6 +59,8 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         case healthStats = "health_stats"
         case failoverStats = "failover_stats"
         case leakDetection = "leak_detection"
+        case blocked
+        case serverAnswers = "server_answers"
     }
 
     /// Like the synthesized encoding, except that `health_check` and its `error` are written as `null` when
@@ -66,6 +73,8 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         try container.encode(healthStats, forKey: .healthStats)
         try container.encode(failoverStats, forKey: .failoverStats)
         try container.encode(leakDetection, forKey: .leakDetection)
+        try container.encodeIfPresent(blocked, forKey: .blocked)
+        try container.encodeIfPresent(serverAnswers, forKey: .serverAnswers)
     }
 
     /// A health check whose `error` key is present (`null`) when it passed.
@@ -82,7 +91,9 @@ public struct HealthStatus: Sendable, Codable, Equatable {
     }
 
     init(snapshot: ManagerSnapshot, leakDetectionEnabled: Bool) {
-        healthy = snapshot.lastHealthCheck?.healthy ?? false
+        serverAnswers = snapshot.lastHealthCheck?.healthy ?? false
+        blocked = snapshot.server?.alarm
+        healthy = serverAnswers == true && blocked == nil
         poolMetrics = snapshot.metrics
         healthCheck = snapshot.lastHealthCheck
         healthStats = snapshot.healthStats
@@ -108,6 +119,11 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         let m = poolMetrics
         var lines: [String] = []
         lines.append("pooltop status: " + (healthy ? "HEALTHY ✓" : "UNHEALTHY ✗"))
+        if let blocked {
+            // The server answers; its clients do not get anywhere.
+            lines.append(
+                "  blocked    \(blocked.summary) (threshold \(Int(blocked.threshold)) s; the server itself answers)")
+        }
         let role =
             failoverStats.isPrimary
             ? "primary" : (failoverStats.targets.first { $0.isCurrent }?.role.rawValue ?? "unknown")

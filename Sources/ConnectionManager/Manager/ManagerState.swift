@@ -19,6 +19,8 @@ struct ManagerState: Sendable {
     var recentWindow = RecentWindow()
     /// Whether the last check of the current target was healthy (for "recovered" events).
     var lastHealthy: Bool?
+    /// The server's view of the current target, read once per scan (``ServerOverview``); `nil` before the first read.
+    var serverOverview: ServerOverview?
     /// Health history per target (index as in `ConnectionPoolConfig.targets`).
     var histories: [HealthHistory]
 

@@ -51,6 +51,11 @@ final class PostgresConnectionFactory: PoolConnectionFactory {
         }
     }
 
+    /// The backend pids of every open connection (lent or idle) to the target at `index`.
+    func backendPIDs(onTarget index: Int) -> Set<Int32> {
+        openConnections.withLock { table in Set(table.filter { $0.value.contains(index) }.keys) }
+    }
+
     func open(deadline: ContinuousClock.Instant) throws -> PostgresConnection {
         let index = current.withLock { $0 }
         let remaining = ContinuousClock.now.duration(to: deadline)

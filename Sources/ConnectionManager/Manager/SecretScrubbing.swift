@@ -89,6 +89,15 @@ extension ManagerSnapshot {
             }
             return leak
         }
+        if var server {
+            server.error = scrubber.scrub(server.error)
+            server.sessions = server.sessions.map { session in
+                var session = session
+                session.query = scrubber.scrub(session.query)
+                return session
+            }
+            s.server = server
+        }
         s.returnedLeaks = returnedLeaks.map { leak in
             var leak = leak
             leak.info = scrub(leak.info)

@@ -35,14 +35,19 @@ public struct ManagerSnapshot: Sendable, Equatable, Codable {
     public var health: HealthVerdict
     /// Trouble in the last minute (lifetime totals are in `metrics`).
     public var recent: RecentActivity
+    /// The server's view of the current target (sessions, blocking chains, the blocked-sessions alarm); `nil`
+    /// before the first read, without periodic health checks, and from a service that does not send it.
+    public var server: ServerOverview?
 
     public init(
         takenAt: Date, startedAt: Date, metrics: PoolMetrics, utilizationHistory: [Double] = [],
         lastHealthCheck: HealthCheckResult? = nil, healthHistory: [HealthCheckResult] = [],
         healthStats: HealthStats = .init(), leaks: [LeakReport] = [], returnedLeaks: [ReturnedLeak] = [],
         totalLeaked: Int = 0, activeConnections: Int = 0, leakThreshold: Double = 300, failover: FailoverStats,
-        events: [PoolEvent] = [], health: HealthVerdict? = nil, recent: RecentActivity = .init()
+        events: [PoolEvent] = [], health: HealthVerdict? = nil, recent: RecentActivity = .init(),
+        server: ServerOverview? = nil
     ) {
+        self.server = server
         self.health =
             health
             ?? lastHealthCheck.map {
@@ -79,7 +84,7 @@ public struct ManagerSnapshot: Sendable, Equatable, Codable {
         case activeConnections = "active_connections"
         case leakThreshold = "leak_threshold"
         case failover = "failover_stats"
-        case events, health, recent
+        case events, health, recent, server
     }
 
     /// Healthy when the last check passed (or none ran yet) and the current target is reachable.
@@ -96,6 +101,10 @@ public enum MonitorCommand: Sendable, Equatable {
     case resume
     /// Close idle connections now and busy ones when they come back.
     case evictIdle
+    /// Cancel the running statement of a session on the current target (`pg_cancel_backend`).
+    case cancelBackend(pid: Int32)
+    /// End a session on the current target (`pg_terminate_backend`).
+    case terminateBackend(pid: Int32)
 }
 
 /// What happened when a command ran: a sentence for a person.

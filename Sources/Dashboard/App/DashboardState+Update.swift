@@ -68,6 +68,19 @@ extension DashboardState {
             }
             mode = .leakDetail(detail)
         }
+        if case .serverView(let browser) = mode { mode = .serverView(follow(browser)) }
+    }
+
+    /// The browser with its cursor on the same session as before (by pid), else on the same row, kept in range.
+    private func follow(_ browser: ServerBrowser) -> ServerBrowser {
+        let sessions = snapshot?.server?.sessions ?? []
+        var next = browser
+        if let pid = browser.selectedPID, let i = sessions.firstIndex(where: { $0.pid == pid }) {
+            next.selected = i
+        }
+        next.selected = max(0, min(next.selected, sessions.count - 1))
+        next.selectedPID = sessions.indices.contains(next.selected) ? sessions[next.selected].pid : nil
+        return next
     }
 
     private mutating func clampSelections() {
@@ -96,12 +109,15 @@ extension DashboardState {
         case .open:
             return open()
         case .nextPanel, .previousPanel:
-            let all = Panel.allCases
-            let i = all.firstIndex(of: focus)!
+            // The Server panel is on screen only with a server overview.
+            let all = Panel.allCases.filter { $0 != .server || snapshot?.server != nil }
+            let i = all.firstIndex(of: focus) ?? 0
             let step = action == .nextPanel ? 1 : all.count - 1
             focus = all[(i + step) % all.count]
         case .moveDown, .moveUp, .pageDown, .pageUp:
-            let page = max(1, LeakDetailView.stackRows(height: height))
+            let page =
+                mode.isServerView
+                ? max(1, ServerDetailView.tableRows(height: height)) : max(1, LeakDetailView.stackRows(height: height))
             let delta: Int
             switch action {
             case .moveDown: delta = 1
@@ -154,6 +170,14 @@ extension DashboardState {
             if case .confirm(_, let back) = mode { mode = back }
         case .demo(let i):
             mode = .confirm(.demo(i), returnTo: mode)
+        case .cancelSession, .terminateSession:
+            guard case .serverView(let browser) = mode, let pid = browser.selectedPID else {
+                setStatus("Select a session first: j/k in the server view.", isError: true)
+                return []
+            }
+            let pending: PendingAction =
+                action == .cancelSession ? .cancelBackend(pid: pid) : .terminateBackend(pid: pid)
+            mode = .confirm(pending, returnTo: mode)
         }
         return []
     }
@@ -180,6 +204,9 @@ extension DashboardState {
             case .failover:
                 guard let targets = snapshot?.failover.targets, !targets.isEmpty else { return [] }
                 mode = .failoverPicker(selected: selectedTarget + 1)
+            case .server:
+                guard let sessions = snapshot?.server?.sessions else { return [] }
+                mode = .serverView(ServerBrowser(selected: 0, selectedPID: sessions.first?.pid))
             case .events:
                 return []
             }
@@ -215,6 +242,14 @@ extension DashboardState {
             mode = back
             setStatus("Resuming checkouts…", isError: false)
             return [.perform(.resume)]
+        case .cancelBackend(let pid):
+            mode = back
+            setStatus("Cancelling the statement of pid \(pid)…", isError: false)
+            return [.perform(.cancelBackend(pid: pid))]
+        case .terminateBackend(let pid):
+            mode = back
+            setStatus("Terminating pid \(pid)…", isError: false)
+            return [.perform(.terminateBackend(pid: pid))]
         case .demo(let i):
             mode = back
             setStatus("Running: \(demoHelp.indices.contains(i) ? demoHelp[i] : "demo action")…", isError: false)
@@ -232,10 +267,15 @@ extension DashboardState {
         case .failoverPicker(let row):
             let rows = (snapshot?.failover.targets.count ?? 0) + 1
             mode = .failoverPicker(selected: max(0, min(row + delta, rows - 1)))
+        case .serverView(var browser):
+            browser.selected += delta
+            browser.selectedPID = nil
+            mode = .serverView(follow(browser))
         case .main:
             switch focus {
             case .leaks: selectedLeak += delta
             case .failover: selectedTarget += delta
+            case .server: break  // A summary: Enter opens the sessions.
             // Events are listed newest first; "down" goes back in time.
             case .events: eventScroll += delta
             }
@@ -262,6 +302,11 @@ extension DashboardState {
 extension Mode {
     var isLeakDetail: Bool {
         if case .leakDetail = self { return true }
+        return false
+    }
+
+    var isServerView: Bool {
+        if case .serverView = self { return true }
         return false
     }
 }

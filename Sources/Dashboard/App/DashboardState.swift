@@ -3,7 +3,8 @@ import Foundation
 
 /// A focusable panel of the main view.
 public enum Panel: String, Sendable, CaseIterable {
-    case leaks, failover, events
+    /// `server` is skipped by Tab while the snapshot has no server overview.
+    case leaks, server, failover, events
 }
 
 /// A command waiting for y/n.
@@ -14,6 +15,23 @@ public enum PendingAction: Sendable, Equatable {
     case suspend
     case resume
     case demo(Int)
+    /// Cancel the statement of server session `pid` (`pg_cancel_backend`).
+    case cancelBackend(pid: Int32)
+    /// End server session `pid` (`pg_terminate_backend`).
+    case terminateBackend(pid: Int32)
+}
+
+/// The server view (Enter on the Server panel): every session, blocking chains as a tree; one row selected.
+public struct ServerBrowser: Sendable, Equatable {
+    /// Index into the overview's `sessions` (its display order).
+    public var selected: Int
+    /// The selected session's pid, so the cursor follows it when the order changes between snapshots.
+    public var selectedPID: Int32?
+
+    public init(selected: Int = 0, selectedPID: Int32? = nil) {
+        self.selected = selected
+        self.selectedPID = selectedPID
+    }
 }
 
 /// The leak detail view: a leak, its checkout stack (loaded off the main queue) and a scroll offset.
@@ -47,13 +65,14 @@ public struct StatusMessage: Sendable, Equatable {
 ///
 /// Modes: `main` → `leakDetail` (Enter on a leak, Esc back) · `main` → `failoverPicker` (f) →
 /// `confirm` (Enter) → `outcome` (y) → `main` (Enter/Esc) · `main`/`leakDetail` → `confirm` (x, s, demo)
-/// → back (y after the command is sent, n/Esc at once). The help overlay sits over any mode but
-/// `confirm`.
+/// → back (y after the command is sent, n/Esc at once) · `main` → `serverView` (Enter on the Server panel, Esc
+/// back) → `confirm` (c, x on a session) → `serverView`. The help overlay sits over any mode but `confirm`.
 public indirect enum Mode: Sendable, Equatable {
     case main
     case leakDetail(LeakDetail)
     /// Row 0 is "next suitable target", row i+1 is target i.
     case failoverPicker(selected: Int)
+    case serverView(ServerBrowser)
     case confirm(PendingAction, returnTo: Mode)
     case outcome(OutcomeDialog)
 }
@@ -139,6 +158,7 @@ public struct DashboardState: Sendable, Equatable {
         case .main: return .main
         case .leakDetail: return .leakDetail
         case .failoverPicker: return .failoverPicker
+        case .serverView: return .serverView
         case .confirm: return .confirm
         case .outcome: return .outcome
         }

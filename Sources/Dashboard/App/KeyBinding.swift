@@ -1,6 +1,6 @@
 /// Where the dashboard's keyboard focus is; each key binding lists the contexts it works in.
 public enum KeyContext: String, Sendable, CaseIterable, Hashable {
-    case main, leakDetail, failoverPicker, confirm, help, outcome
+    case main, leakDetail, failoverPicker, confirm, help, outcome, serverView
 }
 
 /// What a key does: the one vocabulary shared by the key table, `update`, the footer and help.
@@ -9,6 +9,8 @@ public enum KeyAction: Sendable, Hashable {
     case nextPanel, previousPanel, moveDown, moveUp, pageDown, pageUp
     case failover, terminateLeak, suspendResume, evictIdle, pause, faster, slower, nextTheme
     case confirmYes, confirmNo
+    /// In the server view: cancel / terminate the selected session.
+    case cancelSession, terminateSession
     /// A demo-only action supplied by the CLI (index into `DashboardOptions.demoActions`).
     case demo(Int)
 }
@@ -41,6 +43,8 @@ public struct KeyBinding: Sendable, Equatable {
 /// The one key table: `update` dispatches through it, the footer and help overlay draw it.
 public enum KeyTable {
     static let browsing: Set<KeyContext> = [.main, .leakDetail]
+    /// Where lists scroll and the display can be paused: the browsing views and the server view.
+    static let viewing: Set<KeyContext> = [.main, .leakDetail, .serverView]
 
     /// The built-in bindings followed by the demo actions (skipping any whose key is taken).
     public static func bindings(demo: [DemoAction] = []) -> [KeyBinding] {
@@ -48,16 +52,16 @@ public enum KeyTable {
         var table: [KeyBinding] = [
             KeyBinding(
                 [.character("q"), .function(10)], label: "q/F10", footer: "q quit", help: "quit pooltop",
-                in: [.main, .leakDetail, .failoverPicker, .help, .outcome], action: .quit),
+                in: [.main, .leakDetail, .failoverPicker, .help, .outcome, .serverView], action: .quit),
             KeyBinding(
                 [.character("?"), .function(1)], label: "?/F1", footer: "? help", help: "show / hide this help",
-                in: [.main, .leakDetail, .failoverPicker, .help, .outcome], action: .toggleHelp),
+                in: [.main, .leakDetail, .failoverPicker, .help, .outcome, .serverView], action: .toggleHelp),
             KeyBinding(
-                [.enter], footer: "Enter open", help: "open leak or target; choose",
+                [.enter], footer: "Enter open", help: "open leak, server or target",
                 in: [.main, .failoverPicker, .outcome], action: .open),
             KeyBinding(
                 [.escape], footer: "Esc close", help: "close view, dialog or help",
-                in: [.leakDetail, .failoverPicker, .confirm, .help, .outcome], action: .close),
+                in: [.leakDetail, .failoverPicker, .confirm, .help, .outcome, .serverView], action: .close),
             KeyBinding([.character("y")], footer: "y yes", help: "confirm", in: [.confirm], action: .confirmYes),
             KeyBinding([.character("n")], footer: "n no", help: "cancel", in: [.confirm], action: .confirmNo),
             KeyBinding(
@@ -67,6 +71,12 @@ public enum KeyTable {
                 [.character("x")], footer: "x kill", help: "terminate the selected leak", in: browsing,
                 action: .terminateLeak),
             KeyBinding(
+                [.character("x")], footer: "x terminate", help: "end the session (server view)",
+                in: [.serverView], action: .terminateSession),
+            KeyBinding(
+                [.character("c")], footer: "c cancel", help: "cancel query (server view)",
+                in: [.serverView], action: .cancelSession),
+            KeyBinding(
                 [.character("s")], footer: "s suspend", help: "suspend / resume checkouts", in: browsing,
                 action: .suspendResume),
             KeyBinding(
@@ -74,7 +84,7 @@ public enum KeyTable {
                 action: .evictIdle),
             KeyBinding(
                 [.character("p"), .character(" ")], label: "p/Space", footer: "p pause",
-                help: "freeze / unfreeze the display", in: browsing,
+                help: "freeze / unfreeze the display", in: viewing,
                 action: .pause),
             KeyBinding(
                 [.character("+"), .character("=")], label: "+", footer: "+/- rate",
@@ -90,14 +100,14 @@ public enum KeyTable {
                 action: .previousPanel),
             KeyBinding(
                 [.character("j"), .down], label: "j/↓", footer: "j/k move", help: "next row / scroll down",
-                in: [.main, .leakDetail, .failoverPicker], action: .moveDown),
+                in: [.main, .leakDetail, .failoverPicker, .serverView], action: .moveDown),
             KeyBinding(
                 [.character("k"), .up], label: "k/↑", footer: nil, help: "previous row / scroll up",
-                in: [.main, .leakDetail, .failoverPicker], action: .moveUp),
+                in: [.main, .leakDetail, .failoverPicker, .serverView], action: .moveUp),
             KeyBinding(
                 [.pageDown], label: "PgDn", footer: "PgUp/PgDn page", help: "page down",
-                in: [.main, .leakDetail], action: .pageDown),
-            KeyBinding([.pageUp], footer: nil, help: "page up", in: [.main, .leakDetail], action: .pageUp),
+                in: viewing, action: .pageDown),
+            KeyBinding([.pageUp], footer: nil, help: "page up", in: viewing, action: .pageUp),
         ]
         let taken = Set(table.flatMap(\.keys))
         for (i, action) in demo.enumerated() where !taken.contains(.character(action.key)) {

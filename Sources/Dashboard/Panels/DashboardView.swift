@@ -58,6 +58,8 @@ public enum DashboardView {
         let body = rows[2]
         if case .leakDetail(let detail) = state.mode {
             LeakDetailView(context: context, detail: detail).render(in: body, into: &buffer)
+        } else if let browser = state.mode.serverBrowser {
+            ServerDetailView(context: context, browser: browser).render(in: body, into: &buffer)
         } else if isWide {
             renderWide(context, in: body, into: &buffer)
         } else {
@@ -71,7 +73,7 @@ public enum DashboardView {
             ConfirmView(context: context, action: action).render(in: body, into: &buffer)
         case .outcome(let dialog):
             OutcomeView(dialog: dialog).render(in: body, into: &buffer)
-        case .main, .leakDetail:
+        case .main, .leakDetail, .serverView:
             break
         }
         if state.isHelpVisible {
@@ -82,7 +84,16 @@ public enum DashboardView {
     /// 80×24 and up to 140 columns: pool | health, leaks, failover | events, stacked.
     static func renderCompact(_ context: PanelContext, in body: Rect, into buffer: inout Buffer) {
         let extra = max(0, body.height - 22)
-        let parts = Layout.vertical([.length(6 + extra / 4), .min(5), .length(8 + extra / 4)]).split(body)
+        var parts: [Rect]
+        if context.snapshot.server != nil {
+            // The Server panel takes a row from Failover/Events and one line grows with the height.
+            parts = Layout.vertical([
+                .length(6 + extra / 4), .length(3 + min(3, extra / 8)), .min(5), .length(7 + extra / 4),
+            ]).split(body)
+            ServerPanel(context: context).render(in: parts.remove(at: 1), into: &buffer)
+        } else {
+            parts = Layout.vertical([.length(6 + extra / 4), .min(5), .length(8 + extra / 4)]).split(body)
+        }
         let top = Layout.horizontal([.fill(1), .fill(1)]).split(parts[0])
         PoolPanel(context: context).render(in: top[0], into: &buffer)
         HealthPanel(context: context).render(in: top[1], into: &buffer)
@@ -99,8 +110,26 @@ public enum DashboardView {
         PoolPanel(context: context).render(in: left[0], into: &buffer)
         HealthPanel(context: context).render(in: left[1], into: &buffer)
         FailoverPanel(context: context).render(in: left[2], into: &buffer)
+        if context.snapshot.server != nil {
+            let right = Layout.vertical([.length(6), .fill(3), .fill(2)]).split(columns[1])
+            ServerPanel(context: context).render(in: right[0], into: &buffer)
+            LeaksPanel(context: context).render(in: right[1], into: &buffer)
+            EventsPanel(context: context).render(in: right[2], into: &buffer)
+            return
+        }
         let right = Layout.vertical([.fill(3), .fill(2)]).split(columns[1])
         LeaksPanel(context: context).render(in: right[0], into: &buffer)
         EventsPanel(context: context).render(in: right[1], into: &buffer)
+    }
+}
+
+extension Mode {
+    /// The server view on screen: its own mode, or the one a confirmation returns to.
+    var serverBrowser: ServerBrowser? {
+        switch self {
+        case .serverView(let browser): return browser
+        case .confirm(_, let back): return back.serverBrowser
+        default: return nil
+        }
     }
 }

@@ -63,6 +63,10 @@ struct ConfirmView {
         case .demo(let i):
             let help = context.state.demoHelp.indices.contains(i) ? context.state.demoHelp[i] : "demo action"
             return "Run: \(help)?"
+        case .cancelBackend(let pid):
+            return "Cancel the statement of \(ServerText.describe(pid: pid, in: snap.server))?"
+        case .terminateBackend(let pid):
+            return "Terminate the session \(ServerText.describe(pid: pid, in: snap.server))?"
         }
     }
 

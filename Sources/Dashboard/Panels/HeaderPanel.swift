@@ -17,6 +17,10 @@ struct HeaderPanel {
             flags.append(
                 Span(" STALE \(Format.age(checkedAt.timeIntervalSince(since))) ", Style(.critical, [.reverse, .bold])))
         }
+        if let alarm = snap.server?.alarm {
+            // The server answers, but its clients are stuck: never a plain "healthy".
+            flags.append(Span(" \(g.cross) \(alarm.count) BLOCKED ", Style(.critical, [.reverse, .bold])))
+        }
         if state.isPaused { flags.append(Span(" PAUSED ", Style(.warning, [.reverse, .bold]))) }
         let essential = [Span(" \(Self.role(snap)) ", h.with(.bold)), bar, Self.health(snap, glyphs: g)]
         // Dropped from the end when the left side (who and where) needs the room.

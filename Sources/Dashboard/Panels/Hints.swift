@@ -41,6 +41,12 @@ public enum Hints {
         case .healthy, .checking, .unknown:
             break
         }
+        if let alarm = snap.server?.alarm {
+            hints.append(
+                Hint(
+                    severity: .critical,
+                    text: "\(alarm.summary): Enter on Server lists them; x there terminates the blocker."))
+        }
         if m.isSuspended {
             hints.append(Hint(severity: .warning, text: "Checkouts are suspended: callers wait. Press s to resume."))
         }

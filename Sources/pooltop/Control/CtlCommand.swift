@@ -2,14 +2,18 @@ import ArgumentParser
 import ConnectionManager
 import Foundation
 
-/// `pooltop ctl SOCKET suspend|resume|evict|failover [--target N]|terminate ID`: one command for runbooks.
+/// `pooltop ctl SOCKET suspend|resume|evict|failover [--target N]|terminate ID|cancel PID|kill PID`: one command for
+/// runbooks.
 struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
-        abstract: "Send one command to a service's pool: suspend, resume, evict, failover [--target N], terminate ID.",
+        abstract:
+            "Send one command to a service's pool: suspend, resume, evict, failover [--target N], terminate ID, cancel PID, kill PID.",
         discussion: """
             SOCKET is a control socket, or a pool name looked up in the control directory. The service runs the \
             command, records it as a pool event naming who sent it, and answers with a sentence, printed here. \
+            cancel PID cancels the statement of server session PID (pg_cancel_backend) and kill PID ends it \
+            (pg_terminate_backend), on the service's current server, as its database user. \
             Exit codes: 0 done, 1 refused by the service (the reason is printed) or the service does not answer, \
             2 bad input.
             """)
@@ -17,10 +21,11 @@ struct CtlCommand: ParsableCommand {
     @Argument(help: "The control socket (or a pool name).")
     var socket: String
 
-    @Argument(help: "suspend | resume | evict | failover | terminate")
+    @Argument(help: "suspend | resume | evict | failover | terminate | cancel | kill")
     var command: String
 
-    @Argument(help: "For terminate: the connection id (as the Leaks panel shows it, #17 or 17).")
+    @Argument(
+        help: "For terminate: the connection id (#17 or 17); for cancel and kill: the server session's pid.")
     var connectionID: String?
 
     @Option(name: .long, help: "For failover: the target index (0 = the primary URL, 1… the failover URLs).")
@@ -55,11 +60,11 @@ struct CtlCommand: ParsableCommand {
 
     /// The command from the words typed, or a bad-input failure saying what was expected.
     static func parse(command: String, id: String?, target: String?) throws(CommandFailure) -> MonitorCommand {
-        let known = "expected suspend, resume, evict, failover [--target N] or terminate ID"
+        let known = "expected suspend, resume, evict, failover [--target N], terminate ID, cancel PID or kill PID"
         if target != nil && command != "failover" {
             throw .badInput("pooltop ctl: --target goes with failover only, not with \(command).")
         }
-        if id != nil && command != "terminate" {
+        if id != nil && !["terminate", "cancel", "kill"].contains(command) {
             throw .badInput("pooltop ctl: \(command) takes no argument, got \"\(id!)\"; \(known).")
         }
         switch command {
@@ -83,6 +88,16 @@ struct CtlCommand: ParsableCommand {
                 throw .badInput("pooltop ctl: the connection id is \"\(id)\"; expected a number such as 17 or #17.")
             }
             return .terminateLeak(connectionID: number)
+        case "cancel", "kill":
+            guard let id else {
+                throw .badInput(
+                    "pooltop ctl: \(command) needs the server session's pid, e.g. `pooltop ctl SOCKET \(command) 4242`."
+                )
+            }
+            guard let pid = Int32(id), pid > 0 else {
+                throw .badInput("pooltop ctl: the pid is \"\(id)\"; expected a process id such as 4242.")
+            }
+            return command == "cancel" ? .cancelBackend(pid: pid) : .terminateBackend(pid: pid)
         default:
             throw .badInput("pooltop ctl: unknown command \"\(command)\"; \(known).")
         }

@@ -22,6 +22,7 @@ final class DemoWorkload: Sendable {
         spawn("demo-steady", count: 4) { [self] _ in steadyClient() }
         spawn("demo-burst", count: 1) { [self] _ in burstScheduler() }
         spawn("demo-leaker", count: 1) { [self] _ in leakScheduler() }
+        spawn("demo-blocker", count: 1) { [self] _ in DemoBlockingChain(manager: manager).run(until: isStopped) }
     }
 
     func stop() {

@@ -13,8 +13,8 @@ struct SettingBoundsTests {
     static let integers = ["DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_FAILOVER_RETRY_ATTEMPTS", "DB_POOL_MIN_IDLE"]
     static let durations = [
         "DB_POOL_TIMEOUT", "DB_POOL_RECYCLE", "DB_PRE_PING_AFTER_IDLE", "DB_LEAK_THRESHOLD", "DB_HEALTH_CHECK_INTERVAL",
-        "DB_FAILOVER_RETRY_DELAY", "DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT", "DB_POOL_KEEPALIVE",
-        "DB_OVERFLOW_IDLE_TIMEOUT",
+        "DB_BLOCKED_THRESHOLD", "DB_FAILOVER_RETRY_DELAY", "DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT",
+        "DB_POOL_KEEPALIVE", "DB_OVERFLOW_IDLE_TIMEOUT",
     ]
     static let booleans = [
         "DB_POOL_PRE_PING", "DB_POOL_PREFILL", "DB_LEAK_DETECTION", "DB_HEALTH_CHECK", "DB_FAILOVER_ENABLED",
@@ -97,7 +97,9 @@ struct SettingBoundsTests {
             "DB_FAILOVER_RETRY_ATTEMPTS": "1000", "DB_POOL_TIMEOUT": "24h", "DB_POOL_RECYCLE": "8760h",
             "DB_LEAK_THRESHOLD": "8760h", "DB_HEALTH_CHECK_INTERVAL": "24h", "DB_CONNECT_TIMEOUT": "1h",
             "DB_QUERY_TIMEOUT": "24h", "DB_FAILOVER_RETRY_DELAY": "1h", "DB_PRE_PING_AFTER_IDLE": "1ms",
+            "DB_BLOCKED_THRESHOLD": "24h",
         ])
+        #expect(config.blockedThreshold == .seconds(86_400))
         #expect(config.poolSize == 10_000)
         #expect(config.poolRecycle == .seconds(8760 * 3600))
         #expect(config.prePingAfterIdle == .milliseconds(1))
@@ -136,6 +138,8 @@ struct SettingBoundsTests {
             ("pool_recycle", { $0.poolRecycle = .seconds(1e10) }),
             ("leak_threshold", { $0.leakThreshold = .seconds(1e10) }),
             ("health_check_interval", { $0.healthCheckInterval = .seconds(1e10) }),
+            ("blocked_threshold", { $0.blockedThreshold = .seconds(1e10) }),
+            ("blocked_threshold", { $0.blockedThreshold = .zero }),
             ("pre_ping_after_idle", { $0.prePingAfterIdle = .seconds(1e10) }),
             ("failover_retry_delay", { $0.failoverRetryDelay = .seconds(1e10) }),
             ("failover_retry_attempts", { $0.failoverRetryAttempts = .max }),

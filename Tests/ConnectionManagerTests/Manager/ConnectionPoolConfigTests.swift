@@ -80,6 +80,7 @@ struct ConnectionPoolConfigTests {
         .init(variable: "DB_POOL_PREFILL", value: "yes") { $0.prefill == true },
         .init(variable: "DB_LEAK_DETECTION", value: "off") { $0.leakDetectionEnabled == false },
         .init(variable: "DB_LEAK_THRESHOLD", value: "2m") { $0.leakThreshold == .seconds(120) },
+        .init(variable: "DB_BLOCKED_THRESHOLD", value: "750ms") { $0.blockedThreshold == .milliseconds(750) },
         .init(variable: "DB_STACK_CAPTURE", value: "sample:10") { $0.stackCapture == .sampled(every: 10) },
         .init(variable: "DB_HEALTH_CHECK", value: "0") { $0.healthCheckEnabled == false },
         .init(variable: "DB_HEALTH_CHECK_INTERVAL", value: "2.5") { $0.healthCheckInterval == .milliseconds(2500) },

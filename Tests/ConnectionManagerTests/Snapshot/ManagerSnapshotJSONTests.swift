@@ -43,7 +43,20 @@ struct ManagerSnapshotJSONTests {
             events: [
                 PoolEvent(
                     at: t0.addingTimeInterval(-20), kind: .leakDetected, message: "Connection #7 leaked.", sequence: 7)
-            ])
+            ],
+            server: ServerOverview.build(
+                sessions: [
+                    ServerSession(
+                        pid: 4242, user: "app", application: "orders", state: "idle in transaction",
+                        query: "UPDATE orders SET state = $1 WHERE id = $2", transactionAge: 320, queryAge: 319,
+                        stateAge: 319),
+                    ServerSession(
+                        pid: 5001, user: "app", application: "billing", client: "10.0.0.7/32", database: "orders",
+                        state: "active", query: "UPDATE orders SET paid = true WHERE id = 9", waitEventType: "Lock",
+                        waitEvent: "transactionid", transactionAge: 41, queryAge: 41, stateAge: 41, blockedBy: [4242],
+                        waitingFor: WaitingLock(lockType: "transactionid", mode: "ShareLock", waitingFor: 41)),
+                ], takenAt: t0, target: url,
+                pool: [4242: PoolMark(connectionID: 7, isCheckedOut: true, isLeak: true)], blockedThreshold: 5))
     }
 
     @Test("keys and formats match the golden file")
@@ -65,6 +78,18 @@ struct ManagerSnapshotJSONTests {
         let data = try ControlJSON.encoder().encode(sample)
         let decoded = try ControlJSON.decoder().decode(ManagerSnapshot.self, from: data)
         #expect(decoded == sample)
+    }
+
+    @Test("a snapshot from a service without the server overview still reads (the key is optional)")
+    func withoutServer() throws {
+        let data = try ControlJSON.encoder().encode(Self.sample())
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["server"] != nil)
+        object["server"] = nil
+        let older = try JSONSerialization.data(withJSONObject: object)
+        let decoded = try ControlJSON.decoder().decode(ManagerSnapshot.self, from: older)
+        #expect(decoded.server == nil)
+        #expect(decoded.leaks == Self.sample().leaks)
     }
 
     @Test("a stack stays in its process; the JSON says one was captured")

@@ -86,7 +86,6 @@ extension EndToEndTests {
             defer { chain.close() }
             try Self.waitUntilBlocked(cluster.primary, 3)
             let pid = chain.blocker.backendPID
-            // One scan (1 s) to read it, one refresh (1 s) to draw it: 2 refreshes.
             // One scan (1 s) plus one refresh (1 s) on a quiet machine; the deadline is generous because CI machines
             // are shared (timing is for benchmarks, not tests).
             let shown = try pane.waitFor("3 blocked by pid \(pid)", timeout: .seconds(10))

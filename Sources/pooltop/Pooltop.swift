@@ -19,7 +19,7 @@ struct Pooltop: ParsableCommand {
             """,
         subcommands: [
             TopCommand.self, DemoCommand.self, AttachCommand.self, LsCommand.self, CtlCommand.self,
-            StatusCommand.self, BenchFrameCommand.self,
+            StatusCommand.self, BenchFrameCommand.self, DemoServiceCommand.self,
         ],
         defaultSubcommand: TopCommand.self
     )

@@ -150,6 +150,7 @@ enum DemoSettings {
 
 /// The remote source on the demo service, plus what only pooltop knows: while the service does not answer, the
 /// hint line says whether it crashed and is being restarted (`DemoService.note`), not just "disconnected".
+/// Everything else (snapshots, commands, stacks) is `RemoteMonitorSource`'s, exactly as `pooltop attach`.
 final class DemoServiceSource: MonitorSource {
     let remote: RemoteMonitorSource
     let service: DemoService
@@ -159,7 +160,14 @@ final class DemoServiceSource: MonitorSource {
         self.service = service
     }
 
-    var sourceDescription: SourceDescription { remote.sourceDescription }
+    /// The remote source's, with the service named by its pool name: its program is this same pooltop binary, so
+    /// the header reads `pooltop-demo pid N` (the service's pid) rather than `pooltop pid N pool pooltop-demo`,
+    /// which leaves an 80-column header room for the failover count.
+    var sourceDescription: SourceDescription {
+        guard case .attached(var attached) = remote.sourceDescription else { return remote.sourceDescription }
+        attached.program = attached.poolName
+        return .attached(attached)
+    }
 
     func sourceStatus() -> SourceStatus {
         let status = remote.sourceStatus()

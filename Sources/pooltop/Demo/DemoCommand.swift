@@ -8,13 +8,21 @@ import LocalCluster
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a throwaway local PostgreSQL primary + streaming standby with a synthetic workload "
-            + "(bursts, overflow, a leaked connection every few seconds) and watch it. Cleans up on exit.",
+        abstract: "Start a throwaway local PostgreSQL primary + streaming standby and a demo service on them "
+            + "(bursts, overflow, a leaked connection every few seconds), and attach to it. Cleans up on exit.",
         discussion: """
             Needs the PostgreSQL server binaries (apt-get install postgresql); as root they run as the postgres \
-            user. The standby is the failover target. Demo-only key K kills the primary (kill -9) and, two \
-            seconds later, promotes the standby the way a cluster manager would, so the automatic failover can \
-            be watched. Leak threshold 5 s unless --leak-threshold says otherwise.
+            user. The workload runs in a separate service process (this binary again, pool name pooltop-demo) that \
+            embeds ConnectionManager with its control socket on, in a private 0700 directory under /tmp; the \
+            dashboard attaches to it exactly as `pooltop attach` does, so f, x, s and e act in that service \
+            through the socket. The header names the service and its pid. The standby is the failover target. \
+            Demo-only key K kills the primary (kill -9) and, two seconds later, promotes the standby the way a \
+            cluster manager would, so the automatic failover can be watched. Leak threshold 5 s unless \
+            --leak-threshold says otherwise; pool settings (flags and DB_* variables) and --load apply to the service.
+            If the service crashes, the screen turns STALE and pooltop restarts it once (2 s later); a second crash \
+            is reported on screen and not restarted. On q, Ctrl-C, SIGTERM or a crash of pooltop, the service and \
+            the servers stop, and the socket, the service's log and every directory are removed.
+            To watch your own service, see `pooltop attach --help` and Sources/pooltop-example-service.
             """)
 
     @OptionGroup var connection: ConnectionOptions

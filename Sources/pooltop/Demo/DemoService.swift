@@ -198,7 +198,7 @@ final class DemoService: Sendable {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 state.withLock { $0.pid = 0 }
-                throw failure("exited (\(Self.describe(status: status))) before its control socket answered")
+                throw failure("(pid \(pid)) \(Self.describe(status: status)) before its control socket answered")
             }
             do throws(ControlClientError) {
                 let info = try client.info()

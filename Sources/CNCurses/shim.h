@@ -36,5 +36,7 @@ static inline int cnc_put(WINDOW *win, int y, int x, const char *utf8) {
     return mvwaddnstr(win, y, x, utf8, -1);
 }
 static inline int cnc_key_code_yes(void) { return KEY_CODE_YES; }
+// KEY_F(n) is a macro: function key n's code.
+static inline int cnc_key_f(int n) { return KEY_F(n); }
 static inline int cnc_ok(void) { return OK; }
 #endif

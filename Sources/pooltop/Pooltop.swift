@@ -17,6 +17,7 @@ struct Pooltop: ParsableCommand {
             --url or --failover-url is overwritten with * in the process's arguments right after parsing. \
             Every configured password is masked (***) in everything pooltop prints.
             """,
+        version: "pooltop \(ControlProtocol.libraryVersion) (control protocol \(ControlProtocol.version))",
         subcommands: [
             TopCommand.self, DemoCommand.self, AttachCommand.self, LsCommand.self, CtlCommand.self,
             StatusCommand.self, BenchFrameCommand.self, DemoServiceCommand.self,

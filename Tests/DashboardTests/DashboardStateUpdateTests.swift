@@ -49,6 +49,10 @@ struct DashboardStateUpdateTests {
     /// The expected result of each key in the main view (leaks panel focused, 3 leaks).
     static let mainCases: [(Key, [DashboardEffect], String)] = [
         (.character("q"), [.quit], "main"),
+        // Familiar keys from htop and pg_activity: F10 quits, F1 helps, Space pauses.
+        (.function(10), [.quit], "main"),
+        (.function(1), [], "help"),
+        (.character(" "), [], "main"),
         (.character("?"), [], "help"),
         (.enter, [.loadStack(connectionID: 17)], "leakDetail"),
         (.escape, [], "main"),
@@ -98,6 +102,14 @@ struct DashboardStateUpdateTests {
         #expect(s.selectedTarget == 1)
         _ = press(&s, .tab, .down, .down)
         #expect(s.eventScroll == 2)
+    }
+
+    @Test func spacePausesLikePgActivity() {
+        var s = main()
+        _ = s.update(.keyPressed(.character(" ")))
+        #expect(s.isPaused)
+        _ = s.update(.keyPressed(.character(" ")))
+        #expect(!s.isPaused)
     }
 
     @Test func pauseFreezesTheSnapshotButSelectionStillMoves() {

@@ -88,6 +88,7 @@ enum Fixtures {
         s.metrics = PoolMetrics(
             size: 10, maxOverflow: 5, checkedIn: 0, checkedOut: 13, overflow: 3, waiting: 4, totalCheckouts: 99821,
             connectionsCreated: 16, timeouts: 7, leakedConnections: 3, utilization: 1.3, generation: 1)
+        s.recent = RecentActivity(window: 60, timeouts: 7)
         s.utilizationHistory = utilization(count: 120, base: 0.7) + Array(repeating: 1.3, count: 20)
         s.leaks = leaks()
         s.events = events
@@ -112,6 +113,7 @@ enum Fixtures {
         let history = health(count: 60, failing: [30, 55, 56, 57, 58, 59])
         s.healthHistory = history
         s.lastHealthCheck = history.last
+        s.health = HealthVerdict(state: .failing, since: history.last?.checkedAt, detail: history.last?.error)
         s.healthStats = HealthStats(
             totalChecks: 1440, healthyChecks: 1434, failedChecks: 6, successRate: 0.9, avgResponseTime: 0.0012,
             p95ResponseTime: 0.0031, currentStreak: 5, streakHealthy: false)
@@ -153,7 +155,7 @@ enum Fixtures {
         var state = DashboardState(
             width: width, height: height,
             demoActions: [
-                DemoAction(key: "K", help: "kill primary, then promote standby (demo)") {
+                DemoAction(key: "K", help: "kill primary, promote standby") {
                     MonitorCommandOutcome(succeeded: true, message: "done")
                 }
             ], timeZone: TimeZone(identifier: "UTC")!)

@@ -39,6 +39,13 @@ extension EndToEndTests {
             #expect(!result.stderr.contains("will be truncated"), "stderr: \(result.stderr)")
         }
 
+        @Test("--version prints the version and the control protocol, exit 0", .timeLimit(.minutes(1)))
+        func version() throws {
+            let result = try Self.pooltop(["--version"])
+            #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+            #expect(result.stdout.hasPrefix("pooltop ") && result.stdout.contains("control protocol 1"))
+        }
+
         @Test("status with a mysql:// URL exits 2 and names the problem", .timeLimit(.minutes(1)))
         func statusBadScheme() throws {
             let result = try Self.pooltop(["status", "--url", "mysql://x"])

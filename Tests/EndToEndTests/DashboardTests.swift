@@ -56,7 +56,9 @@ extension EndToEndTests {
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "1 0")
         }
 
-        @Test("60×20 says the terminal is too small; 80×24 brings the layout back", .timeLimit(.minutes(2)))
+        @Test(
+            "60×20 shows a one-line status and says the terminal is too small; 80×24 brings the layout back",
+            .timeLimit(.minutes(2)))
         func resize() throws {
             let cluster = try SharedCluster.get()
             let standby = try #require(cluster.standby)
@@ -65,13 +67,14 @@ extension EndToEndTests {
             try pane.waitFor("the main view") { Self.mainViewIsComplete($0, current: cluster.primary) }
 
             try pane.resize(width: 60, height: 20)
-            let small = try pane.waitFor("terminal too small: need 80×24, have 60×20", timeout: .seconds(10))
+            let small = try pane.waitFor("need 80×24 for the full view, have 60×20", timeout: .seconds(10))
             #expect(!small.contains("Pool "))
-            #expect(!small.contains("q quit"))
+            // The one-line status: health, in use, leaks, how to quit.
+            #expect(small.contains("in use") && small.contains("leaks") && small.contains("q quits"), "\(small)")
 
             try pane.resize(width: 80, height: 24)
             let restored = try pane.waitFor("the main view again", timeout: .seconds(10)) {
-                Self.mainViewIsComplete($0, current: cluster.primary) && !$0.contains("terminal too small")
+                Self.mainViewIsComplete($0, current: cluster.primary) && !$0.contains("for the full view")
             }
             #expect(restored.split(separator: "\n", omittingEmptySubsequences: false).dropLast().count == 24)
         }

@@ -127,7 +127,7 @@ extension EndToEndTests {
             let (_, primary, standby) = try Self.waitForDemo(pane)
 
             try pane.send("K")
-            try pane.waitFor(all: ["Confirm", "kill the primary"], timeout: .seconds(10))
+            try pane.waitFor(all: ["Confirm", "kill primary"], timeout: .seconds(10))
             try pane.send("y")
             let clock = ContinuousClock()
             let start = clock.now

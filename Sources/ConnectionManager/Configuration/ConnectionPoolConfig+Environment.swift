@@ -29,6 +29,26 @@ extension ConnectionPoolConfig {
             c.maxOverflow = try ConfigurationValue.int(v, setting: "DB_MAX_OVERFLOW", within: SettingLimits.maxOverflow)
         },
         .init(
+            variable: "DB_OVERFLOW_IDLE_TIMEOUT", defaultValue: "10s",
+            summary: "Close an overflow connection after this long idle (0 = when given back)."
+        ) { c, v in
+            c.overflowIdleTimeout = try ConfigurationValue.duration(
+                v, setting: "DB_OVERFLOW_IDLE_TIMEOUT", allowZero: true)
+        },
+        .init(
+            variable: "DB_POOL_KEEPALIVE", defaultValue: "120s",
+            summary: "Ping connections idle longer than this, in the background (`off` disables)."
+        ) { c, v in
+            c.keepalive = try ConfigurationValue.optionalDuration(v, setting: "DB_POOL_KEEPALIVE")
+        },
+        .init(
+            variable: "DB_POOL_MIN_IDLE", defaultValue: "0",
+            summary: "Idle connections kept open, refilled in the background (at most the pool size)."
+        ) { c, v in
+            c.minIdle = try ConfigurationValue.int(
+                v, setting: "DB_POOL_MIN_IDLE", within: 0...SettingLimits.poolSize.upperBound)
+        },
+        .init(
             variable: "DB_POOL_TIMEOUT", defaultValue: "30s",
             summary: "Longest wait for a free connection before a pool-timeout error."
         ) { c, v in
@@ -197,6 +217,12 @@ extension ConnectionPoolConfig {
             } catch {
                 throw .invalidValue(setting: setting.variable, value: value, expected: "\(error)")
             }
+        }
+        // A bound that depends on another setting, named as the person typed it.
+        if let typed = environment["DB_POOL_MIN_IDLE"], minIdle > poolSize {
+            throw .invalidValue(
+                setting: "DB_POOL_MIN_IDLE", value: typed,
+                expected: "a whole number from 0 to the pool size (DB_POOL_SIZE, \(poolSize))")
         }
         try validate()
     }

@@ -9,8 +9,20 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
     public var databaseURL: DatabaseURL
     /// Persistent connections kept open (SQLAlchemy `pool_size`). Default 10.
     public var poolSize: Int = 10
-    /// Temporary connections allowed above `poolSize`, closed when given back (SQLAlchemy `max_overflow`). Default 20.
+    /// Temporary connections allowed above `poolSize` (SQLAlchemy `max_overflow`), closed after
+    /// `overflowIdleTimeout` idle. Default 20.
     public var maxOverflow: Int = 20
+    /// How long an overflow connection may stay idle before it is closed (checked once a second), so a steady
+    /// load above `poolSize` reuses it instead of opening one per checkout; `.zero` closes it when given back
+    /// (SQLAlchemy). Default 10 s.
+    public var overflowIdleTimeout: Duration = .seconds(10)
+    /// Idle connections unused for this long get a cheap ping (once a second at most, off the checkout path) so
+    /// that a firewall or the server's `idle_session_timeout` does not drop them unseen (HikariCP `keepaliveTime`);
+    /// `nil` disables. Default 120 s.
+    public var keepalive: Duration? = .seconds(120)
+    /// Connections kept idle, opened in the background (HikariCP `minimumIdle`), at most `poolSize`. Default 0:
+    /// connections open on demand (set `prefill` to open `poolSize` once at start).
+    public var minIdle: Int = 0
     /// Longest a checkout waits for a free connection before failing with ``PoolError/timedOut(waited:metrics:)``. Default 30 s.
     public var poolTimeout: Duration = .seconds(30)
     /// A connection older than this is closed and replaced at checkout; `nil` disables. Default 3600 s.
@@ -86,6 +98,16 @@ public struct ConnectionPoolConfig: Sendable, Equatable {
         if maxOverflow < 0 {
             throw .invalidValue(
                 setting: "max_overflow", value: "\(maxOverflow)", expected: "a whole number of at least 0")
+        }
+        if overflowIdleTimeout < .zero {
+            throw .invalidValue(
+                setting: "overflow_idle_timeout", value: Self.format(overflowIdleTimeout),
+                expected: "a duration of at least 0")
+        }
+        if let keepalive { try positive(keepalive, "keepalive") }
+        if minIdle < 0 || minIdle > poolSize {
+            throw .invalidValue(
+                setting: "min_idle", value: "\(minIdle)", expected: "a whole number from 0 to pool_size (\(poolSize))")
         }
         try positive(poolTimeout, "pool_timeout")
         if let poolRecycle { try positive(poolRecycle, "pool_recycle") }

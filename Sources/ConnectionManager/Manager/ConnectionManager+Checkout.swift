@@ -112,10 +112,15 @@ extension ConnectionManager {
     private func checkoutFailed(_ error: PoolError) {
         switch error {
         case .timedOut:
-            record(.poolTimeout, "\(error)")
+            record(.poolTimeout, "\(error)", throttleKey: "pool_timeout")
         case .connectFailed(let underlying):
-            record(.connectFailed, "\(error)")
+            record(.connectFailed, "\(error)", throttleKey: "connect_failed \(underlying)")
             if let postgres = underlying as? PostgresError { observe(postgres) }
+        case .connectBackoff(let lastError, _):
+            // The pool already backs off: no health check or failover step per caller (the failure that opened
+            // the breaker reached them through the open's own error).
+            record(.connectFailed, "\(error)", throttleKey: "connect_backoff \(lastError)")
+            if let postgres = lastError as? PostgresError { observe(postgres) }
         case .shutDown, .cancelled:
             break
         }

@@ -7,6 +7,15 @@ let scanInterval: Duration = .seconds(1)
 extension ConnectionManager {
     /// Connects the timers and callbacks once every stored property exists.
     func wireUp() {
+        // The pool finds a restart (the server's start time changed on a new connection); say so in the event log.
+        _ = pool.addListener(
+            PoolListener(onServerRestart: { [weak self] generation in
+                guard let self else { return }
+                self.record(
+                    .serverRestarted,
+                    "\(self.factory.currentTarget.masked) restarted (its start time changed): every connection opened "
+                        + "before was replaced (pool generation \(generation)).")
+            }))
         healthSink.set { [weak self] target, result in self?.healthResultArrived(target: target.index, result: result) }
         health?.start()
         scanTimer.schedule(
@@ -129,7 +138,7 @@ extension ConnectionManager {
         let to = configuration.targets[index]
         // New opens go to the new target first; then the generation bump closes the old ones.
         factory.retarget(to: index)
-        pool.invalidateAll()
+        pool.targetChanged()
         health?.setCurrentTarget(index)
         state.withLock {
             $0.failover.switchCompleted(at: Date())
@@ -163,6 +172,10 @@ extension ConnectionManager {
 
     /// Once per `scanInterval` on the control queue: utilization sample, leak ledger, server view, metrics.
     func scan() {
+        // Keepalive pings, overflow idle lifetime, minimum idle, the breaker's trial: their I/O runs on the
+        // pool's queue, so the scan goes on at once.
+        pool.runMaintenance()
+        for line in logThrottle.withLock({ $0.flush(now: MonotonicClock.now) }) { logger.warning("\(line)") }
         let now = Date()
         var metrics = pool.metrics()
         let current = currentTargetIndex

@@ -37,6 +37,8 @@ public final class ConnectionManager: MonitorSource, Sendable {
     let healthSink = HealthSink()
     /// The control endpoint, when `controlSocket` is not `.off` (started last in `init`, stopped first in `shutdown`).
     let control = Mutex<ControlEndpoint?>(nil)
+    /// Repeated warnings (a failed checkout per call during an outage) are logged once per 10 s with a count.
+    let logThrottle = Mutex(LogThrottle(interval: .seconds(10)))
     private static let controlQueueKey = DispatchSpecificKey<Bool>()
 
     /// Creates a manager and starts its health monitor and leak scanner (no connection is opened until
@@ -61,7 +63,8 @@ public final class ConnectionManager: MonitorSource, Sendable {
                 poolSize: configuration.poolSize, maxOverflow: configuration.maxOverflow,
                 poolTimeout: configuration.poolTimeout, recycle: configuration.poolRecycle,
                 prePingAfterIdle: configuration.poolPrePing ? configuration.prePingAfterIdle : nil,
-                connectTimeout: configuration.connectTimeout),
+                connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
+                minIdle: configuration.minIdle, overflowIdleTimeout: configuration.overflowIdleTimeout),
             factory: factory, label: "pooltop.pool")
         state = Mutex(ManagerState(configuration: configuration))
         probes = HealthProbe(
@@ -217,21 +220,29 @@ public final class ConnectionManager: MonitorSource, Sendable {
     // MARK: Events
 
     /// Appends to the event log (and logs it). `actor`: the control-socket peer who caused it (its uid, pid
-    /// and program go into the log line's metadata; the message names it too).
+    /// and program go into the log line's metadata; the message names it too). With a `throttleKey`, lines of that
+    /// key are logged at most once per 10 s, the repeats counted (`LogThrottle`).
     func record(
-        _ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true, actor: ControlPeer? = nil
+        _ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true, actor: ControlPeer? = nil,
+        throttleKey: String? = nil
     ) {
         let message = secrets.scrub(message)
         state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
         guard log else { return }
+        var line = message
+        if let throttleKey {
+            let now = MonotonicClock.now
+            guard let admitted = logThrottle.withLock({ $0.admit(message, key: throttleKey, now: now) }) else { return }
+            line = admitted
+        }
         let metadata: Logger.Metadata? = actor.map {
             ["peer_uid": "\($0.uid)", "peer_pid": "\($0.pid)", "peer_program": "\($0.program)"]
         }
         switch kind {
         case .connectFailed, .poolTimeout, .healthCheckFailed, .leakDetected, .failoverRefused, .serverRestarted:
-            logger.warning("\(message)", metadata: metadata)
+            logger.warning("\(line)", metadata: metadata)
         default:
-            logger.info("\(message)", metadata: metadata)
+            logger.info("\(line)", metadata: metadata)
         }
     }
 }

@@ -119,6 +119,16 @@ final class PostgresConnectionFactory: PoolConnectionFactory {
         return true
     }
 
+    /// A rejected login or a database that does not exist will not fix itself within a checkout's timeout;
+    /// "too many clients" (53300), refusals and deadlines may.
+    func isPermanentConnectError(_ error: any Error) -> Bool {
+        switch error as? PostgresError {
+        case .authenticationFailed: true
+        case .connectFailed(_, let message): message.contains("database \"") && message.contains("\" does not exist")
+        default: false
+        }
+    }
+
     func backendPID(_ connection: PostgresConnection) -> Int32 {
         connection.backendPID
     }

@@ -29,7 +29,9 @@ extension ConnectionPool {
             requestID = id
         case .shutDown:
             throw .shutDown
-        case .open, .replace, .wait:
+        case .failed(let reason):
+            throw error(for: reason, connectError: nil)
+        case .open, .replace, .wait, .waitForRetry:
             preconditionFailure("the state machine enqueued a request without a waiter")
         }
         while true {
@@ -80,6 +82,11 @@ extension ConnectionPool {
             }
         case .wait:
             armDeadline(id, at: deadline)
+        case .waitForRetry(_, let at):
+            armDeadline(id, at: deadline)
+            scheduleConnectRetry(at: at)
+        case .failed(let reason):
+            resume(waiter, with: .failure(error(for: reason, connectError: nil)))
         case .shutDown:
             resume(waiter, with: .failure(.shutDown))
         case .needsWaiter:

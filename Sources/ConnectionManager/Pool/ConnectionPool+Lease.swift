@@ -119,6 +119,37 @@ extension ConnectionPool {
         run(actions, connectError: nil)
     }
 
+    /// The factory now opens connections to another server (failover): a new generation, and the connect breaker
+    /// closes (its failures were the old server's), so waiting checkouts get their opens at once.
+    public func targetChanged() {
+        let actions = withMachine { $0.targetChanged() }
+        run(actions, connectError: nil)
+    }
+
+    /// One maintenance tick; call it about once a second from a timer (the manager's scan does), never from a
+    /// checkout. Closes overflow connections idle longer than `overflowIdleTimeout`, pings connections idle longer
+    /// than `keepalive` (dead ones are closed), opens connections in the background up to `minIdle` idle, and
+    /// starts the connect breaker's trial when it is due. Pings and opens run on the pool's queue; returns at once.
+    public func runMaintenance() {
+        let now = MonotonicClock.now
+        if let keepalive = configuration.keepalive?.nanoseconds {
+            // Connections parked in the lane go back to the machine when they are due a ping (a cold path: once
+            // per keepalive interval per idle connection). Their next checkout goes through the machine once.
+            for slot in 0..<slotCount where lane.state(slot).state == .idle {
+                if now - lane.block(slot).pointee.idleSince.load(ordering: .relaxed) >= keepalive { reclaim(slot) }
+            }
+        }
+        let laneIdle = lane.idleCount()
+        let actions = withMachine { $0.maintenanceDue(laneIdle: laneIdle, now: now) }
+        let closing = actions.close
+        var rest = actions
+        rest.close = []
+        if !closing.isEmpty {
+            queue.async { for connection in closing { self.factory.close(connection) } }
+        }
+        run(rest, connectError: nil)
+    }
+
     /// Fails waiters with `.shutDown`, closes idle connections now and busy ones when given back. Final.
     public func shutdown() {
         let actions = withMachine { $0.shutdown() }
@@ -143,6 +174,9 @@ extension ConnectionPool {
     /// Adds the lane's view to a snapshot the machine took.
     func laneAdjusted(_ machineSnapshot: PoolMetricsSnapshot) -> PoolMetricsSnapshot {
         var snapshot = machineSnapshot
+        if let retryAt = snapshot.breakerRetryAt {
+            snapshot.metrics.connectBreaker?.retryAt = wallDate(monotonic: retryAt)
+        }
         let parked = min(lane.idleCount(), snapshot.metrics.checkedOut)
         snapshot.metrics.checkedIn += parked
         snapshot.metrics.checkedOut -= parked

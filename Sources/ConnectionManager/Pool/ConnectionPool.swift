@@ -47,7 +47,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let clamped = configuration.clamped
         self.configuration = clamped
         self.factory = factory
-        state = PoolLock(Machine(configuration: clamped))
+        state = PoolLock(Machine(configuration: clamped, seed: UInt64.random(in: .min ... .max)))
         slotCount = clamped.poolSize + clamped.maxOverflow
         leaseWords = .allocate(capacity: slotCount)
         for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
@@ -81,8 +81,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// to take a free connection first until the oldest waiter has waited `starvationThreshold()`. May open a
     /// connection (on this thread) or ping an idle one first. Give the lease back with `checkin(_:)`.
     /// - Parameter captureStack: record the caller's stack in its `CheckoutRecord` (≈ 0.1 µs).
-    /// - Throws: `.timedOut` when the pool stayed saturated, `.connectFailed` when the open this checkout caused
-    ///   failed, `.shutDown`.
+    /// - Throws: `.timedOut` when the pool stayed saturated, `.connectBackoff` when connects kept failing and no
+    ///   pooled connection came free in time (at once when nothing is open and they have failed for `poolTimeout`),
+    ///   `.connectFailed` when the connect failed for good (wrong password), `.shutDown`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) throws(PoolError) -> Lease {
         let habits = ThreadContext.currentHabits
         let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
@@ -123,6 +124,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             return try waitBlocking(first: nil, id: id, deadline: deadline, thread: thread, stack: stack, since: now)
         case .wait(let id):
             return try waitBlocking(first: nil, id: id, deadline: deadline, thread: thread, stack: stack, since: now)
+        case .waitForRetry(let id, let at):
+            scheduleConnectRetry(at: at)
+            return try waitBlocking(first: nil, id: id, deadline: deadline, thread: thread, stack: stack, since: now)
+        case .failed(let reason):
+            throw error(for: reason, connectError: nil)
         case .shutDown:
             throw .shutDown
         case .needsWaiter:
@@ -262,12 +268,14 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
     }
 
-    /// Moves `slot` from the lane back to the machine if it is idle there.
-    private func reclaim(_ slot: Int) {
+    /// Moves `slot` from the lane back to the machine if it is idle there (keeping when it became idle).
+    func reclaim(_ slot: Int) {
         guard let seq = lane.reclaimIdle(slot) else { return }
+        let idleSince = lane.block(slot).pointee.idleSince.load(ordering: .relaxed)
         let now = MonotonicClock.now
         let action = withMachine {
-            $0.connectionReleased(slot: slot, seq: seq, isUsable: true, now: now, isCheckin: false)
+            $0.connectionReleased(
+                slot: slot, seq: seq, isUsable: true, now: now, isCheckin: false, idleSince: min(idleSince, now))
         }
         act(on: action)
     }
@@ -465,6 +473,27 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
                 queue.async { _ = self.runOpen(open) }
             }
         }
+        for (slot, connection) in actions.ping {
+            queue.async {
+                let isAlive = self.factory.ping(connection)
+                let now = MonotonicClock.now
+                let next = self.withMachine { $0.keepalivePinged(slot: slot, isAlive: isAlive, now: now) }
+                self.run(next, connectError: nil)
+            }
+        }
+        if let at = actions.retryAt { scheduleConnectRetry(at: at) }
+    }
+
+    /// Tells the machine at monotonic time `at` that the breaker's backoff may have ended (its trial open then
+    /// runs on the pool's queue, never on a caller's thread).
+    func scheduleConnectRetry(at: Int64) {
+        let delay = max(0, at - MonotonicClock.now)
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
+            guard let self else { return }
+            let now = MonotonicClock.now
+            let actions = self.withMachine { $0.connectRetryDue(now: now) }
+            self.run(actions, connectError: nil)
+        }
     }
 
     /// Opens a connection for `open` on this thread and reports the outcome; returns the error if it failed.
@@ -475,7 +504,10 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             connection = try factory.open(deadline: .now + configuration.connectTimeout)
         } catch {
             let now = MonotonicClock.now
-            let actions = withMachine { $0.connectionOpenFailed(slot: open.slot, now: now) }
+            let isPermanent = factory.isPermanentConnectError(error)
+            let actions = withMachine {
+                $0.connectionOpenFailed(slot: open.slot, error: error, isPermanent: isPermanent, now: now)
+            }
             run(actions, connectError: error)
             return error
         }
@@ -498,6 +530,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         switch reason {
         case .timedOut(let waited, let snapshot): .timedOut(waited: waited, metrics: laneAdjusted(snapshot).resolved())
         case .connectFailed: .connectFailed(underlying: connectError ?? PoolConnectError.unknown)
+        case .connectBackoff(let lastError, let retryAt):
+            .connectBackoff(lastError: lastError, retryAt: wallDate(monotonic: retryAt))
         case .shutDown: .shutDown
         case .cancelled: .cancelled
         }

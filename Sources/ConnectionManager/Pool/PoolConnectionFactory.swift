@@ -24,8 +24,12 @@ public protocol PoolConnectionFactory: Sendable {
     func serverIdentity(_ connection: Connection) -> String?
     /// How many checkins so far restored a connection's session state (beyond a rollback); 0 by default.
     var sessionResets: Int { get }
+    /// Retrying after this connect error will not help (wrong password, unknown database): checkouts fail at once
+    /// instead of waiting for the breaker's next attempt. Default: false (every error may be transient).
+    func isPermanentConnectError(_ error: any Error) -> Bool
 }
 
 extension PoolConnectionFactory {
     public var sessionResets: Int { 0 }
+    public func isPermanentConnectError(_ error: any Error) -> Bool { false }
 }

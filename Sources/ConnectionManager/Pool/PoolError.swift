@@ -1,9 +1,14 @@
+import Foundation
+
 /// Why a checkout failed. "The pool is saturated" and "the server is unreachable" are different cases.
 public enum PoolError: Error, Sendable, CustomStringConvertible {
     /// No connection became free within the checkout's timeout; `metrics` is the pool at that moment.
     case timedOut(waited: Duration, metrics: PoolMetrics)
     /// Opening the connection this checkout needed failed (server unreachable, authentication, deadline).
     case connectFailed(underlying: any Error & Sendable)
+    /// The pool is backing off from opening connections because they keep failing (`lastError` is the latest
+    /// failure; the next attempt starts at `retryAt`), and no pooled connection became free in time.
+    case connectBackoff(lastError: any Error & Sendable, retryAt: Date)
     /// The pool was shut down before or while the checkout waited.
     case shutDown
     /// The task that waited for a connection was cancelled.
@@ -23,6 +28,12 @@ public enum PoolError: Error, Sendable, CustomStringConvertible {
                 + "or look for connections that are held too long."
         case .connectFailed(let underlying):
             return "The database could not be reached: \(underlying)"
+        case .connectBackoff(let lastError, let retryAt):
+            let seconds = max(0, retryAt.timeIntervalSinceNow)
+            let last = "\(lastError)"
+            return "The database could not be reached, so the pool is backing off from opening connections "
+                + "(next attempt in \(Self.format(seconds)) s) and no pooled connection became free; "
+                + "the last attempt failed with: \(last)\(last.hasSuffix(".") ? "" : ".")"
         case .shutDown:
             return "The connection pool has been shut down; no more connections can be checked out."
         case .cancelled:

@@ -22,6 +22,9 @@ enum PoolFailureReason: Sendable {
     indirect case timedOut(waited: Duration, metrics: PoolMetricsSnapshot)
     /// The open this request caused failed; the shell attaches the error it got from the factory.
     case connectFailed
+    /// The breaker is open (connects have been failing): `lastError` is the latest connect error, `retryAt` the
+    /// monotonic time the next attempt may start.
+    indirect case connectBackoff(lastError: any Error, retryAt: Int64)
     case shutDown
     case cancelled
 }
@@ -44,6 +47,10 @@ extension PoolStateMachine {
         case replace(close: Connection, PoolRequestID, OpenRequest)
         /// Enqueued; wait to be handed a connection or failed.
         case wait(PoolRequestID)
+        /// Enqueued while the breaker backs off; wait, and call `connectRetryDue` at monotonic time `at`.
+        case waitForRetry(PoolRequestID, at: Int64)
+        /// Not enqueued: waiting could not help (nothing open, connects keep failing).
+        case failed(PoolFailureReason)
         /// Nothing changed: this request has to wait, call again with a waiter and this id.
         case needsWaiter(PoolRequestID)
         /// The pool is shut down.
@@ -89,6 +96,10 @@ extension PoolStateMachine {
         var wake: [Waiter] = []
         /// The request `pingFailed` enqueued (to wait on with its deadline).
         var enqueued: PoolRequestID?
+        /// Idle connections to ping for keepalive (then report `keepalivePinged`), by slot.
+        var ping: [(slot: Int, connection: Connection)] = []
+        /// Call `connectRetryDue` at this monotonic time (the breaker's backoff ends, requests wait for a connect).
+        var retryAt: Int64?
         /// The pool's first connection ever opened (`onPoolConnect`).
         var isFirstConnect = false
         /// The server identity changed: every older connection was invalidated.

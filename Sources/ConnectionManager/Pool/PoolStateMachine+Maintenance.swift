@@ -3,7 +3,7 @@ extension PoolStateMachine {
     /// Open connections until `poolSize` are open or opening (a lazy pool's eager start).
     mutating func prefillRequested() -> Actions {
         var actions = Actions()
-        guard lifecycle != .shutDown else { return actions }
+        guard lifecycle != .shutDown, breaker.isClosed else { return actions }
         while openCount + connectingCount < poolSize, let slot = free.popLast() {
             slots[slot].state = .connecting(cause: nil)
             connectingCount += 1
@@ -36,7 +36,10 @@ extension PoolStateMachine {
         laneEpoch += 1
         closeIdle(invalidated: true, into: &actions)
         for slot in slots.indices {
-            if case .leased = slots[slot].state { slots[slot].closeOnReturn = true }
+            switch slots[slot].state {
+            case .leased, .pinging: slots[slot].closeOnReturn = true
+            case .empty, .connecting, .idle: break
+            }
         }
         fillOpens(into: &actions)
         return actions

@@ -4,6 +4,8 @@ struct PoolMetricsSnapshot: Sendable {
     var metrics: PoolMetrics
     var waitSamples: [Int64]
     var holdSamples: [Int64]
+    /// Monotonic: when the breaker's backoff ends (the shell converts it into `metrics.connectBreaker.retryAt`).
+    var breakerRetryAt: Int64?
 
     /// The complete metrics (sorts the samples: call it outside the lock).
     func resolved() -> PoolMetrics {
@@ -31,17 +33,28 @@ extension PoolStateMachine {
     func metricsSnapshot(copySamples: Bool = true) -> PoolMetricsSnapshot {
         let open = openCount
         let metrics = PoolMetrics(
-            size: poolSize, maxOverflow: maxOverflow, checkedIn: idle.count, checkedOut: leasedCount,
+            size: poolSize, maxOverflow: maxOverflow, checkedIn: idle.count + pingingCount, checkedOut: leasedCount,
             overflow: max(0, open - poolSize), connecting: connectingCount, waiting: waiters.count,
             totalCheckouts: counters.totalCheckouts, totalCheckins: counters.totalCheckins,
             connectionsCreated: counters.connectionsCreated, connectionsClosed: counters.connectionsClosed,
             invalidations: counters.invalidations, timeouts: counters.timeouts,
             connectFailures: counters.connectFailures, leakedConnections: 0,
             utilization: Double(leasedCount) / Double(poolSize), isSuspended: lifecycle == .suspended,
-            generation: generation, timeoutsWhileSuspended: counters.timeoutsWhileSuspended)
+            generation: generation, timeoutsWhileSuspended: counters.timeoutsWhileSuspended,
+            connectBreaker: breakerStatus)
         return PoolMetricsSnapshot(
             metrics: metrics, waitSamples: copySamples ? waitSamples.copy() : [],
-            holdSamples: copySamples ? holdSamples.copy() : [])
+            holdSamples: copySamples ? holdSamples.copy() : [],
+            breakerRetryAt: breaker.isClosed ? nil : breaker.retryAt)
+    }
+
+    /// The breaker as the metrics show it (`retryAt` is filled in by the shell, which knows the wall clock).
+    var breakerStatus: ConnectBreakerStatus {
+        switch breaker.state {
+        case .closed: ConnectBreakerStatus(state: .closed, failures: 0)
+        case .open: ConnectBreakerStatus(state: .open, failures: breaker.failures)
+        case .halfOpen: ConnectBreakerStatus(state: .halfOpen, failures: breaker.failures)
+        }
     }
 
     /// Complete metrics including percentiles (for tests; the shell resolves outside its lock).
@@ -69,6 +82,7 @@ extension PoolStateMachine {
         var idleSlots = 0
         var leasedSlots = 0
         var connectingSlots = 0
+        var pingingSlots = 0
         var emptySlots = 0
         var causes: [PoolRequestID] = []
         for slot in slots {
@@ -85,11 +99,15 @@ extension PoolStateMachine {
             case .leased:
                 leasedSlots += 1
                 if slot.connection == nil { return "a leased slot has no connection" }
+            case .pinging:
+                pingingSlots += 1
+                if slot.connection == nil { return "a pinging slot has no connection" }
             }
         }
         if idleSlots != idle.count { return "idle list \(idle.count) != idle slots \(idleSlots)" }
         if Set(idle).count != idle.count { return "idle list has duplicates" }
         if leasedSlots != leasedCount { return "leasedCount \(leasedCount) != leased slots \(leasedSlots)" }
+        if pingingSlots != pingingCount { return "pingingCount \(pingingCount) != pinging slots \(pingingSlots)" }
         if connectingSlots != connectingCount { return "connectingCount \(connectingCount) != \(connectingSlots)" }
         if emptySlots != free.count { return "free list \(free.count) != empty slots \(emptySlots)" }
         var woken = 0
@@ -110,7 +128,9 @@ extension PoolStateMachine {
             waiting += 1
         }
         if causes.count > waiting { return "an open belongs to a request that no longer waits" }
-        if lifecycle == .running, !free.isEmpty, (0..<waiters.count).contains(where: { !waiters[$0].hasOpen }) {
+        if lifecycle == .running, breaker.isClosed, !free.isEmpty,
+            (0..<waiters.count).contains(where: { !waiters[$0].hasOpen })
+        {
             return "a waiter has no open although there is room"
         }
         let m = metricsSnapshot(copySamples: false).metrics

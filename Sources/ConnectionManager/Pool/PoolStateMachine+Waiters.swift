@@ -11,6 +11,8 @@ extension PoolStateMachine {
         }
         connectingCount -= 1
         counters.connectionsCreated += 1
+        // The server accepts connections again: the backoff ends and opens for the waiters go ahead below.
+        breaker.reset()
         slots[slot].connection = connection
         slots[slot].connectionID = takeConnectionID()
         slots[slot].backendPID = backendPID
@@ -48,8 +50,14 @@ extension PoolStateMachine {
         return actions
     }
 
-    /// The open of `slot` failed. Fails the request that caused it (if it still waits); others keep waiting.
-    mutating func connectionOpenFailed(slot: Int, now: Int64) -> Actions {
+    /// The open of `slot` failed with `error`; `isPermanent`: retrying will not help (wrong password, unknown
+    /// database). The breaker opens. The request that caused it keeps waiting — for a connection given back or
+    /// the breaker's trial (`actions.retryAt`) — unless waiting is pointless: nothing is open to give back and
+    /// the error is permanent (every waiter fails with `.connectFailed`) or the failures have lasted the pool
+    /// timeout (`.connectBackoff`).
+    mutating func connectionOpenFailed(
+        slot: Int, error: any Error = PoolConnectError.unknown, isPermanent: Bool = false, now: Int64
+    ) -> Actions {
         var actions = Actions()
         guard slot >= 0, slot < slots.count, case .connecting(let cause) = slots[slot].state else { return actions }
         connectingCount -= 1
@@ -58,13 +66,21 @@ extension PoolStateMachine {
         free.append(slot)
         // The server may be restarting: check who answers on the next successful open.
         needsIdentityCheck = true
+        breaker.openFailed(error, isPermanent: isPermanent, now: now)
         if let cause, let index = waiters.firstIndex(where: { $0.id == cause }) {
-            let request = waiters.remove(at: index)
-            if request.isWoken { wokenCount -= 1 }
-            actions.fail.append((request.waiter, .connectFailed))
-            wakeAll(now: now, into: &actions)
+            waiters[index].hasOpen = false
         }
-        fillOpens(into: &actions)
+        guard lifecycle == .running else { return actions }
+        if openCount == 0, breaker.isTripped(now: now, patience: poolTimeoutNanoseconds) {
+            let reason = isPermanent ? PoolFailureReason.connectFailed : backoffReason()
+            while let request = waiters.popFirst() {
+                if request.isWoken { wokenCount -= 1 }
+                if request.hasOpen { orphanOpen(of: request.id) }
+                actions.fail.append((request.waiter, reason))
+            }
+            return actions
+        }
+        if (0..<waiters.count).contains(where: { !waiters[$0].hasOpen }) { actions.retryAt = armRetryTimer() }
         return actions
     }
 
@@ -82,14 +98,28 @@ extension PoolStateMachine {
         let context = slots[slot].context
         leasedCount -= 1
         counters.totalCheckouts -= 1  // the checkout did not happen after all
-        needsIdentityCheck = true
+        suspectConnections(now: now)
         let isShutDown = lifecycle == .shutDown
-        actions.close.append(takeConnection(slot, invalidated: true, freesSlot: isShutDown))
+        let mayOpen = !isShutDown && breaker.mayOpen(now: now)
+        actions.close.append(takeConnection(slot, invalidated: true, freesSlot: !mayOpen))
         if isShutDown {
             actions.fail.append((waiter, .shutDown))
             return actions
         }
         let id = requestID ?? makeRequestID()
+        guard mayOpen else {
+            // Backing off: the request waits at the head of the queue for a connection given back or the trial.
+            if openCount == 0, breaker.isTripped(now: now, patience: poolTimeoutNanoseconds) {
+                actions.fail.append((waiter, backoffReason()))
+                return actions
+            }
+            waiters.prepend(
+                WaitingRequest(
+                    id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false, retries: retries))
+            actions.enqueued = id
+            actions.retryAt = armRetryTimer()
+            return actions
+        }
         slots[slot].state = .connecting(cause: id)
         connectingCount += 1
         waiters.prepend(
@@ -99,11 +129,18 @@ extension PoolStateMachine {
         return actions
     }
 
-    /// The request's deadline passed. Fails it with `.timedOut` if it still waits; a no-op once it was served.
+    /// The request's deadline passed. Fails it with `.timedOut` if it still waits — or `.connectBackoff` while the
+    /// breaker is not closed: the pool could not open the connection it needed, it is not saturated — and is a
+    /// no-op once it was served.
     mutating func leaseDeadlinePassed(_ id: PoolRequestID, now: Int64) -> Actions {
         var actions = Actions()
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return actions }
         let request = removeWaiter(at: index)
+        guard breaker.isClosed else {
+            actions.fail.append((request.waiter, backoffReason()))
+            wakeAll(now: now, into: &actions)
+            return actions
+        }
         counters.timeouts += 1
         if lifecycle == .suspended { counters.timeoutsWhileSuspended += 1 }
         let waited = Duration.nanoseconds(now - request.enqueuedAt)
@@ -184,9 +221,10 @@ extension PoolStateMachine {
         }
     }
 
-    /// One free slot for the oldest waiter that has no open in flight, if any.
+    /// One free slot for the oldest waiter that has no open in flight, if any (and the breaker is closed: while it
+    /// backs off, only its trial opens).
     mutating func openForWaiterWithoutOpen() -> OpenRequest? {
-        guard lifecycle == .running, !waiters.isEmpty, let slot = free.last else { return nil }
+        guard lifecycle == .running, breaker.isClosed, !waiters.isEmpty, let slot = free.last else { return nil }
         guard let index = waiters.firstIndex(where: { !$0.hasOpen }) else { return nil }
         free.removeLast()
         waiters[index].hasOpen = true

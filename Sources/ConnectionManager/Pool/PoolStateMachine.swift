@@ -23,9 +23,16 @@ struct LeaseContext: Sendable {
 /// - `empty` → `connecting` (an open was requested).
 /// - `connecting` → `leased` (handed to a waiter) | `idle` (nobody waits) | `empty` (open failed, or the pool
 ///   shut down meanwhile).
-/// - `idle` → `leased` (checkout) | `connecting` (recycled at checkout) | `empty` (evicted, invalidated, shut down).
+/// - `idle` → `leased` (checkout) | `connecting` (recycled at checkout) | `pinging` (keepalive) | `empty` (evicted,
+///   invalidated, shut down, overflow past its idle lifetime).
+/// - `pinging` → `idle` (alive) | `empty` (dead, or evicted/invalidated/shut down meanwhile).
 /// - `leased` → `idle` (given back) | `leased` (handed straight to the oldest waiter) | `empty` (broken, stale,
 ///   evicted, overflow, shut down) | `connecting` (pre-ping failed: replaced for the same request).
+///
+/// Opening is gated by a `ConnectBreaker`: after a failed open no other starts until its backoff ends, then one
+/// trial. Meanwhile requests that need a new connection wait — for a connection given back or the trial — unless
+/// nothing is open to give back and the breaker has tripped (a permanent error, or failures for as long as the
+/// pool timeout): then they fail at once with `.connectBackoff`.
 ///
 /// Waiting (Go's `sync.Mutex` normal and starvation modes): a returned connection goes idle and the oldest
 /// sleeping waiter that can retry (a parked thread) is woken to take it, keeping its place in the queue, while
@@ -34,7 +41,7 @@ struct LeaseContext: Sendable {
 /// `starvationNanoseconds`, returned connections are handed to it directly and newcomers queue behind it
 /// (fairness bound). Waiters that cannot retry (tasks) are always handed connections directly, in FIFO order.
 ///
-/// Invariants (checked by `invariantViolation()` in tests): `idle + leased + connecting + empty == slots`;
+/// Invariants (checked by `invariantViolation()` in tests): `idle + leased + connecting + pinging + empty == slots`;
 /// while running, idle connections outnumber woken waiters only if no waiter sleeps unwoken; a waiter with
 /// `hasOpen` is the cause of exactly one connecting slot.
 struct PoolStateMachine<Connection: AnyObject, Waiter> {
@@ -45,6 +52,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
             case empty
             case connecting(cause: PoolRequestID?)
             case idle, leased
+            /// Taken out of the idle list for a keepalive ping (`keepalivePinged` brings it back).
+            case pinging
         }
         var state: State = .empty
         var connection: Connection?
@@ -89,6 +98,15 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     let maxOverflow: Int
     let recycleNanoseconds: Int64?
     let prePingNanoseconds: Int64?
+    /// How long a request would wait at most: once connects have failed that long, waiting for one is pointless.
+    let poolTimeoutNanoseconds: Int64
+    let keepaliveNanoseconds: Int64?
+    let minIdle: Int
+    /// 0: overflow connections close when given back.
+    let overflowIdleNanoseconds: Int64
+    var breaker: ConnectBreaker
+    /// The breaker deadline a `connectRetryDue` is scheduled for (0: none), so that one timer serves all waiters.
+    var retryTimerAt: Int64 = 0
 
     var lifecycle = Lifecycle.running
     var generation = 0
@@ -103,6 +121,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var waiters = RingBuffer<WaitingRequest>(capacity: 64)
     var leasedCount = 0
     var connectingCount = 0
+    /// Slots in `pinging`.
+    var pingingCount = 0
     /// Waiters woken to retry that have not come back yet.
     var wokenCount = 0
     var counters = Counters()
@@ -112,6 +132,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var nextConnectionID = 1
     /// Ask the next open for the server identity (first open, or a connection was found dead).
     var needsIdentityCheck = true
+    /// When a connection last came back broken (or failed its ping): the server may have restarted, so every
+    /// connection idle since before then is pinged at its next checkout, whatever its idle time. The first dead one
+    /// is replaced by an open that asks the server's identity, which finds a restart and invalidates the rest: a
+    /// restart costs one error, not one per pooled connection.
+    var suspectSince: Int64?
     /// The identity recorded at the first open (updated after a restart was detected).
     var serverIdentity: String?
     var hasConnectedOnce = false
@@ -128,12 +153,18 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         var connectFailures = 0
     }
 
-    init(configuration: PoolConfiguration) {
+    /// - Parameter seed: for the breaker's jitter (the shell passes a random one; tests a fixed one).
+    init(configuration: PoolConfiguration, seed: UInt64 = 0x5EED) {
         let c = configuration.clamped
         poolSize = c.poolSize
         maxOverflow = c.maxOverflow
         recycleNanoseconds = c.recycle?.nanoseconds
         prePingNanoseconds = c.prePingAfterIdle?.nanoseconds
+        poolTimeoutNanoseconds = c.poolTimeout.nanoseconds
+        keepaliveNanoseconds = c.keepalive?.nanoseconds
+        minIdle = c.minIdle
+        overflowIdleNanoseconds = c.overflowIdleTimeout.nanoseconds
+        breaker = ConnectBreaker(seed: seed)
         let total = c.poolSize + c.maxOverflow
         slots = Array(repeating: Slot(), count: total)
         idle = []
@@ -142,8 +173,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         free.reserveCapacity(total)
     }
 
-    /// Idle plus lent connections (connecting ones are counted apart).
-    var openCount: Int { idle.count + leasedCount }
+    /// Idle, pinged and lent connections (connecting ones are counted apart).
+    var openCount: Int { idle.count + leasedCount + pingingCount }
 
     mutating func takeConnectionID() -> Int {
         defer { nextConnectionID += 1 }
@@ -175,7 +206,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                     slot = preferredSlot
                     index = preferred
                 }
-                if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds {
+                // While the breaker is open an old connection is better than none: recycling waits.
+                if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds, breaker.isClosed {
                     guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
                     idle.remove(at: index)
                     let old = takeConnection(slot, invalidated: true, freesSlot: false)
@@ -192,8 +224,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
             }
             if let slot = free.last {
                 guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
-                free.removeLast()
                 let id = requestID ?? makeRequestID()
+                guard breaker.mayOpen(now: now) else {
+                    return enqueueWhileBackingOff(id, waiter: waiter, context: context, retries: retries, now: now)
+                }
+                free.removeLast()
                 slots[slot].state = .connecting(cause: id)
                 connectingCount += 1
                 waiters.append(
@@ -218,9 +253,10 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     ///     precisely, no hold-time sample); `nil`: the lease's own checkout time.
     ///   - isCheckin: false when the lane gives back a connection nobody holds (no checkin is counted).
     ///   - isRecycled: closed for its age (`isUsable` false), not because it failed.
+    ///   - idleSince: when it became idle, if before `now` (the lane gives back a connection parked there).
     mutating func connectionReleased(
         slot: Int, seq: UInt64, isUsable: Bool, now: Int64, heldSince: Int64? = nil, isCheckin: Bool = true,
-        isRecycled: Bool = false
+        isRecycled: Bool = false, idleSince: Int64? = nil
     ) -> ReleaseAction {
         guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
             return .none
@@ -235,7 +271,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         slots[slot].lastSQL = nil
 
         let isStale = !isUsable || slots[slot].closeOnReturn || slots[slot].generation != generation
-        if !isUsable && !isRecycled { needsIdentityCheck = true }
+        if !isUsable && !isRecycled { suspectConnections(now: now) }
         if isStale || lifecycle == .shutDown {
             let connection = takeConnection(slot, invalidated: isStale)
             if lifecycle == .running, let open = openForWaiterWithoutOpen() {
@@ -251,11 +287,13 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                 let (lent, waiter) = serveOldestWaiter(slot: slot, now: now, isFresh: false)
                 return .handOver(lent, to: waiter)
             }
-        } else if isOverflow {
+        } else if isOverflow, overflowIdleNanoseconds == 0 {
             return .close(takeConnection(slot, invalidated: false))
         }
+        // An overflow connection stays idle for its idle lifetime (`maintenanceDue` closes it after that): under a
+        // steady load above `poolSize` it is reused instead of being opened and closed per checkout.
         slots[slot].state = .idle
-        slots[slot].idleSince = now
+        slots[slot].idleSince = idleSince ?? now
         idle.append(slot)
         if waiters.isEmpty { return .none }
         switch nextWake(now: now) {
@@ -282,7 +320,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     // MARK: The lock-free lane (see `FastLane`)
 
     /// The lane may lend the connections parked in it: the pool runs, is not above `poolSize` (overflow
-    /// connections close when given back, so they go through the machine), and no waiter must be served first
+    /// connections go through the machine, which closes them after their idle lifetime), and no waiter must be served first
     /// (a starving waiter, or a task, which cannot retry and is only ever handed a connection).
     func laneMayLend(now: Int64) -> Bool {
         guard lifecycle == .running, openCount + connectingCount <= poolSize else { return false }
@@ -351,12 +389,23 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         return .handOver(lent, waiter)
     }
 
+    /// A connection died: the others may be dead too (a server restart). Connections idle since before now are
+    /// pinged at their next checkout, and the lane gives back what it holds so that they pass this check.
+    mutating func suspectConnections(now: Int64) {
+        needsIdentityCheck = true
+        guard lifecycle != .shutDown else { return }
+        suspectSince = now
+        laneEpoch += 1
+    }
+
     mutating func lend(_ slot: Int, context: LeaseContext, now: Int64, waited: Int64, isFresh: Bool)
         -> LentConnection<Connection>
     {
         let needsPing: Bool
         if isFresh {
             needsPing = false
+        } else if let suspectSince, slots[slot].idleSince <= suspectSince {
+            needsPing = true  // Idle when another connection was found dead (pre-ping or not).
         } else if let prePingNanoseconds {
             needsPing = prePingNanoseconds == 0 || now - slots[slot].idleSince > prePingNanoseconds
         } else {

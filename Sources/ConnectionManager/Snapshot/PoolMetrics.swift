@@ -17,6 +17,31 @@ public struct LatencySummary: Sendable, Equatable, Codable {
     }
 }
 
+/// The pool's connect breaker (see `ConnectBreaker`): whether it may open connections now.
+public struct ConnectBreakerStatus: Sendable, Equatable, Codable {
+    /// `closed` (opens go ahead), `open` (backing off until `retryAt`) or `half_open` (one trial open in flight).
+    public enum State: String, Sendable, Equatable, Codable {
+        case closed, open
+        case halfOpen = "half_open"
+    }
+    public var state: State
+    /// Failed connection attempts in a row (0 while closed).
+    public var failures: Int
+    /// When the next attempt may start (while open); nil while closed.
+    public var retryAt: Date?
+
+    public init(state: State = .closed, failures: Int = 0, retryAt: Date? = nil) {
+        self.state = state
+        self.failures = failures
+        self.retryAt = retryAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case state, failures
+        case retryAt = "retry_at"
+    }
+}
+
 /// Point-in-time counters and gauges of a pool. JSON keys are the seed's snake_case names.
 ///
 /// `utilization` is `checkedOut / poolSize` (so it exceeds 1.0 while overflow connections are in
@@ -62,6 +87,8 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
     public var timeoutsWhileSuspended: Int
     /// Checkins that restored a connection's session state with `DISCARD ALL` (see ``SessionResetPolicy``).
     public var sessionResets: Int
+    /// Whether the pool may open connections now; nil from a producer that does not report it.
+    public var connectBreaker: ConnectBreakerStatus?
 
     public init(
         size: Int = 0, maxOverflow: Int = 0, checkedIn: Int = 0, checkedOut: Int = 0, overflow: Int = 0,
@@ -69,7 +96,8 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         connectionsCreated: Int = 0, connectionsClosed: Int = 0, invalidations: Int = 0, timeouts: Int = 0,
         connectFailures: Int = 0, leakedConnections: Int = 0, utilization: Double = 0,
         waitTime: LatencySummary = .init(), holdTime: LatencySummary = .init(), isSuspended: Bool = false,
-        generation: Int = 0, timeoutsWhileSuspended: Int = 0, sessionResets: Int = 0
+        generation: Int = 0, timeoutsWhileSuspended: Int = 0, sessionResets: Int = 0,
+        connectBreaker: ConnectBreakerStatus? = nil
     ) {
         self.timeoutsWhileSuspended = timeoutsWhileSuspended
         self.size = size
@@ -93,6 +121,7 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         self.isSuspended = isSuspended
         self.generation = generation
         self.sessionResets = sessionResets
+        self.connectBreaker = connectBreaker
     }
 
     enum CodingKeys: String, CodingKey {
@@ -111,5 +140,6 @@ public struct PoolMetrics: Sendable, Equatable, Codable {
         case isSuspended = "suspended"
         case timeoutsWhileSuspended = "timeouts_while_suspended"
         case sessionResets = "session_resets"
+        case connectBreaker = "connect_breaker"
     }
 }

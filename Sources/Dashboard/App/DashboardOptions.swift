@@ -4,7 +4,7 @@ import Foundation
 /// A demo-only key (e.g. `K`: kill the primary, then promote the standby), supplied by the CLI.
 public struct DemoAction: Sendable {
     public var key: Character
-    /// Shown in the help overlay, e.g. "kill primary, then promote standby (demo)".
+    /// Shown in the help overlay (at most 29 columns fit at 80×24), e.g. "kill primary, promote standby".
     public var help: String
     /// Runs off the main queue after the user confirms; its outcome is shown in the status line.
     public var run: @Sendable () -> MonitorCommandOutcome

@@ -4,6 +4,8 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
     case up, down, left, right
     case enter, escape, tab, backTab
     case pageUp, pageDown, home, end
+    /// F1…F12.
+    case function(Int)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
         case .pageDown: return "PgDn"
         case .home: return "Home"
         case .end: return "End"
+        case .function(let n): return "F\(n)"
         }
     }
 }

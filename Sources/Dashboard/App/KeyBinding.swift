@@ -47,10 +47,10 @@ public enum KeyTable {
         // Order matters: the footer shows what fits from the top, the help overlay lists all.
         var table: [KeyBinding] = [
             KeyBinding(
-                [.character("q")], footer: "q quit", help: "quit pooltop",
+                [.character("q"), .function(10)], label: "q/F10", footer: "q quit", help: "quit pooltop",
                 in: [.main, .leakDetail, .failoverPicker, .help, .outcome], action: .quit),
             KeyBinding(
-                [.character("?")], footer: "? help", help: "show / hide this help",
+                [.character("?"), .function(1)], label: "?/F1", footer: "? help", help: "show / hide this help",
                 in: [.main, .leakDetail, .failoverPicker, .help, .outcome], action: .toggleHelp),
             KeyBinding(
                 [.enter], footer: "Enter open", help: "open leak or target; choose",
@@ -73,7 +73,8 @@ public enum KeyTable {
                 [.character("e")], footer: "e evict", help: "evict idle connections", in: browsing,
                 action: .evictIdle),
             KeyBinding(
-                [.character("p")], footer: "p pause", help: "freeze / unfreeze the display", in: browsing,
+                [.character("p"), .character(" ")], label: "p/Space", footer: "p pause",
+                help: "freeze / unfreeze the display", in: browsing,
                 action: .pause),
             KeyBinding(
                 [.character("+"), .character("=")], label: "+", footer: "+/- rate",
@@ -94,7 +95,7 @@ public enum KeyTable {
                 [.character("k"), .up], label: "k/↑", footer: nil, help: "previous row / scroll up",
                 in: [.main, .leakDetail, .failoverPicker], action: .moveUp),
             KeyBinding(
-                [.pageDown, .character(" ")], label: "PgDn", footer: "PgUp/PgDn page", help: "page down",
+                [.pageDown], label: "PgDn", footer: "PgUp/PgDn page", help: "page down",
                 in: [.main, .leakDetail], action: .pageDown),
             KeyBinding([.pageUp], footer: nil, help: "page up", in: [.main, .leakDetail], action: .pageUp),
         ]

@@ -12,11 +12,32 @@ public enum DashboardView {
         return buffer
     }
 
+    /// Below 80×24: what matters in one line (health, in use, leaks, how to quit), then why the rest is missing.
+    static func renderTooSmall(_ state: DashboardState, in area: Rect, into buffer: inout Buffer) {
+        var spans: [Span] = []
+        if let snap = state.snapshot {
+            let health = HeaderPanel.health(snap, glyphs: buffer.glyphs)
+            let m = snap.metrics
+            spans = [
+                health, Span(" \(m.checkedOut)/\(m.size) in use ", .header),
+                Span(" leaks \(snap.leaks.count) ", snap.leaks.isEmpty ? .header : Style(.warning, .bold)),
+            ]
+            if case .stale = state.sourceStatus {
+                spans.insert(Span(" STALE ", Style(.critical, [.reverse, .bold])), at: 0)
+            }
+        }
+        spans.append(Span(" q quits ", Style(.muted)))
+        buffer.write(spans, in: area.row(0))
+        if area.height > 1 {
+            let text = "need \(minimumWidth)×\(minimumHeight) for the full view, have \(area.width)×\(area.height)"
+            buffer.write(text, x: 0, y: 1, maxWidth: area.width, style: Style(.muted))
+        }
+    }
+
     public static func render(_ state: DashboardState, into buffer: inout Buffer) {
         let area = buffer.area
         guard area.width >= minimumWidth, area.height >= minimumHeight else {
-            let text = "terminal too small: need \(minimumWidth)×\(minimumHeight), have \(area.width)×\(area.height)"
-            buffer.write(text, x: 0, y: area.height / 2, maxWidth: area.width, style: Style(.warning, .bold))
+            renderTooSmall(state, in: area, into: &buffer)
             return
         }
         guard let snapshot = state.snapshot else {

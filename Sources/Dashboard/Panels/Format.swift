@@ -61,6 +61,17 @@ public enum Format {
     }
 
     /// One line of SQL: whitespace runs collapsed.
+    /// An error with its cause first: libpq's `connection to server at "h" (ip), port 5432 failed: Connection
+    /// refused` becomes `Connection refused — connection to server at "h" (ip), port 5432`, so a cut line still
+    /// says what is wrong. Other texts are only put on one line.
+    public static func causeFirst(_ error: String) -> String {
+        let text = oneLine(error)
+        guard let marker = text.range(of: " failed: "), text.hasPrefix("connection to server") else { return text }
+        let cause = text[marker.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard !cause.isEmpty else { return text }
+        return "\(cause.prefix(1).uppercased())\(cause.dropFirst()) — \(text[..<marker.lowerBound])"
+    }
+
     public static func oneLine(_ sql: String) -> String {
         if isOneLine(sql) { return sql }
         return sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")

@@ -18,12 +18,7 @@ struct HeaderPanel {
                 Span(" STALE \(Format.age(checkedAt.timeIntervalSince(since))) ", Style(.critical, [.reverse, .bold])))
         }
         if state.isPaused { flags.append(Span(" PAUSED ", Style(.warning, [.reverse, .bold]))) }
-        let essential = [
-            Span(" \(snap.failover.isPrimary ? "primary" : "standby") ", h.with(.bold)), bar,
-            snap.isHealthy
-                ? Span(" \(g.check) healthy ", Style(.ok, .bold))
-                : Span(" \(g.cross) UNHEALTHY ", Style(.critical, [.bold, .reverse])),
-        ]
+        let essential = [Span(" \(Self.role(snap)) ", h.with(.bold)), bar, Self.health(snap, glyphs: g)]
         // Dropped from the end when the left side (who and where) needs the room.
         var optional: [[Span]] = [
             [bar, Span(" failovers \(snap.failover.failoverCount) ", h)],
@@ -47,6 +42,30 @@ struct HeaderPanel {
         buffer.write(left + [Span(url, h)], in: Rect(x: area.x, y: area.y, width: room, height: 1))
         if rightWidth <= area.width {
             buffer.write(right, in: Rect(x: area.maxX - rightWidth, y: area.y, width: rightWidth, height: 1))
+        }
+    }
+
+    /// The current target's role as last seen: never "standby" for a target that is down or not yet checked.
+    static func role(_ snap: ManagerSnapshot) -> String {
+        let current = snap.failover.targets.first { $0.isCurrent }
+        switch current?.role {
+        case .primary: return "primary"
+        case .standby: return "standby"
+        case .unreachable: return "unreachable"
+        case .unknown, nil:
+            if snap.failover.isPrimary { return "primary" }
+            return snap.health.state == .checking ? "checking…" : "role unknown"
+        }
+    }
+
+    /// The health verdict: "healthy" only for a recent passing check, never before the first or when stale.
+    static func health(_ snap: ManagerSnapshot, glyphs g: Glyphs) -> Span {
+        switch snap.health.state {
+        case .healthy: return Span(" \(g.check) healthy ", Style(.ok, .bold))
+        case .failing: return Span(" \(g.cross) UNHEALTHY ", Style(.critical, [.bold, .reverse]))
+        case .stale: return Span(" ? check stale ", Style(.warning, [.bold, .reverse]))
+        case .checking: return Span(" … checking ", Style(.muted, .bold))
+        case .unknown: return Span(" ? not checked ", Style(.muted, .bold))
         }
     }
 

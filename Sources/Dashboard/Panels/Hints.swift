@@ -24,12 +24,22 @@ public enum Hints {
     public static func compute(_ snap: ManagerSnapshot, highSince: Date?) -> [Hint] {
         var hints: [Hint] = []
         let m = snap.metrics
-        if !snap.isHealthy {
-            let why = snap.lastHealthCheck?.error.map { ": \(Format.oneLine($0))" } ?? ""
+        switch snap.health.state {
+        case .failing:
+            // The cause first: at 80 columns the end of the line is what gets cut.
+            let why = (snap.health.detail ?? snap.lastHealthCheck?.error).map { "\(Format.causeFirst($0)) — " } ?? ""
             hints.append(
                 Hint(
                     severity: .critical,
-                    text: "Health checks failing\(why). Check the server and network, or press f to fail over."))
+                    text: "\(why)health checks failing. Check the server and network, or press f to fail over."))
+        case .stale:
+            hints.append(
+                Hint(
+                    severity: .critical,
+                    text: "\(snap.health.detail ?? "The last health check result is old; a check may be stuck.") "
+                        + "The server may be hanging."))
+        case .healthy, .checking, .unknown:
+            break
         }
         if m.isSuspended {
             hints.append(Hint(severity: .warning, text: "Checkouts are suspended: callers wait. Press s to resume."))
@@ -45,12 +55,23 @@ public enum Hints {
                     severity: .warning,
                     text: "Pool above 80 % \(span): raise pool_size / max_overflow or find slow holders (Leaks)."))
         }
-        if m.timeouts > 0 {
+        // The last minute, not the lifetime total: a hint clears when the problem is over.
+        let recent = snap.recent
+        if recent.timeoutsWhileSuspended > 0 {
+            let n = recent.timeoutsWhileSuspended
             hints.append(
                 Hint(
                     severity: .warning,
-                    text: "\(m.timeouts) checkouts timed out waiting: raise pool_timeout or the pool size, "
-                        + "or shorten transactions."))
+                    text: "\(n) checkout\(n == 1 ? "" : "s") timed out in the last minute because the pool is "
+                        + "suspended\(m.isSuspended ? ": press s to resume" : " (it was resumed since)")."))
+        }
+        let saturated = recent.timeouts - recent.timeoutsWhileSuspended
+        if saturated > 0 {
+            hints.append(
+                Hint(
+                    severity: .warning,
+                    text: "\(saturated) checkout\(saturated == 1 ? "" : "s") timed out in the last minute (pool "
+                        + "saturated): raise pool_timeout or the pool size, or shorten transactions."))
         }
         if !snap.leaks.isEmpty {
             let n = snap.leaks.count
@@ -60,11 +81,12 @@ public enum Hints {
                     text: "\(n) connection\(n == 1 ? "" : "s") held > \(Int(snap.leakThreshold))s: Enter on a leak "
                         + "shows where it was checked out; x terminates it."))
         }
-        if m.connectFailures > 0, snap.isHealthy {
+        if recent.connectFailures > 0, snap.health.state == .healthy {
             hints.append(
                 Hint(
                     severity: .info,
-                    text: "\(m.connectFailures) connects failed: check the URL, credentials and max_connections."))
+                    text: "\(recent.connectFailures) connects failed in the last minute: check the URL, credentials "
+                        + "and max_connections."))
         }
         if m.waiting > 0, m.utilization < highUtilization {
             hints.append(Hint(severity: .info, text: "\(m.waiting) callers waiting for a connection."))

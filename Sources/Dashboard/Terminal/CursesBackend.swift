@@ -141,6 +141,7 @@ final class CursesBackend {
                 case KEY_HOME: out.append(.key(.home))
                 case KEY_END: out.append(.key(.end))
                 case cnc_key_resize(): out.append(.resized)
+                case cnc_key_f(1)...cnc_key_f(12): out.append(.key(.function(Int(Int32(ch) - cnc_key_f(0)))))
                 default: break
                 }
                 continue

@@ -5,7 +5,8 @@ import TOMLKit
 ///
 /// `load("NAME")` looks in each directory of `$POOLTOP_THEMES` (colon separated), then in the
 /// `themes/` directory found by walking up from the executable's directory (so `.build/debug/pooltop`
-/// finds the repository's `themes/`); `default` and `monochrome` fall back to built-ins.
+/// finds the repository's `themes/`), then among the themes compiled into the binary (``EmbeddedThemes``: every
+/// file of `themes/`), so a copied binary has them all; `default` and `monochrome` fall back to built-ins.
 /// `load("PATH")` reads that file when the argument contains `/` or ends in `.toml`.
 public struct ThemeLoader: Sendable {
     public var environment: [String: String]
@@ -65,18 +66,44 @@ public struct ThemeLoader: Sendable {
             let path = URL(fileURLWithPath: dir).appendingPathComponent("\(nameOrPath).toml").path
             if FileManager.default.fileExists(atPath: path) { return try Self.read(file: path) }
         }
+        if let text = EmbeddedThemes.texts[nameOrPath] {
+            return try Self.parse(text, file: "(built-in) \(nameOrPath).toml", defaultName: nameOrPath)
+        }
         switch nameOrPath {
         case "default": return Theme.builtinDefault
         case "monochrome": return Theme.monochrome
         default:
             let searched = dirs.isEmpty ? "no theme directory found" : "looked in " + dirs.joined(separator: ", ")
+            let builtIn = EmbeddedThemes.texts.keys.sorted().joined(separator: ", ")
             throw ThemeError(
-                kind: .notFound, file: nameOrPath, detail: "no theme named \"\(nameOrPath)\" (\(searched))")
+                kind: .notFound, file: nameOrPath,
+                detail: "no theme named \"\(nameOrPath)\" (\(searched); built in: \(builtIn))")
         }
     }
 
     /// Reads and parses one theme file.
     public static func read(file: String) throws(ThemeError) -> Theme {
+        // Say what is wrong with the path before Foundation does ("NSCocoaErrorDomain error 256"); a FIFO or
+        // /dev/zero would block or never end.
+        var info = stat()
+        if stat(file, &info) != 0 {
+            let reason =
+                errno == ELOOP
+                ? "it is a loop of symbolic links" : errno == ENOENT ? "no such file" : String(cString: strerror(errno))
+            throw ThemeError(kind: .unreadable, file: file, detail: "cannot read the theme file: \(reason)")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw ThemeError(
+                kind: .unreadable, file: file, detail: "it is a directory; expected a theme file (NAME.toml)")
+        }
+        if (info.st_mode & S_IFMT) != S_IFREG {
+            throw ThemeError(
+                kind: .unreadable, file: file, detail: "it is not a regular file (a device, FIFO or socket)")
+        }
+        if info.st_size > 1 << 20 {
+            throw ThemeError(
+                kind: .unreadable, file: file, detail: "it is \(info.st_size) bytes; a theme file is at most 1 MiB")
+        }
         let text: String
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)

@@ -86,7 +86,7 @@ struct DemoCommand: ParsableCommand {
             throw ExitCode(1)
         }
         // K stays pooltop's: pooltop owns the cluster, the service only uses it.
-        let killAndPromote = DemoAction(key: "K", help: "kill the primary, then promote the standby (demo)") {
+        let killAndPromote = DemoAction(key: "K", help: "kill primary, promote standby") {
             do {
                 try cluster.primary.kill9()
             } catch {

@@ -10,10 +10,11 @@ import Testing
 struct SettingBoundsTests {
     static let url = "postgresql://u@db/app"
 
-    static let integers = ["DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_FAILOVER_RETRY_ATTEMPTS"]
+    static let integers = ["DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_FAILOVER_RETRY_ATTEMPTS", "DB_POOL_MIN_IDLE"]
     static let durations = [
         "DB_POOL_TIMEOUT", "DB_POOL_RECYCLE", "DB_PRE_PING_AFTER_IDLE", "DB_LEAK_THRESHOLD", "DB_HEALTH_CHECK_INTERVAL",
-        "DB_FAILOVER_RETRY_DELAY", "DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT",
+        "DB_FAILOVER_RETRY_DELAY", "DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT", "DB_POOL_KEEPALIVE",
+        "DB_OVERFLOW_IDLE_TIMEOUT",
     ]
     static let booleans = [
         "DB_POOL_PRE_PING", "DB_POOL_PREFILL", "DB_LEAK_DETECTION", "DB_HEALTH_CHECK", "DB_FAILOVER_ENABLED",
@@ -52,6 +53,7 @@ struct SettingBoundsTests {
         }
         + ["-1", "99999999999999999999", "bad group!"].map { Case(variable: "DB_CONTROL_GROUP", value: $0) }
         + ["sometimes", "", "🙂", "discard"].map { Case(variable: "DB_SESSION_RESET", value: $0) }
+        + ["11"].map { Case(variable: "DB_POOL_MIN_IDLE", value: $0) }  // Above the default pool size (10).
 
     @Test("a bad value is a typed error naming the variable and the value as typed", arguments: cases)
     func refused(_ bad: Case) {

@@ -48,11 +48,11 @@ struct DeadlineTests {
 
     @Test func closedPortFailsFastInsteadOfWaitingForTheDeadline() throws {
         let port = try TestServer.closedPort()
-        // With a 60 s connect deadline and pool timeout, only an immediate refusal lets this test finish quickly;
-        // a wait for the deadline would give connectTimedOut instead.
+        // With a 60 s connect deadline, only an immediate refusal lets the attempts fail within the 500 ms pool
+        // timeout (they are retried with backoff meanwhile); a wait for the deadline would give connectTimedOut.
         let manager = try ManagerTests.manager("closedport", url: "postgresql://postgres@127.0.0.1:\(port)/postgres") {
             $0.connectTimeout = .seconds(60)
-            $0.poolTimeout = .seconds(60)
+            $0.poolTimeout = .milliseconds(500)
         }
         defer { manager.shutdown() }
         let error = try #require(throws: PoolError.self) { try manager.withConnection { _ in } }
@@ -65,9 +65,10 @@ struct DeadlineTests {
     }
 
     @Test func connectToAStoppedServerFailsAtTheConnectTimeout() throws {
+        // The pool timeout ends with the first attempt: the error comes at the connect deadline, not a retry later.
         let manager = try ManagerTests.manager("stoppedconnect", url: cluster.primary.url) {
             $0.connectTimeout = .milliseconds(300)
-            $0.poolTimeout = .seconds(10)
+            $0.poolTimeout = .milliseconds(300)
         }
         defer { manager.shutdown() }
         try cluster.primary.pause()
@@ -85,8 +86,10 @@ struct DeadlineTests {
         #expect(after > .milliseconds(250) && after <= .milliseconds(300))
         #expect(manager.metrics().connectFailures == 1)
         #expect(manager.metrics().timeouts == 0)
-        // Once resumed, the same manager connects.
-        #expect(try manager.withConnection { try $0.execute("SELECT 1")[row: 0].int(0) } == 1)
+        // Once resumed, the same manager connects (after the breaker's backoff of at most 50 ms).
+        #expect(
+            ManagerTests.eventually { (try? manager.withConnection { try $0.execute("SELECT 1")[row: 0].int(0) }) == 1 }
+        )
     }
 
     @Test func queryOnAStoppedServerFailsAtTheQueryTimeout() throws {

@@ -171,9 +171,10 @@ extension PoolError {
         return nil
     }
 
-    /// The underlying error of a `.connectFailed`, nil for other cases.
+    /// The underlying error of a `.connectFailed`, or the last connect error of a `.connectBackoff`; nil otherwise.
     var connectError: (any Error)? {
         if case .connectFailed(let underlying) = self { return underlying }
+        if case .connectBackoff(let lastError, _) = self { return lastError }
         return nil
     }
 }

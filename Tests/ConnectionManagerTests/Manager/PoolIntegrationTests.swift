@@ -21,6 +21,7 @@ struct PoolIntegrationTests {
         let manager = try ManagerTests.manager("overflow") {
             $0.poolSize = 2
             $0.maxOverflow = 2
+            $0.overflowIdleTimeout = .zero
         }
         defer { manager.shutdown() }
         let app = manager.configuration.effectiveApplicationName
@@ -90,7 +91,8 @@ struct PoolIntegrationTests {
             return
         }
         let m = manager.metrics()
-        #expect(m.connectFailures == 1)
+        // Retried with backoff within the 300 ms pool timeout: a few attempts, then the last error.
+        #expect(m.connectFailures >= 1 && m.connectFailures <= 5)
         #expect(m.timeouts == 0)
         #expect(m.checkedOut == 0)
         #expect(m.connectionsCreated == 0)

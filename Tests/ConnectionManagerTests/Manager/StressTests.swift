@@ -14,6 +14,7 @@ struct StressTests {
             $0.maxOverflow = 4
             $0.poolTimeout = .seconds(60)
             $0.prePingAfterIdle = .milliseconds(1)
+            $0.overflowIdleTimeout = .zero  // overflow closes on checkin: back to pool size when the load stops
         }
         defer { manager.shutdown() }
         let app = manager.configuration.effectiveApplicationName

@@ -16,6 +16,8 @@ final class MemoryConnection: Sendable {
 /// Shared, observable state of a `MemoryConnectionFactory`.
 final class MemoryServer: Sendable {
     let opened = Atomic<Int>(0)
+    /// Every call of `open`, failed ones included.
+    let attempts = Atomic<Int>(0)
     let closed = Atomic<Int>(0)
     let pings = Atomic<Int>(0)
     let failOpens = Atomic<Bool>(false)
@@ -36,6 +38,7 @@ struct MemoryConnectionFactory: PoolConnectionFactory {
     func open(deadline: ContinuousClock.Instant) throws -> MemoryConnection {
         let delay = server.openDelayMicroseconds.load(ordering: .relaxed)
         if delay > 0 { usleep(UInt32(delay)) }
+        server.attempts.wrappingAdd(1, ordering: .relaxed)
         if server.failOpens.load(ordering: .relaxed) { throw MemoryConnectError() }
         let id = server.opened.wrappingAdd(1, ordering: .relaxed).newValue
         return MemoryConnection(id: id)

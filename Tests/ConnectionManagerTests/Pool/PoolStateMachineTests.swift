@@ -13,9 +13,16 @@ typealias Machine = PoolStateMachine<FakeConnection, String>
 private let ms: Int64 = 1_000_000
 
 private func config(
-    size: Int = 2, overflow: Int = 0, recycle: Duration? = nil, prePing: Duration? = nil
+    size: Int = 2, overflow: Int = 0, recycle: Duration? = nil, prePing: Duration? = nil,
+    timeout: Duration = .seconds(30), keepalive: Duration? = nil, minIdle: Int = 0, overflowIdle: Duration = .zero
 ) -> PoolConfiguration {
-    PoolConfiguration(poolSize: size, maxOverflow: overflow, recycle: recycle, prePingAfterIdle: prePing)
+    PoolConfiguration(
+        poolSize: size, maxOverflow: overflow, poolTimeout: timeout, recycle: recycle, prePingAfterIdle: prePing,
+        keepalive: keepalive, minIdle: minIdle, overflowIdleTimeout: overflowIdle)
+}
+
+private struct TestConnectError: Error, CustomStringConvertible {
+    var description: String { "connection refused" }
 }
 
 private let ctx = LeaseContext(threadName: "test", stack: nil)
@@ -382,7 +389,7 @@ struct PoolStateMachineTests {
         #expect(m.checkedIn == 0 && m.checkedOut == 0 && m.connectionsClosed == 2)
     }
 
-    @Test func connectFailureFailsOnlyItsRequester() {
+    @Test func connectFailureKeepsItsRequesterWaitingForAConnectionGivenBack() {
         var d = Driver(config(size: 2))
         let a = d.lease("A")
         guard case .open(_, let openB) = d.request("B") else {
@@ -393,24 +400,28 @@ struct PoolStateMachineTests {
             Issue.record("C waits, no room")
             return
         }
-        let actions = d.m.connectionOpenFailed(slot: openB.slot, now: 1 * ms)
+        let actions = d.m.connectionOpenFailed(slot: openB.slot, error: TestConnectError(), now: 1 * ms)
         d.check()
-        #expect(actions.fail.map(\.0) == ["B"])
-        guard case .connectFailed = actions.fail[0].1 else {
-            Issue.record("connectFailed")
+        // Nobody fails at once, and nothing opens while the breaker backs off (50 ms, half of it or more).
+        #expect(actions.fail.isEmpty && actions.open.isEmpty)
+        let retryAt = try! #require(actions.retryAt)
+        #expect(retryAt >= 26 * ms && retryAt <= 51 * ms)
+        var m = d.m.metrics()
+        #expect(m.connectFailures == 1 && m.timeouts == 0 && m.waiting == 2)
+        #expect(m.connectBreaker == ConnectBreakerStatus(state: .open, failures: 1))
+        // A connection given back goes to B, the oldest waiter.
+        guard case .handOver(_, "B") = d.release(a, at: 2 * ms) else {
+            Issue.record("B is served by a release")
             return
         }
-        // C keeps waiting; the freed room is used to try again for C.
-        #expect(actions.open.count == 1)
-        let m = d.m.metrics()
-        #expect(m.connectFailures == 1 && m.timeouts == 0 && m.waiting == 1)
-        guard case .handOver(_, "C") = d.release(a) else {
-            Issue.record("C is served by a release")
-            return
-        }
-        // C's open now belongs to nobody and will park idle.
-        let opened = d.open(actions.open[0].slot)
-        #expect(opened.handOver.isEmpty && d.m.metrics().checkedIn == 1)
+        // The backoff ends: one trial open, for C.
+        let retry = d.m.connectRetryDue(now: retryAt)
+        d.check()
+        #expect(retry.open.count == 1 && d.m.metrics().connectBreaker?.state == .halfOpen)
+        let opened = d.open(retry.open[0].slot, at: retryAt + ms)
+        #expect(opened.handOver.map(\.1) == ["C"])
+        m = d.m.metrics()
+        #expect(m.connectBreaker == ConnectBreakerStatus(state: .closed, failures: 0) && m.waiting == 0)
     }
 
     @Test func openedConnectionGoesToOldestWaiter() {
@@ -421,10 +432,10 @@ struct PoolStateMachineTests {
         }
         // R2's open finishes first but R1 came first.
         #expect(d.open(o2.slot).handOver.first?.1 == "R1")
-        // R1's open now belongs to R2; its failure fails R2, not R1.
-        let failed = d.m.connectionOpenFailed(slot: o1.slot, now: 0)
+        // R1's open now belongs to R2; its failure leaves R2 waiting for the breaker's trial.
+        let failed = d.m.connectionOpenFailed(slot: o1.slot, error: TestConnectError(), now: 0)
         d.check()
-        #expect(failed.fail.map(\.0) == ["R2"])
+        #expect(failed.fail.isEmpty && failed.retryAt != nil && d.m.metrics().waiting == 1)
     }
 
     @Test func cancelledWaiterLeavesQueue() {
@@ -670,5 +681,251 @@ struct PoolStateMachineTests {
         let actions = d.m.resume(now: 30)
         d.check()
         #expect(actions.handOver.map(\.1) == ["W1"] && actions.wake.isEmpty)
+    }
+}
+
+// MARK: - Connect breaker, overflow idle lifetime, keepalive, minimum idle
+
+extension PoolStateMachineTests {
+    @Suite("PoolStateMachine in the background")
+    struct Background {
+        @Test func backoffDoublesWithJitterFrom50MillisecondsUpTo5Seconds() {
+            var breaker = ConnectBreaker(seed: 42)
+            var now: Int64 = 0
+            var full: Int64 = 50 * ms
+            for _ in 0..<12 {
+                let mayOpen = breaker.mayOpen(now: now)
+                #expect(mayOpen)
+                let retryAt = breaker.openFailed(TestConnectError(), isPermanent: false, now: now)
+                #expect(retryAt - now >= full / 2 && retryAt - now <= full, "\(retryAt - now) for \(full)")
+                #expect(!breaker.isTrialDue(now: retryAt - 1) && breaker.isTrialDue(now: retryAt))
+                now = retryAt
+                full = min(full * 2, 5_000 * ms)
+            }
+            #expect(breaker.failures == 12)
+            // Opens that were in flight when it opened do not extend the backoff.
+            var again = ConnectBreaker(seed: 1)
+            let first = again.openFailed(TestConnectError(), isPermanent: false, now: 0)
+            #expect(again.openFailed(TestConnectError(), isPermanent: false, now: 1) == first && again.failures == 1)
+            again.reset()
+            #expect(again.isClosed && again.failures == 0 && again.lastError == nil)
+        }
+
+        @Test func halfOpenLetsOneTrialThroughAndItsSuccessOpensForTheOthers() {
+            var d = Driver(config(size: 3))
+            guard case .open(_, let o1) = d.request("R1") else {
+                Issue.record("R1 opens")
+                return
+            }
+            let failed = d.m.connectionOpenFailed(slot: o1.slot, error: TestConnectError(), now: 0)
+            let retryAt = try! #require(failed.retryAt)
+            // While open, a newcomer waits (the timer is already armed for this backoff).
+            guard case .wait = d.request("R2", at: 1 * ms) else {
+                Issue.record("R2 waits while backing off")
+                return
+            }
+            // Past the backoff a newcomer's open is the trial; the next one waits although there is room.
+            guard case .open(_, let trial) = d.request("R3", at: retryAt) else {
+                Issue.record("R3 is the trial")
+                return
+            }
+            guard case .wait = d.request("R4", at: retryAt) else {
+                Issue.record("R4 waits for the trial")
+                return
+            }
+            #expect(d.m.metrics().connecting == 1)
+            let opened = d.open(trial.slot, at: retryAt + ms)
+            // The trial's connection goes to the oldest waiter; the closed breaker opens for the rest.
+            #expect(opened.handOver.map(\.1) == ["R1"] && opened.open.count == 2)
+        }
+
+        @Test func failsFastOnceNothingIsOpenAndConnectsFailedForThePoolTimeout() {
+            var d = Driver(config(size: 1, timeout: .milliseconds(300)))
+            guard case .open(let r1, let o1) = d.request("R1") else {
+                Issue.record("R1 opens")
+                return
+            }
+            _ = d.m.connectionOpenFailed(slot: o1.slot, error: TestConnectError(), now: 0)
+            // R1's deadline: the pool is not saturated, it cannot connect — connectBackoff, not timedOut.
+            let expired = d.m.leaseDeadlinePassed(r1, now: 300 * ms)
+            guard case .connectBackoff(let lastError, let retryAt) = try! #require(expired.fail.first?.1) else {
+                Issue.record("expected connectBackoff, got \(expired.fail)")
+                return
+            }
+            #expect(lastError is TestConnectError && retryAt <= 50 * ms)
+            #expect(d.m.metrics().timeouts == 0)
+            // The backoff is over: a newcomer's open is the trial. It fails; failing for 300 ms with nothing open,
+            // its requester fails at once.
+            guard case .open(_, let trial) = d.request("R2", at: 300 * ms) else {
+                Issue.record("R2's open is the trial (backoff over)")
+                return
+            }
+            let failed = d.m.connectionOpenFailed(slot: trial.slot, error: TestConnectError(), now: 301 * ms)
+            d.check()
+            #expect(failed.fail.map(\.0) == ["R2"] && d.m.metrics().connectFailures == 2)
+            // Within the new backoff, a newcomer fails at once, without an attempt.
+            guard case .failed(.connectBackoff) = d.request("R3", at: 302 * ms) else {
+                Issue.record("R3 fails fast")
+                return
+            }
+            #expect(d.m.metrics().connecting == 0 && d.m.metrics().connectFailures == 2)
+        }
+
+        @Test func permanentConnectErrorFailsTheWaitersAtOnce() {
+            var d = Driver(config(size: 2))
+            guard case .open(_, let o1) = d.request("R1") else {
+                Issue.record("R1 opens")
+                return
+            }
+            let failed = d.m.connectionOpenFailed(slot: o1.slot, error: TestConnectError(), isPermanent: true, now: 0)
+            d.check()
+            guard failed.fail.map(\.0) == ["R1"], case .connectFailed = failed.fail[0].1 else {
+                Issue.record("R1 fails with connectFailed: \(failed.fail)")
+                return
+            }
+            guard case .failed(.connectBackoff) = d.request("R2", at: 1 * ms) else {
+                Issue.record("R2 fails fast while the breaker is open")
+                return
+            }
+        }
+
+        @Test func withConnectionsOpenRequestsWaitForOneGivenBackEvenWhenTripped() {
+            // "Too many clients": the server takes no more connections, but the pool holds one.
+            var d = Driver(config(size: 2, timeout: .milliseconds(100)))
+            let a = d.lease("A")
+            guard case .open(_, let o) = d.request("B") else {
+                Issue.record("B opens")
+                return
+            }
+            let first = d.m.connectionOpenFailed(slot: o.slot, error: TestConnectError(), now: 0)
+            let trial = d.m.connectRetryDue(now: try! #require(first.retryAt))
+            // The trial fails 200 ms after the first failure (past the pool timeout): B still waits.
+            let second = d.m.connectionOpenFailed(slot: trial.open[0].slot, error: TestConnectError(), now: 200 * ms)
+            #expect(second.fail.isEmpty && d.m.breaker.isTripped(now: 200 * ms, patience: 100 * ms))
+            guard case .wait = d.request("C", at: 201 * ms) else {
+                Issue.record("C waits: a connection will come back")
+                return
+            }
+            guard case .handOver(let lent, "B") = d.release(a, at: 510 * ms),
+                case .handOver(_, "C") = d.release(lent, at: 520 * ms)
+            else {
+                Issue.record("B then C are served by the connection given back")
+                return
+            }
+        }
+
+        @Test func targetChangeClosesTheBreakerAndOpensForTheWaiters() {
+            var d = Driver(config(size: 2))
+            guard case .open(_, let o1) = d.request("R1") else {
+                Issue.record("R1 opens")
+                return
+            }
+            _ = d.m.connectionOpenFailed(slot: o1.slot, error: TestConnectError(), now: 0)
+            let actions = d.m.targetChanged()
+            d.check()
+            #expect(d.m.breaker.isClosed && actions.open.count == 1 && d.m.generation == 1)
+        }
+
+        @Test func overflowConnectionsStayIdleForTheirLifetimeThenClose() {
+            var d = Driver(config(size: 1, overflow: 2, overflowIdle: .seconds(1)))
+            let a = d.lease("A")
+            let b = d.lease("B")
+            let c = d.lease("C")
+            // Given back above pool size: kept idle (it used to be closed), and reused by the next checkout.
+            guard case .none = d.release(c, at: 1 * ms) else {
+                Issue.record("overflow kept idle")
+                return
+            }
+            guard case .leased(let again) = d.request("D", at: 2 * ms), again.connection === c.connection else {
+                Issue.record("D reuses the overflow connection without opening one")
+                return
+            }
+            _ = d.release(again, at: 3 * ms)
+            _ = d.release(b, at: 500 * ms)
+            _ = d.release(a, at: 600 * ms)
+            #expect(d.m.metrics().connectionsCreated == 3)
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 900 * ms).close.isEmpty)
+            // c idle since 3 ms passes its lifetime first; b next; a never (pool size).
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 1_003 * ms).close.map(\.name) == [c.connection.name])
+            d.check()
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 5_000 * ms).close.map(\.name) == [b.connection.name])
+            d.check()
+            let m = d.m.metrics()
+            #expect(m.checkedIn == 1 && m.overflow == 0 && m.connectionsClosed == 2)
+        }
+
+        @Test func zeroOverflowLifetimeClosesOnCheckinAsBefore() {
+            var d = Driver(config(size: 1, overflow: 1))
+            let a = d.lease("A")
+            let b = d.lease("B")
+            guard case .close = d.release(b) else {
+                Issue.record("closed when given back")
+                return
+            }
+            _ = d.release(a)
+        }
+
+        @Test func keepalivePingsIdleConnectionsAndAWaiterGetsThePingedOne() {
+            var d = Driver(config(size: 1, keepalive: .seconds(1)))
+            let a = d.lease("A")
+            _ = d.release(a, at: 0)
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 999 * ms).ping.isEmpty)
+            let tick = d.m.maintenanceDue(laneIdle: 0, now: 1_000 * ms)
+            d.check()
+            #expect(tick.ping.map(\.slot) == [a.slot] && d.m.metrics().checkedIn == 1)
+            // A task arrives during the ping: it waits (the connection is busy being pinged), then gets it.
+            guard case .wait = d.request("T", at: 1_001 * ms) else {
+                Issue.record("T waits")
+                return
+            }
+            let back = d.m.keepalivePinged(slot: a.slot, isAlive: true, now: 1_002 * ms)
+            d.check()
+            #expect(back.handOver.map(\.1) == ["T"])
+            // Its idle time starts again: no ping before another second.
+            _ = d.release(back.handOver[0].0, at: 1_003 * ms)
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 1_500 * ms).ping.isEmpty)
+        }
+
+        @Test func deadKeepaliveConnectionIsClosedAndReplacedForAWaiter() {
+            var d = Driver(config(size: 1, keepalive: .seconds(1)))
+            let a = d.lease("A")
+            _ = d.release(a, at: 0)
+            _ = d.m.maintenanceDue(laneIdle: 0, now: 2_000 * ms)
+            guard case .wait = d.request("T", at: 2_001 * ms) else {
+                Issue.record("T waits")
+                return
+            }
+            let back = d.m.keepalivePinged(slot: a.slot, isAlive: false, now: 2_002 * ms)
+            d.check()
+            #expect(back.close.count == 1 && back.open.count == 1 && d.m.metrics().invalidations == 1)
+        }
+
+        @Test func minimumIdleIsOpenedInTheBackgroundAndCountsTheLane() {
+            var d = Driver(config(size: 4, minIdle: 2))
+            let tick = d.m.maintenanceDue(laneIdle: 0, now: 0)
+            d.check()
+            #expect(tick.open.count == 2)
+            // Opening: not again.
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 1).open.isEmpty)
+            for open in tick.open { #expect(d.open(open.slot, at: 2).handOver.isEmpty) }
+            #expect(d.m.metrics().checkedIn == 2)
+            // Both lent and parked in the lane (the machine counts them as lent): still two idle.
+            let x = d.lease("X")
+            let y = d.lease("Y")
+            #expect(d.m.maintenanceDue(laneIdle: 2, now: 3).open.isEmpty)
+            // Lent for real: two more, never above pool size.
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 4).open.count == 2)
+            _ = (x, y)
+        }
+
+        @Test func minimumIdleRefillIsTheBreakersTrialWhenDue() {
+            var d = Driver(config(size: 2, minIdle: 1))
+            let tick = d.m.maintenanceDue(laneIdle: 0, now: 0)
+            _ = d.m.connectionOpenFailed(slot: tick.open[0].slot, error: TestConnectError(), now: 0)
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 10 * ms).open.isEmpty)
+            let trial = d.m.maintenanceDue(laneIdle: 0, now: 1_000 * ms)
+            d.check()
+            #expect(trial.open.count == 1 && d.m.breaker.state == .halfOpen)
+        }
     }
 }

@@ -57,6 +57,18 @@ struct ConnectionOptions: ParsableArguments {
         "DB_CONNECT_TIMEOUT": "--connect-timeout",
     ]
 
+    /// The pool settings given as flags, by their variable names (`--pool-size 4` → `DB_POOL_SIZE: 4`).
+    var flagSettings: [String: String] {
+        let flags: [(String, String?)] = [
+            ("DB_POOL_SIZE", poolSize), ("DB_MAX_OVERFLOW", maxOverflow), ("DB_POOL_TIMEOUT", poolTimeout),
+            ("DB_HEALTH_CHECK_INTERVAL", healthInterval), ("DB_LEAK_THRESHOLD", leakThreshold),
+            ("DB_CONNECT_TIMEOUT", connectTimeout),
+        ]
+        var settings: [String: String] = [:]
+        for case let (name, value?) in flags { settings[name] = value }
+        return settings
+    }
+
     /// True when neither `--url` nor `DATABASE_URL` names a database.
     func hasNoDatabase(environment: [String: String]) -> Bool {
         url == nil && (environment["DATABASE_URL"] ?? "").trimmingCharacters(in: .whitespaces).isEmpty
@@ -73,13 +85,8 @@ struct ConnectionOptions: ParsableArguments {
         if env["DATABASE_URL"] == nil, let fallbackURL { env["DATABASE_URL"] = fallbackURL }
         // Each --failover-url is one target, commas and all (multi-host URIs): never joined and re-split.
         if !failoverURLs.isEmpty { env.removeValue(forKey: "DATABASE_FAILOVER_URLS") }
-        let flags: [(String, String?)] = [
-            ("DB_POOL_SIZE", poolSize), ("DB_MAX_OVERFLOW", maxOverflow), ("DB_POOL_TIMEOUT", poolTimeout),
-            ("DB_HEALTH_CHECK_INTERVAL", healthInterval), ("DB_LEAK_THRESHOLD", leakThreshold),
-            ("DB_CONNECT_TIMEOUT", connectTimeout),
-        ]
         var flagNames: [String: String] = [:]
-        for case let (name, value?) in flags {
+        for (name, value) in flagSettings {
             env[name] = value
             flagNames[name] = Self.flagName[name]
         }

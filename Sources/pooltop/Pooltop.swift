@@ -20,7 +20,7 @@ struct Pooltop: ParsableCommand {
         version: "pooltop \(ControlProtocol.libraryVersion) (control protocol \(ControlProtocol.version))",
         subcommands: [
             TopCommand.self, DemoCommand.self, AttachCommand.self, LsCommand.self, CtlCommand.self,
-            StatusCommand.self, BenchFrameCommand.self,
+            StatusCommand.self, BenchFrameCommand.self, DemoServiceCommand.self,
         ],
         defaultSubcommand: TopCommand.self
     )

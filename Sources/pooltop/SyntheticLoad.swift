@@ -33,9 +33,14 @@ final class SyntheticLoad: Sendable {
         }
     }
 
+    /// Asks every client to stop after its statement, without waiting.
+    func requestStop() {
+        isStopped.store(true, ordering: .relaxed)
+    }
+
     /// Asks every client to finish its statement and waits (at most 2 s) for them.
     func stop() {
-        isStopped.store(true, ordering: .relaxed)
+        requestStop()
         _ = group.wait(timeout: .now() + 2)
     }
 

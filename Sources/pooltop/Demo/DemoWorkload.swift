@@ -5,6 +5,9 @@ import Synchronization
 /// The demo's synthetic traffic: steady clients, periodic bursts that push the pool into overflow and
 /// make callers wait, and a connection deliberately leaked every `leakEvery` (held past the threshold,
 /// then returned) so the Leaks panel and its checkout stack have something to show.
+///
+/// It runs in the demo's service process (`pooltop demo-service`, DemoServiceCommand.swift), on that process's
+/// manager; the dashboard sees it only through the control socket.
 final class DemoWorkload: Sendable {
     let manager: ConnectionManager
     let leakEvery: Duration
@@ -18,6 +21,8 @@ final class DemoWorkload: Sendable {
         self.leakHold = leakHold
     }
 
+    /// Starts every generator of the demo's traffic. A new generator (in a file of its own under Demo/) starts
+    /// here too, with `spawn` so that `stop()` waits for it and `stopped` ends it.
     func start() {
         spawn("demo-steady", count: 4) { [self] _ in steadyClient() }
         spawn("demo-burst", count: 1) { [self] _ in burstScheduler() }
@@ -25,14 +30,20 @@ final class DemoWorkload: Sendable {
         spawn("demo-blocker", count: 1) { [self] _ in DemoBlockingChain(manager: manager).run(until: isStopped) }
     }
 
-    func stop() {
+    /// Asks every generator to stop, without waiting.
+    func requestStop() {
         isStopped.store(true, ordering: .relaxed)
+    }
+
+    /// Asks every generator to stop and waits (at most 3 s) for them.
+    func stop() {
+        requestStop()
         _ = group.wait(timeout: .now() + 3)
     }
 
-    private var stopped: Bool { isStopped.load(ordering: .relaxed) }
+    var stopped: Bool { isStopped.load(ordering: .relaxed) }
 
-    private func spawn(_ name: String, count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    func spawn(_ name: String, count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         for index in 0..<count {
             group.enter()
             let threadName = count == 1 ? name : "\(name)-\(index)"
@@ -46,7 +57,7 @@ final class DemoWorkload: Sendable {
         }
     }
 
-    private func pause(_ milliseconds: Int) {
+    func pause(_ milliseconds: Int) {
         SyntheticLoad.sleep(milliseconds: milliseconds, unless: isStopped)
     }
 
@@ -91,7 +102,7 @@ final class DemoWorkload: Sendable {
         pause(2_000)
         while !stopped {
             leakAConnectionForTheDemo()
-            pause(Int(leakEvery.components.seconds * 1000))
+            pause(Self.milliseconds(leakEvery))
         }
     }
 
@@ -102,8 +113,14 @@ final class DemoWorkload: Sendable {
         guard let session = try? manager.session() else { return }
         _ = try? session.execute("SELECT count(*) FROM pg_class WHERE relname = $1", ["orders"])
         let hold = leakHold
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(hold.components.seconds * 1000))) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Self.milliseconds(hold))) {
             session.close()
         }
+    }
+
+    /// A duration in whole milliseconds (sub-second parts included: `--leak-every 500ms` is 500, not 0).
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -8,14 +8,16 @@ extension ConnectionManager {
     /// Connects the timers and callbacks once every stored property exists.
     func wireUp() {
         // The pool finds a restart (the server's start time changed on a new connection); say so in the event log.
-        _ = pool.addListener(
-            PoolListener(onServerRestart: { [weak self] generation in
+        // A hook, not a listener: listeners cost every checkout a lock.
+        pool.serverRestartHandler.withLock {
+            $0 = { [weak self] generation in
                 guard let self else { return }
                 self.record(
                     .serverRestarted,
                     "\(self.factory.currentTarget.masked) restarted (its start time changed): every connection opened "
                         + "before was replaced (pool generation \(generation)).")
-            }))
+            }
+        }
         healthSink.set { [weak self] target, result in self?.healthResultArrived(target: target.index, result: result) }
         health?.start()
         scanTimer.schedule(

@@ -32,6 +32,9 @@ struct RemoteMonitorSourceTests {
                     AttachedService(program: "orders-api", pid: 4242, poolName: "orders-api", socketPath: path)))
         #expect(source.sourceStatus() == .live)
         #expect(source.snapshot().metrics == Fixtures.overflow().metrics)
+        // `snapshot()` queued a background poll; let it finish before the service goes, or on a loaded machine it
+        // may still be answered after the clock moved and count as a good snapshot at +3 s (seen in CI).
+        source.pollNow()
 
         service.server.stop()
         clock.advance(3)

@@ -45,6 +45,7 @@ struct DashboardStateUpdateTests {
         case .serverView:
             s = Fixtures.state(Fixtures.blocked())
             _ = press(&s, .tab, .enter)
+        case .eventDetail: _ = press(&s, .tab, .tab, .enter)
         }
         return s
     }

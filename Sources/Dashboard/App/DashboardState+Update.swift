@@ -88,7 +88,7 @@ extension DashboardState {
         selectedLeak = max(0, min(selectedLeak, leaks - 1))
         let targets = snapshot?.failover.targets.count ?? 0
         selectedTarget = max(0, min(selectedTarget, targets - 1))
-        let events = snapshot?.events.count ?? 0
+        let events = visibleEvents.count
         eventScroll = max(0, min(eventScroll, events - 1))
     }
 
@@ -115,9 +115,12 @@ extension DashboardState {
             let step = action == .nextPanel ? 1 : all.count - 1
             focus = all[(i + step) % all.count]
         case .moveDown, .moveUp, .pageDown, .pageUp:
-            let page =
-                mode.isServerView
-                ? max(1, ServerDetailView.tableRows(height: height)) : max(1, LeakDetailView.stackRows(height: height))
+            let page: Int
+            switch mode {
+            case .serverView: page = max(1, ServerDetailView.tableRows(height: height))
+            case .eventDetail: page = max(1, EventDetailView.textRows(height: height))
+            default: page = max(1, LeakDetailView.stackRows(height: height))
+            }
             let delta: Int
             switch action {
             case .moveDown: delta = 1
@@ -208,7 +211,9 @@ extension DashboardState {
                 guard let sessions = snapshot?.server?.sessions else { return [] }
                 mode = .serverView(ServerBrowser(selected: 0, selectedPID: sessions.first?.pid))
             case .events:
-                return []
+                let groups = visibleEvents
+                guard groups.indices.contains(eventScroll) else { return [] }
+                mode = .eventDetail(EventDetail(group: groups[eventScroll]))
             }
         case .failoverPicker(let row):
             let target: Int? = row == 0 ? nil : snapshot?.failover.targets[row - 1].index
@@ -271,6 +276,11 @@ extension DashboardState {
             browser.selected += delta
             browser.selectedPID = nil
             mode = .serverView(follow(browser))
+        case .eventDetail(var detail):
+            let count = EventDetailView.lines(detail.group, width: EventDetailView.textWidth(width: width)).count
+            let page = EventDetailView.textRows(height: height)
+            detail.scroll = max(0, min(detail.scroll + delta, max(0, count - page)))
+            mode = .eventDetail(detail)
         case .main:
             switch focus {
             case .leaks: selectedLeak += delta

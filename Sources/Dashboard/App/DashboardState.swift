@@ -66,13 +66,16 @@ public struct StatusMessage: Sendable, Equatable {
 /// Modes: `main` → `leakDetail` (Enter on a leak, Esc back) · `main` → `failoverPicker` (f) →
 /// `confirm` (Enter) → `outcome` (y) → `main` (Enter/Esc) · `main`/`leakDetail` → `confirm` (x, s, demo)
 /// → back (y after the command is sent, n/Esc at once) · `main` → `serverView` (Enter on the Server panel, Esc
-/// back) → `confirm` (c, x on a session) → `serverView`. The help overlay sits over any mode but `confirm`.
+/// back) → `confirm` (c, x on a session) → `serverView` · `main` → `eventDetail` (Enter on the Events panel, Esc
+/// back). The help overlay sits over any mode but `confirm`.
 public indirect enum Mode: Sendable, Equatable {
     case main
     case leakDetail(LeakDetail)
     /// Row 0 is "next suitable target", row i+1 is target i.
     case failoverPicker(selected: Int)
     case serverView(ServerBrowser)
+    /// The full text of one (folded) event: Enter on the Events panel, Esc back.
+    case eventDetail(EventDetail)
     case confirm(PendingAction, returnTo: Mode)
     case outcome(OutcomeDialog)
 }
@@ -89,7 +92,7 @@ public struct DashboardState: Sendable, Equatable {
     public var focus: Panel = .leaks
     public var selectedLeak = 0
     public var selectedTarget = 0
-    /// Events scrolled back from the newest.
+    /// Event rows (folded, newest first) scrolled back from the newest; the top row is the selected one.
     public var eventScroll = 0
     public var mode: Mode = .main
     public var isHelpVisible = false
@@ -159,6 +162,7 @@ public struct DashboardState: Sendable, Equatable {
         case .leakDetail: return .leakDetail
         case .failoverPicker: return .failoverPicker
         case .serverView: return .serverView
+        case .eventDetail: return .eventDetail
         case .confirm: return .confirm
         case .outcome: return .outcome
         }
@@ -166,6 +170,9 @@ public struct DashboardState: Sendable, Equatable {
 
     /// Bindings that work right now, in table order.
     public var activeBindings: [KeyBinding] { keyTable.filter { $0.contexts.contains(context) } }
+
+    /// The Events panel's rows: newest first, consecutive repeats folded.
+    public var visibleEvents: [EventGroup] { EventGroup.fold(snapshot?.events ?? []) }
 
     /// Status text still fresh at the latest snapshot time.
     public var visibleStatus: StatusMessage? {

@@ -58,6 +58,8 @@ public enum DashboardView {
         let body = rows[2]
         if case .leakDetail(let detail) = state.mode {
             LeakDetailView(context: context, detail: detail).render(in: body, into: &buffer)
+        } else if case .eventDetail(let detail) = state.mode {
+            EventDetailView(context: context, detail: detail).render(in: body, into: &buffer)
         } else if let browser = state.mode.serverBrowser {
             ServerDetailView(context: context, browser: browser).render(in: body, into: &buffer)
         } else if isWide {
@@ -73,7 +75,7 @@ public enum DashboardView {
             ConfirmView(context: context, action: action).render(in: body, into: &buffer)
         case .outcome(let dialog):
             OutcomeView(dialog: dialog).render(in: body, into: &buffer)
-        case .main, .leakDetail, .serverView:
+        case .main, .leakDetail, .serverView, .eventDetail:
             break
         }
         if state.isHelpVisible {

@@ -1,0 +1,153 @@
+import ConnectionManager
+import Foundation
+import Testing
+
+@testable import Dashboard
+
+/// Lists: events fold and open in full; `/` filters the list in focus; `o` sorts the leak and session lists.
+@Suite("Lists: event detail, folding, filters, sort keys")
+struct ListTests {
+    typealias S = DashboardState
+
+    func press(_ state: inout S, _ keys: Key...) -> [DashboardEffect] {
+        keys.flatMap { state.update(.keyPressed($0)) }
+    }
+
+    /// A long multi-line message, then 27 identical checkout timeouts (the newest last), then one more event.
+    static let longMessage =
+        "Connect to db2.internal:5432 failed: could not connect to server: Connection refused. Is the server "
+        + "running on that host and accepting TCP/IP connections?\nThe pool retries in 5 s; the breaker opens "
+        + "after 5 failures in a row.\tTab and \u{1B}[31mescape\u{202E} are shown as text."
+
+    static func noisy() -> ManagerSnapshot {
+        var snap = Fixtures.normal()
+        var events = [PoolEvent(at: Fixtures.at(-900), kind: .connectFailed, message: longMessage)]
+        for i in 0..<27 {
+            events.append(
+                PoolEvent(
+                    at: Fixtures.at(Double(-600 + i * 10)), kind: .poolTimeout,
+                    message: "A checkout timed out after 30 s (pool saturated)."))
+        }
+        // Same message, other kind: not folded into the run above.
+        events.append(
+            PoolEvent(at: Fixtures.at(-60), kind: .info, message: "A checkout timed out after 30 s (pool saturated)."))
+        events.append(PoolEvent(at: Fixtures.at(-30), kind: .evicted, message: "Evicted 2 idle connections."))
+        snap.events = events
+        return snap
+    }
+
+    /// The main view with the Events panel focused.
+    func eventsFocused(width: Int = 80, height: Int = 24) -> S {
+        var s = Fixtures.state(Self.noisy(), width: width, height: height)
+        _ = press(&s, .tab, .tab)
+        #expect(s.focus == .events)
+        return s
+    }
+
+    // MARK: - Folding and the event detail
+
+    @Test func consecutiveRepeatsFoldNewestFirst() {
+        let groups = EventGroup.fold(Self.noisy().events)
+        #expect(groups.map(\.count) == [1, 1, 27, 1])
+        #expect(groups.map(\.newest.kind) == [.evicted, .info, .poolTimeout, .connectFailed])
+        #expect(groups[2].newest.at == Fixtures.at(-340), "the newest time of the run")
+        #expect(groups[2].firstAt == Fixtures.at(-600))
+        // Not consecutive: two runs.
+        let a = PoolEvent(at: Fixtures.at(0), kind: .info, message: "a")
+        let b = PoolEvent(at: Fixtures.at(1), kind: .info, message: "b")
+        #expect(EventGroup.fold([a, b, a]).map(\.count) == [1, 1, 1])
+        #expect(EventGroup.fold([]).isEmpty)
+    }
+
+    @Test func enterOnEventsOpensTheSelectedEventAndEscCloses() {
+        var s = eventsFocused()
+        #expect(press(&s, .down, .down) == [])
+        #expect(s.eventScroll == 2)
+        #expect(press(&s, .enter) == [])
+        guard case .eventDetail(let detail) = s.mode else {
+            Issue.record("Enter on Events opens the event detail, got \(s.mode)")
+            return
+        }
+        #expect(detail.group.count == 27)
+        #expect(s.context == .eventDetail)
+        _ = press(&s, .escape)
+        #expect(s.mode == .main)
+        #expect(s.eventScroll == 2, "the selection is kept")
+    }
+
+    @Test func eventDetailScrollsWithinItsText() {
+        var s = eventsFocused(width: 80, height: 24)
+        _ = press(&s, .down, .down, .down, .enter)
+        guard case .eventDetail(let opened) = s.mode else {
+            Issue.record("expected the event detail")
+            return
+        }
+        #expect(opened.group.newest.kind == .connectFailed)
+        let lines = EventDetailView.lines(opened.group, width: EventDetailView.textWidth(width: 80)).count
+        let page = EventDetailView.textRows(height: 24)
+        _ = press(&s, .pageDown, .pageDown, .down)
+        if case .eventDetail(let d) = s.mode { #expect(d.scroll == max(0, lines - page)) }
+        _ = press(&s, .pageUp, .pageUp, .up)
+        if case .eventDetail(let d) = s.mode { #expect(d.scroll == 0) }
+        // A short terminal: the text no longer fits, so it scrolls.
+        var short = eventsFocused(width: 80, height: 24)
+        _ = short.update(.resized(width: 80, height: 9))
+        _ = press(&short, .down, .down, .down, .enter, .down)
+        if case .eventDetail(let d) = short.mode { #expect(d.scroll == 1) } else { Issue.record("not open") }
+    }
+
+    @Test func enterOnAnEmptyEventListDoesNothing() {
+        var snap = Fixtures.normal()
+        snap.events = []
+        var s = Fixtures.state(snap)
+        _ = press(&s, .tab, .tab)
+        #expect(press(&s, .enter) == [])
+        #expect(s.mode == .main)
+    }
+
+    @Test func eventScrollCountsFoldedRows() {
+        var s = eventsFocused()
+        _ = press(&s, .pageDown, .pageDown, .pageDown)
+        #expect(s.eventScroll == 3, "4 rows after folding, not 30 events")
+    }
+}
+
+/// The golden screens of the list features (regenerate with `POOLTOP_UPDATE_GOLDEN=1`).
+@Suite("Golden screens: lists")
+struct ListGoldenTests {
+    func check(_ name: String, _ state: DashboardState) {
+        let buffer = DashboardView.render(state, glyphs: .unicode)
+        let (ok, diff) = matchesGolden(name, buffer)
+        #expect(ok, "\(name) differs from its golden file\n\(diff)")
+    }
+
+    func press(_ state: inout DashboardState, _ keys: Key...) {
+        for key in keys { _ = state.update(.keyPressed(key)) }
+    }
+
+    @Test func eventsFolded() {
+        var s = Fixtures.state(ListTests.noisy())
+        press(&s, .tab, .tab)
+        check("events-folded-80x24", s)
+        let text = goldenText(DashboardView.render(s))
+        #expect(text.contains("11:54:20 ✗ A checkout timed out … ×27"), "one row, the newest time, the count kept")
+        #expect(text.contains("11:59:00 · A checkout timed out"), "same message, other kind: its own row")
+    }
+
+    @Test(arguments: [(80, 24), (160, 48)])
+    func eventDetail(size: (Int, Int)) {
+        var s = Fixtures.state(ListTests.noisy(), width: size.0, height: size.1)
+        press(&s, .tab, .tab, .down, .down, .down, .enter)
+        check("event-detail-\(size.0)x\(size.1)", s)
+        let text = goldenText(DashboardView.render(s))
+        #expect(!text.contains("\u{1B}") && !text.contains("\u{202E}"), "sanitized through Text's display form")
+        #expect(text.contains("accepting"), "the full text, wrapped")
+    }
+
+    @Test func eventDetailFolded() {
+        var s = Fixtures.state(ListTests.noisy())
+        press(&s, .tab, .tab, .down, .down, .enter)
+        check("event-detail-folded-80x24", s)
+        #expect(goldenText(DashboardView.render(s)).contains("×27 since 11:50:00"))
+    }
+}

@@ -151,3 +151,171 @@ struct ListGoldenTests {
         #expect(goldenText(DashboardView.render(s)).contains("×27 since 11:50:00"))
     }
 }
+
+/// `/` filters the list in focus: typing narrows it at once, Enter keeps the filter, Esc clears it.
+@Suite("Lists: filters")
+struct ListFilterTests {
+    typealias S = DashboardState
+
+    func press(_ state: inout S, _ keys: Key...) -> [DashboardEffect] {
+        keys.flatMap { state.update(.keyPressed($0)) }
+    }
+
+    func type(_ state: inout S, _ text: String) {
+        for c in text { _ = state.update(.keyPressed(.character(c))) }
+    }
+
+    @Test func typingNarrowsTheLeaksCaseInsensitivelyEnterKeepsEscClears() {
+        var s = Fixtures.state(Fixtures.overflow())
+        #expect(press(&s, .character("/")) == [])
+        #expect(s.context == .filterInput)
+        #expect(s.filterEditing == .leaks)
+        // q, ? and j are text while typing: nothing quits, no help.
+        type(&s, "CARTS")
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [23], "matches the LAST SQL column, any case")
+        _ = press(&s, .backspace, .backspace, .backspace, .backspace, .backspace)
+        #expect(s.visibleLeaks.count == 3)
+        type(&s, "q")
+        #expect(s.visibleLeaks.isEmpty, "q is typed, not quit")
+        _ = press(&s, .backspace)
+        type(&s, "Worker")
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [17], "the THREAD column")
+        #expect(press(&s, .enter) == [])
+        #expect(s.context == .main)
+        #expect(s.filter(.leaks) == "Worker", "Enter keeps it")
+        // The selection and Enter act on the filtered list.
+        #expect(s.selectedLeakReport?.info.connectionID == 17)
+        #expect(press(&s, .down) == [])
+        #expect(s.selectedLeak == 0, "one row: the selection stays on it")
+        // `/` again edits the kept filter; Esc clears it.
+        _ = press(&s, .character("/"))
+        #expect(s.filters[.leaks] == "Worker")
+        _ = press(&s, .escape)
+        #expect(s.filter(.leaks) == nil)
+        #expect(s.context == .main)
+        #expect(s.visibleLeaks.count == 3)
+    }
+
+    @Test func theSelectionStaysInRangeWhenTheListNarrows() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = press(&s, .down, .down)
+        #expect(s.selectedLeak == 2)
+        _ = press(&s, .character("/"))
+        type(&s, "idle in")
+        #expect(s.visibleLeaks.count == 2)
+        #expect(s.selectedLeak == 1)
+    }
+
+    @Test func anEmptyFilterKeptIsNoFilter() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = press(&s, .character("/"), .enter)
+        #expect(s.filters[.leaks] == nil)
+        #expect(s.context == .main)
+    }
+
+    @Test func eventsFilterOverTimeAndMessage() {
+        var s = Fixtures.state(ListTests.noisy())
+        _ = press(&s, .tab, .tab, .character("/"))
+        #expect(s.filterEditing == .events)
+        type(&s, "checkout")
+        #expect(s.visibleEvents.map(\.count) == [1, 27], "the folded rows that mention it")
+        _ = press(&s, .enter)
+        type(&s, "x")
+        #expect(s.filter(.events) == "checkout", "typing after Enter does not edit the filter")
+        _ = press(&s, .character("/"), .backspace)
+        type(&s, "T 11:45")
+        _ = press(&s, .escape, .character("/"))
+        type(&s, "11:45")
+        #expect(s.visibleEvents.map(\.newest.kind) == [.connectFailed], "the time column")
+    }
+
+    @Test func slashOnAPanelWithoutAListSaysWhatItFilters() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = press(&s, .tab)
+        #expect(s.focus == .failover)
+        _ = press(&s, .character("/"))
+        #expect(s.filterEditing == nil)
+        #expect(s.status?.isError == true)
+    }
+
+    @Test func serverViewFilterNarrowsSessionsAndTheCursorFollows() {
+        var s = Fixtures.state(Fixtures.blocked())
+        _ = press(&s, .tab, .enter)
+        #expect(s.mode.isServerView)
+        _ = press(&s, .character("/"))
+        #expect(s.filterEditing == .sessions)
+        type(&s, "ORDERS-API")
+        #expect(s.visibleSessions.map(\.pid) == [4017, 4100], "the APP column, any case")
+        _ = press(&s, .down)
+        #expect(s.visibleSessions.count == 2, "j is typed while the input is open")
+        _ = press(&s, .enter, .down)
+        #expect(s.mode == .serverView(ServerBrowser(selected: 1, selectedPID: 4100)))
+        // x acts on the selected session of the filtered list.
+        _ = press(&s, .character("x"))
+        #expect(
+            s.mode
+                == .confirm(
+                    .terminateBackend(pid: 4100), returnTo: .serverView(ServerBrowser(selected: 1, selectedPID: 4100))))
+        _ = press(&s, .character("n"), .character("/"), .escape)
+        #expect(s.visibleSessions.count == s.snapshot?.server?.sessions.count)
+        #expect(s.mode.serverBrowser?.selectedPID == 4100, "the cursor follows pid 4100")
+        #expect(s.visibleSessions[s.mode.serverBrowser?.selected ?? 0].pid == 4100)
+    }
+
+    @Test func ticksKeepTheFilter() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = press(&s, .character("/"))
+        type(&s, "batch")
+        _ = s.update(.tick(Fixtures.overflow()))
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [31])
+        #expect(s.filterEditing == .leaks)
+    }
+}
+
+@Suite("Golden screens: filters")
+struct ListFilterGoldenTests {
+    func check(_ name: String, _ state: DashboardState) {
+        let buffer = DashboardView.render(state, glyphs: .unicode)
+        let (ok, diff) = matchesGolden(name, buffer)
+        #expect(ok, "\(name) differs from its golden file\n\(diff)")
+    }
+
+    func press(_ state: inout DashboardState, _ keys: Key...) {
+        for key in keys { _ = state.update(.keyPressed(key)) }
+    }
+
+    func type(_ state: inout DashboardState, _ text: String) {
+        for c in text { _ = state.update(.keyPressed(.character(c))) }
+    }
+
+    @Test func typingALeakFilter() {
+        var s = Fixtures.state(Fixtures.overflow())
+        press(&s, .character("/"))
+        type(&s, "idle in")
+        check("filter-typing-80x24", s)
+        let text = goldenText(DashboardView.render(s))
+        #expect(text.contains("filter leaks: /idle in_"), "the input line at the bottom")
+        #expect(!text.contains("batch-export"), "narrowed as typed")
+    }
+
+    @Test(arguments: [(80, 24), (160, 48)])
+    func keptSessionFilter(size: (Int, Int)) {
+        var s = Fixtures.state(Fixtures.blocked(), width: size.0, height: size.1)
+        press(&s, .tab, .enter, .character("/"))
+        type(&s, "exclusive")
+        press(&s, .enter)
+        check("filter-sessions-\(size.0)x\(size.1)", s)
+        let text = goldenText(DashboardView.render(s))
+        #expect(text.contains("/exclusive"), "the kept filter in the title")
+        #expect(s.visibleSessions.count == 7, "the 7 sessions waiting for an Exclusive lock")
+    }
+
+    @Test func noEventMatches() {
+        var s = Fixtures.state(ListTests.noisy())
+        press(&s, .tab, .tab, .character("/"))
+        type(&s, "nothing like it")
+        press(&s, .enter)
+        check("filter-events-none-80x24", s)
+        #expect(goldenText(DashboardView.render(s)).contains("no event matches /nothing like it"))
+    }
+}

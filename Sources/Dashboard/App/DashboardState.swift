@@ -95,6 +95,10 @@ public struct DashboardState: Sendable, Equatable {
     /// Event rows (folded, newest first) scrolled back from the newest; the top row is the selected one.
     public var eventScroll = 0
     public var mode: Mode = .main
+    /// Filters of the lists (`/`): kept after Enter, changed live while typed, removed by Esc.
+    public var filters: [ListKind: String] = [:]
+    /// The list whose filter is being typed (the input line at the bottom takes the keys).
+    public var filterEditing: ListKind?
     public var isHelpVisible = false
     public var refreshSteps: [Duration]
     public var refreshIndex: Int
@@ -156,6 +160,7 @@ public struct DashboardState: Sendable, Equatable {
     /// The key context of the current mode (help overlay first).
     public var context: KeyContext {
         if case .confirm = mode { return .confirm }
+        if filterEditing != nil { return .filterInput }
         if isHelpVisible { return .help }
         switch mode {
         case .main: return .main
@@ -172,7 +177,12 @@ public struct DashboardState: Sendable, Equatable {
     public var activeBindings: [KeyBinding] { keyTable.filter { $0.contexts.contains(context) } }
 
     /// The Events panel's rows: newest first, consecutive repeats folded.
-    public var visibleEvents: [EventGroup] { EventGroup.fold(snapshot?.events ?? []) }
+    public var visibleEvents: [EventGroup] {
+        let f = filter(.events)
+        return EventGroup.fold(snapshot?.events ?? []).filter {
+            ListFilter.matches(ListFilter.columns($0, timeZone), f)
+        }
+    }
 
     /// Status text still fresh at the latest snapshot time.
     public var visibleStatus: StatusMessage? {

@@ -1,6 +1,8 @@
 /// Where the dashboard's keyboard focus is; each key binding lists the contexts it works in.
 public enum KeyContext: String, Sendable, CaseIterable, Hashable {
     case main, leakDetail, failoverPicker, confirm, help, outcome, serverView, eventDetail
+    /// A filter is being typed: characters go to it.
+    case filterInput
 }
 
 /// What a key does: the one vocabulary shared by the key table, `update`, the footer and help.
@@ -11,6 +13,8 @@ public enum KeyAction: Sendable, Hashable {
     case confirmYes, confirmNo
     /// In the server view: cancel / terminate the selected session.
     case cancelSession, terminateSession
+    /// `/`: start typing a filter for the list in focus; while typing: keep it, clear it, delete a character.
+    case filter, keepFilter, clearFilter, deleteFilterCharacter
     /// A demo-only action supplied by the CLI (index into `DashboardOptions.demoActions`).
     case demo(Int)
 }
@@ -67,6 +71,18 @@ public enum KeyTable {
                 [.escape], footer: "Esc close", help: "close view, dialog or help",
                 in: [.leakDetail, .failoverPicker, .confirm, .help, .outcome, .serverView, .eventDetail],
                 action: .close),
+            KeyBinding(
+                [.character("/")], footer: nil, help: "filter the list in focus", in: [.main, .serverView],
+                action: .filter),
+            KeyBinding(
+                [.enter], footer: "Enter keep", help: "keep the filter (typing)", in: [.filterInput],
+                action: .keepFilter),
+            KeyBinding(
+                [.escape], footer: "Esc clear", help: "clear the filter (typing)", in: [.filterInput],
+                action: .clearFilter),
+            KeyBinding(
+                [.backspace], footer: nil, help: "delete the last character", in: [.filterInput],
+                action: .deleteFilterCharacter),
             KeyBinding([.character("y")], footer: "y yes", help: "confirm", in: [.confirm], action: .confirmYes),
             KeyBinding([.character("n")], footer: "n no", help: "cancel", in: [.confirm], action: .confirmNo),
             KeyBinding(

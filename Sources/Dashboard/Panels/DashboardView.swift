@@ -54,6 +54,7 @@ public enum DashboardView {
         HeaderPanel(context: context).render(in: rows[0], into: &buffer)
         HintsPanel(context: context).render(in: rows[1], into: &buffer)
         FooterPanel(state: state).render(in: rows[3], into: &buffer)
+        FilterInputLine(state: state).render(in: rows[3], into: &buffer)
 
         let body = rows[2]
         if case .leakDetail(let detail) = state.mode {

@@ -11,11 +11,16 @@ struct EventsPanel {
         let groups = state.visibleEvents
         let focused = state.focus == .events && state.mode == .main
         Block(
-            title: [Span("Events", Style(.title, .bold))], isFocused: focused,
+            title: [Span("Events", Style(.title, .bold))] + FilterTitle.spans(state, .events), isFocused: focused,
             trailing: state.eventScroll > 0 ? [Span("\(g.down)\(state.eventScroll) older", Style(.muted))] : []
         ).render(in: area, into: &buffer)
         let inner = Block.inner(of: area)
         guard inner.height >= 1 else { return }
+        if groups.isEmpty, let filter = state.filters[.events], !(context.snapshot.events.isEmpty) {
+            buffer.write(
+                "no event matches /\(filter)", x: inner.x + 1, y: inner.y, maxWidth: inner.width - 1, style: .muted)
+            return
+        }
         if groups.isEmpty {
             buffer.write("no events yet", x: inner.x + 1, y: inner.y, maxWidth: inner.width - 1, style: .muted)
             return

@@ -319,3 +319,95 @@ struct ListFilterGoldenTests {
         #expect(goldenText(DashboardView.render(s)).contains("no event matches /nothing like it"))
     }
 }
+
+/// `o` cycles the order of the leak list and of the server view's sessions; the title names it.
+@Suite("Lists: sort keys")
+struct ListSortTests {
+    typealias S = DashboardState
+
+    func press(_ state: inout S, _ keys: Key...) -> [DashboardEffect] {
+        keys.flatMap { state.update(.keyPressed($0)) }
+    }
+
+    @Test func oCyclesTheLeakOrderAndTheCursorStaysOnItsLeak() {
+        var s = Fixtures.state(Fixtures.overflow())
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [17, 23, 31], "held: the oldest first")
+        _ = press(&s, .down)
+        #expect(s.selectedLeakReport?.info.connectionID == 23)
+        #expect(press(&s, .character("o")) == [])
+        #expect(s.leakSort == .thread)
+        // batch-export, http-handler-12, worker-3
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [31, 23, 17])
+        #expect(s.selectedLeakReport?.info.connectionID == 23, "the cursor follows the leak")
+        _ = press(&s, .character("o"))
+        #expect(s.leakSort == .sql)
+        // SELECT …, UPDATE …, then the leak without SQL.
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [17, 23, 31])
+        _ = press(&s, .character("o"))
+        #expect(s.leakSort == .held)
+        #expect(press(&s, .enter) == [.loadStack(connectionID: 23)], "Enter opens the leak under the cursor")
+    }
+
+    @Test func oElsewhereSaysWhatItSorts() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = press(&s, .tab, .character("o"))
+        #expect(s.leakSort == .held && s.sessionSort == .chains)
+        #expect(s.status?.isError == true)
+    }
+
+    @Test func oCyclesTheSessionOrderInTheServerView() {
+        var s = Fixtures.state(Fixtures.blocked())
+        _ = press(&s, .tab, .enter)
+        let chains = s.visibleSessions.map(\.pid)
+        #expect(chains.first == 4017, "chains: the blocker first")
+        _ = press(&s, .character("o"))
+        #expect(s.sessionSort == .age)
+        let ages = s.visibleSessions.map { ServerText.age($0) ?? -1 }
+        #expect(ages == ages.sorted(by: >), "the oldest first")
+        #expect(s.visibleSessions.first?.pid == 6002, "idle 20m")
+        #expect(s.mode.serverBrowser?.selectedPID == 4017, "the cursor stays on its session")
+        _ = press(&s, .character("o"))
+        #expect(s.sessionSort == .state)
+        let states = s.visibleSessions.map { ServerText.state($0) }
+        #expect(states == states.sorted())
+        _ = press(&s, .character("o"))
+        #expect(s.sessionSort == .application)
+        let apps = s.visibleSessions.map { ($0.application ?? "").lowercased() }
+        #expect(apps == apps.sorted())
+        _ = press(&s, .character("o"))
+        #expect(s.sessionSort == .chains)
+        #expect(s.visibleSessions.map(\.pid) == chains)
+    }
+
+    @Test func sortAndFilterTogether() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = press(&s, .character("o"), .character("/"))
+        for c in "idle in" { _ = s.update(.keyPressed(.character(c))) }
+        _ = press(&s, .enter)
+        #expect(s.visibleLeaks.map(\.info.connectionID) == [23, 17], "filtered, then sorted by thread")
+    }
+}
+
+@Suite("Golden screens: sort keys")
+struct ListSortGoldenTests {
+    func check(_ name: String, _ state: DashboardState) {
+        let buffer = DashboardView.render(state, glyphs: .unicode)
+        let (ok, diff) = matchesGolden(name, buffer)
+        #expect(ok, "\(name) differs from its golden file\n\(diff)")
+    }
+
+    @Test func leaksByThread() {
+        var s = Fixtures.state(Fixtures.overflow())
+        _ = s.update(.keyPressed(.character("o")))
+        check("sort-leaks-thread-80x24", s)
+        #expect(goldenText(DashboardView.render(s)).contains("Leaks 3 · sort thread"))
+    }
+
+    @Test(arguments: [(80, 24), (160, 48)])
+    func sessionsByAge(size: (Int, Int)) {
+        var s = Fixtures.state(Fixtures.blocked(), width: size.0, height: size.1)
+        for key: Key in [.tab, .enter, .character("o")] { _ = s.update(.keyPressed(key)) }
+        check("sort-sessions-age-\(size.0)x\(size.1)", s)
+        #expect(goldenText(DashboardView.render(s)).contains("· sort age"))
+    }
+}

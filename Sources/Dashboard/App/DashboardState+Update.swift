@@ -183,6 +183,19 @@ extension DashboardState {
             }
             filterEditing = list
             if filters[list] == nil { filters[list] = "" }
+        case .nextSort:
+            switch mode {
+            case .serverView(let browser):
+                sessionSort = sessionSort.next
+                mode = .serverView(follow(browser))
+            case .main where focus == .leaks:
+                // The cursor stays on the same leak.
+                let id = selectedLeakReport?.info.connectionID
+                leakSort = leakSort.next
+                selectedLeak = visibleLeaks.firstIndex { $0.info.connectionID == id } ?? 0
+            default:
+                setStatus("o sorts the Leaks panel and the server view's sessions.", isError: true)
+            }
         case .keepFilter:
             if let list = filterEditing, filter(list) == nil { filters[list] = nil }
             filterEditing = nil

@@ -99,6 +99,9 @@ public struct DashboardState: Sendable, Equatable {
     public var filters: [ListKind: String] = [:]
     /// The list whose filter is being typed (the input line at the bottom takes the keys).
     public var filterEditing: ListKind?
+    /// The order of the leak list and of the server view's sessions (`o`).
+    public var leakSort: LeakSort = .held
+    public var sessionSort: SessionSort = .chains
     public var isHelpVisible = false
     public var refreshSteps: [Duration]
     public var refreshIndex: Int

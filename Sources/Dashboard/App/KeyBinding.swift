@@ -15,6 +15,8 @@ public enum KeyAction: Sendable, Hashable {
     case cancelSession, terminateSession
     /// `/`: start typing a filter for the list in focus; while typing: keep it, clear it, delete a character.
     case filter, keepFilter, clearFilter, deleteFilterCharacter
+    /// `o`: the next order of the leak list or of the server view's sessions.
+    case nextSort
     /// A demo-only action supplied by the CLI (index into `DashboardOptions.demoActions`).
     case demo(Int)
 }
@@ -74,6 +76,9 @@ public enum KeyTable {
             KeyBinding(
                 [.character("/")], footer: nil, help: "filter the list in focus", in: [.main, .serverView],
                 action: .filter),
+            KeyBinding(
+                [.character("o")], footer: nil, help: "next sort order: leaks, sessions", in: [.main, .serverView],
+                action: .nextSort),
             KeyBinding(
                 [.enter], footer: "Enter keep", help: "keep the filter (typing)", in: [.filterInput],
                 action: .keepFilter),

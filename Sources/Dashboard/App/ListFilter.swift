@@ -63,7 +63,7 @@ extension DashboardState {
     /// The leaks the Leaks panel lists (filtered); `selectedLeak` indexes this.
     public var visibleLeaks: [LeakReport] {
         let f = filter(.leaks)
-        return (snapshot?.leaks ?? []).filter { ListFilter.matches(ListFilter.columns($0), f) }
+        return leakSort.sorted((snapshot?.leaks ?? []).filter { ListFilter.matches(ListFilter.columns($0), f) })
     }
 
     /// The returned leaks the Leaks panel lists under the held ones (filtered).
@@ -72,10 +72,11 @@ extension DashboardState {
         return (snapshot?.returnedLeaks ?? []).filter { ListFilter.matches(ListFilter.columns($0), f) }
     }
 
-    /// The sessions the server view lists (filtered, in the overview's order); `ServerBrowser.selected` indexes this.
+    /// The sessions the server view lists (filtered, sorted); `ServerBrowser.selected` indexes this.
     public var visibleSessions: [ServerSession] {
         let f = filter(.sessions)
-        return (snapshot?.server?.sessions ?? []).filter { ListFilter.matches(ListFilter.columns($0), f) }
+        return sessionSort.sorted(
+            (snapshot?.server?.sessions ?? []).filter { ListFilter.matches(ListFilter.columns($0), f) })
     }
 
     /// The list `/` filters right now: the server view's sessions, else the focused panel's list.

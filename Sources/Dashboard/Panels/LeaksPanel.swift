@@ -14,7 +14,9 @@ struct LeaksPanel {
         let countStyle = snap.leaks.isEmpty ? Style(.ok) : Style(.critical, .bold)
         Block(
             title: [Span("Leaks ", Style(.title, .bold)), Span("\(snap.leaks.count)", countStyle)]
-                + FilterTitle.spans(state, .leaks), isFocused: focused,
+                + FilterTitle.spans(state, .leaks)
+                + SortTitle.spans(state.leakSort == .held ? nil : state.leakSort.label),
+            isFocused: focused,
             trailing: [Span("threshold \(Int(snap.leakThreshold))s · total \(snap.totalLeaked)", Style(.muted))]
         ).render(in: area, into: &buffer)
         let inner = Block.inner(of: area)

@@ -46,7 +46,9 @@ struct ServerDetailView {
             title: [
                 Span("Server ", Style(.title, .bold)), Span("\(server.sessionCount) sessions", Style(.text, .bold)),
                 Span(" · \(Format.shortTarget(server.target))", Style(.muted)),
-            ] + FilterTitle.spans(context.state, .sessions), isFocused: true,
+            ] + FilterTitle.spans(context.state, .sessions)
+                + SortTitle.spans(context.state.sessionSort == .chains ? nil : context.state.sessionSort.label),
+            isFocused: true,
             trailing: [Span("c cancel · x terminate · Esc back", Style(.muted))]
         ).render(in: area, into: &buffer)
         let inner = Block.inner(of: area).insetHorizontally(by: 1)
@@ -93,7 +95,8 @@ struct ServerDetailView {
             let base = isSelected ? Style(.selection) : Style(.text)
             if isSelected { buffer.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), " ", base) }
             cell(0, y, isSelected ? String(g.pointer) : "", base)
-            let depth = depths[session.pid] ?? 0
+            // The tree only in the chains order (elsewhere a blocked session is not under its blocker).
+            let depth = context.state.sessionSort == .chains ? depths[session.pid] ?? 0 : 0
             let tree = depth == 0 ? "" : String(repeating: " ", count: depth - 1) + "\(g.bottomLeft)"
             let isRoot = roots.contains(session.pid)
             cell(1, y, tree + "\(session.pid)", isRoot && !isSelected ? Style(.critical, .bold) : base.with(.bold))

@@ -77,7 +77,7 @@ public enum KeyTable {
                 [.character("/")], footer: nil, help: "filter the list in focus", in: [.main, .serverView],
                 action: .filter),
             KeyBinding(
-                [.character("o")], footer: nil, help: "next sort order: leaks, sessions", in: [.main, .serverView],
+                [.character("o")], footer: nil, help: "sort leaks or sessions", in: [.main, .serverView],
                 action: .nextSort),
             KeyBinding(
                 [.enter], footer: "Enter keep", help: "keep the filter (typing)", in: [.filterInput],

@@ -131,6 +131,7 @@ struct ListGoldenTests {
         check("events-folded-80x24", s)
         let text = goldenText(DashboardView.render(s))
         #expect(text.contains("11:54:20 ✗ A checkout timed out … ×27"), "one row, the newest time, the count kept")
+        #expect(text.contains("▶11:59:30 · Evicted"), "the selected row is marked by a glyph")
         #expect(text.contains("11:59:00 · A checkout timed out"), "same message, other kind: its own row")
     }
 

@@ -28,7 +28,8 @@ struct EventsPanel {
         for (row, group) in groups.dropFirst(state.eventScroll).prefix(inner.height).enumerated() {
             let isSelected = focused && row == 0
             let (glyph, style) = Self.look(group.newest.kind, g)
-            let time = " \(context.clock(group.newest.at)) "
+            // The selected row is marked by a glyph too, not by color alone.
+            let time = "\(isSelected ? String(g.pointer) : " ")\(context.clock(group.newest.at)) "
             let count = group.count > 1 ? " ×\(group.count)" : ""
             // The count stays visible: the message is cut before it.
             let room = inner.width - Text.width(of: time) - 2 - Text.width(of: count)

@@ -25,7 +25,9 @@ struct DashboardStateUpdateTests {
                 var s = base
                 let effects = s.update(.keyPressed(key))
                 let active = base.activeBindings.contains { $0.keys.contains(key) }
-                if !active {
+                // While a filter is typed, characters are text (not bindings).
+                let typed = context == .filterInput && { if case .character = key { true } else { false } }()
+                if !active && !typed {
                     #expect(s == base, "key \(key) should do nothing in \(context)")
                     #expect(effects.isEmpty)
                 }
@@ -45,6 +47,8 @@ struct DashboardStateUpdateTests {
         case .serverView:
             s = Fixtures.state(Fixtures.blocked())
             _ = press(&s, .tab, .enter)
+        case .eventDetail: _ = press(&s, .tab, .tab, .enter)
+        case .filterInput: _ = press(&s, .character("/"))
         }
         return s
     }

@@ -7,7 +7,10 @@ extension DashboardState {
         switch message {
         case .keyPressed(let key):
             guard let binding = keyTable.first(where: { $0.contexts.contains(context) && $0.keys.contains(key) })
-            else { return [] }
+            else {
+                if let list = filterEditing, case .character(let c) = key { type(c, into: list) }
+                return []
+            }
             return perform(binding.action)
         case .tick(let snap):
             receive(snap)
@@ -73,7 +76,7 @@ extension DashboardState {
 
     /// The browser with its cursor on the same session as before (by pid), else on the same row, kept in range.
     private func follow(_ browser: ServerBrowser) -> ServerBrowser {
-        let sessions = snapshot?.server?.sessions ?? []
+        let sessions = visibleSessions
         var next = browser
         if let pid = browser.selectedPID, let i = sessions.firstIndex(where: { $0.pid == pid }) {
             next.selected = i
@@ -84,11 +87,11 @@ extension DashboardState {
     }
 
     private mutating func clampSelections() {
-        let leaks = snapshot?.leaks.count ?? 0
+        let leaks = visibleLeaks.count
         selectedLeak = max(0, min(selectedLeak, leaks - 1))
         let targets = snapshot?.failover.targets.count ?? 0
         selectedTarget = max(0, min(selectedTarget, targets - 1))
-        let events = snapshot?.events.count ?? 0
+        let events = visibleEvents.count
         eventScroll = max(0, min(eventScroll, events - 1))
     }
 
@@ -115,9 +118,12 @@ extension DashboardState {
             let step = action == .nextPanel ? 1 : all.count - 1
             focus = all[(i + step) % all.count]
         case .moveDown, .moveUp, .pageDown, .pageUp:
-            let page =
-                mode.isServerView
-                ? max(1, ServerDetailView.tableRows(height: height)) : max(1, LeakDetailView.stackRows(height: height))
+            let page: Int
+            switch mode {
+            case .serverView: page = max(1, ServerDetailView.tableRows(height: height))
+            case .eventDetail: page = max(1, EventDetailView.textRows(height: height))
+            default: page = max(1, LeakDetailView.stackRows(height: height))
+            }
             let delta: Int
             switch action {
             case .moveDown: delta = 1
@@ -170,6 +176,38 @@ extension DashboardState {
             if case .confirm(_, let back) = mode { mode = back }
         case .demo(let i):
             mode = .confirm(.demo(i), returnTo: mode)
+        case .filter:
+            guard let list = filterableList else {
+                setStatus("/ filters the Leaks and Events panels and the server view's sessions.", isError: true)
+                return []
+            }
+            filterEditing = list
+            if filters[list] == nil { filters[list] = "" }
+        case .nextSort:
+            switch mode {
+            case .serverView(let browser):
+                sessionSort = sessionSort.next
+                mode = .serverView(follow(browser))
+            case .main where focus == .leaks:
+                // The cursor stays on the same leak.
+                let id = selectedLeakReport?.info.connectionID
+                leakSort = leakSort.next
+                selectedLeak = visibleLeaks.firstIndex { $0.info.connectionID == id } ?? 0
+            default:
+                setStatus("o sorts the Leaks panel and the server view's sessions.", isError: true)
+            }
+        case .keepFilter:
+            if let list = filterEditing, filter(list) == nil { filters[list] = nil }
+            filterEditing = nil
+        case .clearFilter:
+            if let list = filterEditing { filters[list] = nil }
+            filterEditing = nil
+            filterChanged()
+        case .deleteFilterCharacter:
+            if let list = filterEditing, filters[list]?.isEmpty == false {
+                filters[list]?.removeLast()
+                filterChanged()
+            }
         case .cancelSession, .terminateSession:
             guard case .serverView(let browser) = mode, let pid = browser.selectedPID else {
                 setStatus("Select a session first: j/k in the server view.", isError: true)
@@ -205,10 +243,12 @@ extension DashboardState {
                 guard let targets = snapshot?.failover.targets, !targets.isEmpty else { return [] }
                 mode = .failoverPicker(selected: selectedTarget + 1)
             case .server:
-                guard let sessions = snapshot?.server?.sessions else { return [] }
-                mode = .serverView(ServerBrowser(selected: 0, selectedPID: sessions.first?.pid))
+                guard snapshot?.server != nil else { return [] }
+                mode = .serverView(ServerBrowser(selected: 0, selectedPID: visibleSessions.first?.pid))
             case .events:
-                return []
+                let groups = visibleEvents
+                guard groups.indices.contains(eventScroll) else { return [] }
+                mode = .eventDetail(EventDetail(group: groups[eventScroll]))
             }
         case .failoverPicker(let row):
             let target: Int? = row == 0 ? nil : snapshot?.failover.targets[row - 1].index
@@ -271,6 +311,11 @@ extension DashboardState {
             browser.selected += delta
             browser.selectedPID = nil
             mode = .serverView(follow(browser))
+        case .eventDetail(var detail):
+            let count = EventDetailView.lines(detail.group, width: EventDetailView.textWidth(width: width)).count
+            let page = EventDetailView.textRows(height: height)
+            detail.scroll = max(0, min(detail.scroll + delta, max(0, count - page)))
+            mode = .eventDetail(detail)
         case .main:
             switch focus {
             case .leaks: selectedLeak += delta
@@ -285,6 +330,20 @@ extension DashboardState {
         }
     }
 
+    /// Typing into a filter narrows its list at once.
+    private mutating func type(_ c: Character, into list: ListKind) {
+        let text = filters[list] ?? ""
+        guard text.count < ListFilter.maximumLength else { return }
+        filters[list] = text + String(c)
+        filterChanged()
+    }
+
+    /// Selections stay on a row of the (narrowed or widened) lists.
+    private mutating func filterChanged() {
+        clampSelections()
+        if case .serverView(let browser) = mode { mode = .serverView(follow(browser)) }
+    }
+
     /// The first healthy target that is not current (row + 1), else "next suitable" (row 0).
     private func defaultPickerRow() -> Int {
         guard let targets = snapshot?.failover.targets else { return 0 }
@@ -294,7 +353,8 @@ extension DashboardState {
 
     /// The leak under the cursor in the displayed snapshot.
     public var selectedLeakReport: LeakReport? {
-        guard let leaks = snapshot?.leaks, leaks.indices.contains(selectedLeak) else { return nil }
+        let leaks = visibleLeaks
+        guard leaks.indices.contains(selectedLeak) else { return nil }
         return leaks[selectedLeak]
     }
 }

@@ -66,13 +66,16 @@ public struct StatusMessage: Sendable, Equatable {
 /// Modes: `main` → `leakDetail` (Enter on a leak, Esc back) · `main` → `failoverPicker` (f) →
 /// `confirm` (Enter) → `outcome` (y) → `main` (Enter/Esc) · `main`/`leakDetail` → `confirm` (x, s, demo)
 /// → back (y after the command is sent, n/Esc at once) · `main` → `serverView` (Enter on the Server panel, Esc
-/// back) → `confirm` (c, x on a session) → `serverView`. The help overlay sits over any mode but `confirm`.
+/// back) → `confirm` (c, x on a session) → `serverView` · `main` → `eventDetail` (Enter on the Events panel, Esc
+/// back). The help overlay sits over any mode but `confirm`.
 public indirect enum Mode: Sendable, Equatable {
     case main
     case leakDetail(LeakDetail)
     /// Row 0 is "next suitable target", row i+1 is target i.
     case failoverPicker(selected: Int)
     case serverView(ServerBrowser)
+    /// The full text of one (folded) event: Enter on the Events panel, Esc back.
+    case eventDetail(EventDetail)
     case confirm(PendingAction, returnTo: Mode)
     case outcome(OutcomeDialog)
 }
@@ -89,9 +92,16 @@ public struct DashboardState: Sendable, Equatable {
     public var focus: Panel = .leaks
     public var selectedLeak = 0
     public var selectedTarget = 0
-    /// Events scrolled back from the newest.
+    /// Event rows (folded, newest first) scrolled back from the newest; the top row is the selected one.
     public var eventScroll = 0
     public var mode: Mode = .main
+    /// Filters of the lists (`/`): kept after Enter, changed live while typed, removed by Esc.
+    public var filters: [ListKind: String] = [:]
+    /// The list whose filter is being typed (the input line at the bottom takes the keys).
+    public var filterEditing: ListKind?
+    /// The order of the leak list and of the server view's sessions (`o`).
+    public var leakSort: LeakSort = .held
+    public var sessionSort: SessionSort = .chains
     public var isHelpVisible = false
     public var refreshSteps: [Duration]
     public var refreshIndex: Int
@@ -153,12 +163,14 @@ public struct DashboardState: Sendable, Equatable {
     /// The key context of the current mode (help overlay first).
     public var context: KeyContext {
         if case .confirm = mode { return .confirm }
+        if filterEditing != nil { return .filterInput }
         if isHelpVisible { return .help }
         switch mode {
         case .main: return .main
         case .leakDetail: return .leakDetail
         case .failoverPicker: return .failoverPicker
         case .serverView: return .serverView
+        case .eventDetail: return .eventDetail
         case .confirm: return .confirm
         case .outcome: return .outcome
         }
@@ -166,6 +178,14 @@ public struct DashboardState: Sendable, Equatable {
 
     /// Bindings that work right now, in table order.
     public var activeBindings: [KeyBinding] { keyTable.filter { $0.contexts.contains(context) } }
+
+    /// The Events panel's rows: newest first, consecutive repeats folded.
+    public var visibleEvents: [EventGroup] {
+        let f = filter(.events)
+        return EventGroup.fold(snapshot?.events ?? []).filter {
+            ListFilter.matches(ListFilter.columns($0, timeZone), f)
+        }
+    }
 
     /// Status text still fresh at the latest snapshot time.
     public var visibleStatus: StatusMessage? {

@@ -4,6 +4,8 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
     case up, down, left, right
     case enter, escape, tab, backTab
     case pageUp, pageDown, home, end
+    /// Backspace or Delete-left (edits a filter being typed).
+    case backspace
     /// F1…F12.
     case function(Int)
 
@@ -23,6 +25,7 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
         case .pageDown: return "PgDn"
         case .home: return "Home"
         case .end: return "End"
+        case .backspace: return "Bksp"
         case .function(let n): return "F\(n)"
         }
     }

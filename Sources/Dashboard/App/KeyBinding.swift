@@ -1,6 +1,8 @@
 /// Where the dashboard's keyboard focus is; each key binding lists the contexts it works in.
 public enum KeyContext: String, Sendable, CaseIterable, Hashable {
-    case main, leakDetail, failoverPicker, confirm, help, outcome, serverView
+    case main, leakDetail, failoverPicker, confirm, help, outcome, serverView, eventDetail
+    /// A filter is being typed: characters go to it.
+    case filterInput
 }
 
 /// What a key does: the one vocabulary shared by the key table, `update`, the footer and help.
@@ -11,6 +13,10 @@ public enum KeyAction: Sendable, Hashable {
     case confirmYes, confirmNo
     /// In the server view: cancel / terminate the selected session.
     case cancelSession, terminateSession
+    /// `/`: start typing a filter for the list in focus; while typing: keep it, clear it, delete a character.
+    case filter, keepFilter, clearFilter, deleteFilterCharacter
+    /// `o`: the next order of the leak list or of the server view's sessions.
+    case nextSort
     /// A demo-only action supplied by the CLI (index into `DashboardOptions.demoActions`).
     case demo(Int)
 }
@@ -44,7 +50,11 @@ public struct KeyBinding: Sendable, Equatable {
 public enum KeyTable {
     static let browsing: Set<KeyContext> = [.main, .leakDetail]
     /// Where lists scroll and the display can be paused: the browsing views and the server view.
-    static let viewing: Set<KeyContext> = [.main, .leakDetail, .serverView]
+    static let viewing: Set<KeyContext> = [.main, .leakDetail, .serverView, .eventDetail]
+    /// Every context but the y/n question (which takes only y, n and Esc).
+    static let anyView: Set<KeyContext> = [
+        .main, .leakDetail, .failoverPicker, .help, .outcome, .serverView, .eventDetail,
+    ]
 
     /// The built-in bindings followed by the demo actions (skipping any whose key is taken).
     public static func bindings(demo: [DemoAction] = []) -> [KeyBinding] {
@@ -52,16 +62,32 @@ public enum KeyTable {
         var table: [KeyBinding] = [
             KeyBinding(
                 [.character("q"), .function(10)], label: "q/F10", footer: "q quit", help: "quit pooltop",
-                in: [.main, .leakDetail, .failoverPicker, .help, .outcome, .serverView], action: .quit),
+                in: anyView, action: .quit),
             KeyBinding(
                 [.character("?"), .function(1)], label: "?/F1", footer: "? help", help: "show / hide this help",
-                in: [.main, .leakDetail, .failoverPicker, .help, .outcome, .serverView], action: .toggleHelp),
+                in: anyView, action: .toggleHelp),
             KeyBinding(
-                [.enter], footer: "Enter open", help: "open leak, server or target",
+                [.enter], footer: "Enter open", help: "open leak/event/server/target",
                 in: [.main, .failoverPicker, .outcome], action: .open),
             KeyBinding(
                 [.escape], footer: "Esc close", help: "close view, dialog or help",
-                in: [.leakDetail, .failoverPicker, .confirm, .help, .outcome, .serverView], action: .close),
+                in: [.leakDetail, .failoverPicker, .confirm, .help, .outcome, .serverView, .eventDetail],
+                action: .close),
+            KeyBinding(
+                [.character("/")], footer: nil, help: "filter the list in focus", in: [.main, .serverView],
+                action: .filter),
+            KeyBinding(
+                [.character("o")], footer: nil, help: "sort leaks or sessions", in: [.main, .serverView],
+                action: .nextSort),
+            KeyBinding(
+                [.enter], footer: "Enter keep", help: "keep the filter (typing)", in: [.filterInput],
+                action: .keepFilter),
+            KeyBinding(
+                [.escape], footer: "Esc clear", help: "clear the filter (typing)", in: [.filterInput],
+                action: .clearFilter),
+            KeyBinding(
+                [.backspace], footer: nil, help: "delete the last character", in: [.filterInput],
+                action: .deleteFilterCharacter),
             KeyBinding([.character("y")], footer: "y yes", help: "confirm", in: [.confirm], action: .confirmYes),
             KeyBinding([.character("n")], footer: "n no", help: "cancel", in: [.confirm], action: .confirmNo),
             KeyBinding(
@@ -100,10 +126,10 @@ public enum KeyTable {
                 action: .previousPanel),
             KeyBinding(
                 [.character("j"), .down], label: "j/↓", footer: "j/k move", help: "next row / scroll down",
-                in: [.main, .leakDetail, .failoverPicker, .serverView], action: .moveDown),
+                in: [.main, .leakDetail, .failoverPicker, .serverView, .eventDetail], action: .moveDown),
             KeyBinding(
                 [.character("k"), .up], label: "k/↑", footer: nil, help: "previous row / scroll up",
-                in: [.main, .leakDetail, .failoverPicker, .serverView], action: .moveUp),
+                in: [.main, .leakDetail, .failoverPicker, .serverView, .eventDetail], action: .moveUp),
             KeyBinding(
                 [.pageDown], label: "PgDn", footer: "PgUp/PgDn page", help: "page down",
                 in: viewing, action: .pageDown),

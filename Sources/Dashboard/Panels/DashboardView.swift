@@ -54,10 +54,13 @@ public enum DashboardView {
         HeaderPanel(context: context).render(in: rows[0], into: &buffer)
         HintsPanel(context: context).render(in: rows[1], into: &buffer)
         FooterPanel(state: state).render(in: rows[3], into: &buffer)
+        FilterInputLine(state: state).render(in: rows[3], into: &buffer)
 
         let body = rows[2]
         if case .leakDetail(let detail) = state.mode {
             LeakDetailView(context: context, detail: detail).render(in: body, into: &buffer)
+        } else if case .eventDetail(let detail) = state.mode {
+            EventDetailView(context: context, detail: detail).render(in: body, into: &buffer)
         } else if let browser = state.mode.serverBrowser {
             ServerDetailView(context: context, browser: browser).render(in: body, into: &buffer)
         } else if isWide {
@@ -73,7 +76,7 @@ public enum DashboardView {
             ConfirmView(context: context, action: action).render(in: body, into: &buffer)
         case .outcome(let dialog):
             OutcomeView(dialog: dialog).render(in: body, into: &buffer)
-        case .main, .leakDetail, .serverView:
+        case .main, .leakDetail, .serverView, .eventDetail:
             break
         }
         if state.isHelpVisible {

@@ -8,10 +8,15 @@ struct LeaksPanel {
         let g = buffer.glyphs
         let snap = context.snapshot
         let state = context.state
+        let leaks = state.visibleLeaks
+        let returnedLeaks = state.visibleReturnedLeaks
         let focused = state.focus == .leaks && state.mode == .main
         let countStyle = snap.leaks.isEmpty ? Style(.ok) : Style(.critical, .bold)
         Block(
-            title: [Span("Leaks ", Style(.title, .bold)), Span("\(snap.leaks.count)", countStyle)], isFocused: focused,
+            title: [Span("Leaks ", Style(.title, .bold)), Span("\(snap.leaks.count)", countStyle)]
+                + FilterTitle.spans(state, .leaks)
+                + SortTitle.spans(state.leakSort == .held ? nil : state.leakSort.label),
+            isFocused: focused,
             trailing: [Span("threshold \(Int(snap.leakThreshold))s · total \(snap.totalLeaked)", Style(.muted))]
         ).render(in: area, into: &buffer)
         let inner = Block.inner(of: area)
@@ -23,6 +28,12 @@ struct LeaksPanel {
                     Span("no connection held longer than the threshold", .muted),
                 ],
                 in: inner.row(0))
+            return
+        }
+        if leaks.isEmpty && returnedLeaks.isEmpty, let filter = state.filters[.leaks] {
+            buffer.write(
+                " no leak matches /\(filter)", x: inner.x, y: inner.y,
+                maxWidth: inner.width, style: .muted)
             return
         }
         let wide = inner.width >= 100
@@ -43,9 +54,9 @@ struct LeaksPanel {
         guard rows > 0 else { return }
         // Keep the selection visible: scroll just enough.
         let selected = state.selectedLeak
-        let offset = max(0, min(selected - rows + 1, snap.leaks.count - rows))
+        let offset = max(0, min(selected - rows + 1, leaks.count - rows))
         var row = 1
-        for (i, leak) in snap.leaks.enumerated().dropFirst(offset) {
+        for (i, leak) in leaks.enumerated().dropFirst(offset) {
             guard row <= rows else { break }
             let isSelected = focused && i == selected
             let base = isSelected ? Style(.selection) : Style(.text)
@@ -61,7 +72,7 @@ struct LeaksPanel {
             cell(6, row, leak.info.lastSQL.map(Format.oneLine) ?? "—", isSelected ? base : Style(.muted))
             row += 1
         }
-        for returned in snap.returnedLeaks {
+        for returned in returnedLeaks {
             guard row <= rows else { break }
             let s = Style(.muted, .dim)
             cell(1, row, "#\(returned.info.connectionID)", s)
@@ -75,7 +86,7 @@ struct LeaksPanel {
         if offset > 0 {
             buffer.write("\(g.up)\(offset)", x: inner.maxX - 4, y: inner.y, maxWidth: 4, style: .muted)
         }
-        let below = snap.leaks.count - offset - rows
+        let below = leaks.count - offset - rows
         if below > 0 {
             buffer.write("\(g.down)\(below)", x: inner.maxX - 4, y: inner.maxY, maxWidth: 4, style: .muted)
         }

@@ -46,7 +46,10 @@ struct ServerDetailView {
             title: [
                 Span("Server ", Style(.title, .bold)), Span("\(server.sessionCount) sessions", Style(.text, .bold)),
                 Span(" · \(Format.shortTarget(server.target))", Style(.muted)),
-            ], isFocused: true, trailing: [Span("c cancel · x terminate · Esc back", Style(.muted))]
+            ] + FilterTitle.spans(context.state, .sessions)
+                + SortTitle.spans(context.state.sessionSort == .chains ? nil : context.state.sessionSort.label),
+            isFocused: true,
+            trailing: [Span("c cancel · x terminate · Esc back", Style(.muted))]
         ).render(in: area, into: &buffer)
         let inner = Block.inner(of: area).insetHorizontally(by: 1)
         guard inner.height >= Self.infoRows else { return }
@@ -72,11 +75,13 @@ struct ServerDetailView {
         for (i, h) in headings.enumerated() { cell(i, inner.y + 2, h, Style(.muted, .bold)) }
 
         let rows = inner.height - Self.infoRows
-        let sessions = server.sessions
+        let sessions = context.state.visibleSessions
         guard rows > 0 else { return }
         if sessions.isEmpty {
+            let filter = context.state.filter(.sessions)
             buffer.write(
-                "no other sessions on the server", x: inner.x + 2, y: inner.y + 3, maxWidth: inner.width, style: .muted)
+                filter.map { "no session matches /\($0)" } ?? "no other sessions on the server", x: inner.x + 2,
+                y: inner.y + 3, maxWidth: inner.width, style: .muted)
             return
         }
         let depths = server.depths
@@ -90,7 +95,8 @@ struct ServerDetailView {
             let base = isSelected ? Style(.selection) : Style(.text)
             if isSelected { buffer.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), " ", base) }
             cell(0, y, isSelected ? String(g.pointer) : "", base)
-            let depth = depths[session.pid] ?? 0
+            // The tree only in the chains order (elsewhere a blocked session is not under its blocker).
+            let depth = context.state.sessionSort == .chains ? depths[session.pid] ?? 0 : 0
             let tree = depth == 0 ? "" : String(repeating: " ", count: depth - 1) + "\(g.bottomLeft)"
             let isRoot = roots.contains(session.pid)
             cell(1, y, tree + "\(session.pid)", isRoot && !isSelected ? Style(.critical, .bold) : base.with(.bold))

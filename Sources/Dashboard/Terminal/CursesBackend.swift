@@ -140,6 +140,7 @@ final class CursesBackend {
                 case KEY_PPAGE: out.append(.key(.pageUp))
                 case KEY_HOME: out.append(.key(.home))
                 case KEY_END: out.append(.key(.end))
+                case KEY_BACKSPACE: out.append(.key(.backspace))
                 case cnc_key_resize(): out.append(.resized)
                 case cnc_key_f(1)...cnc_key_f(12): out.append(.key(.function(Int(Int32(ch) - cnc_key_f(0)))))
                 default: break
@@ -150,6 +151,7 @@ final class CursesBackend {
             case 9: out.append(.key(.tab))
             case 10, 13: out.append(.key(.enter))
             case 27: out.append(.key(.escape))
+            case 8, 127: out.append(.key(.backspace))
             default:
                 if let scalar = Unicode.Scalar(UInt32(ch)), ch >= 32, ch != 127 {
                     out.append(.key(.character(Character(scalar))))

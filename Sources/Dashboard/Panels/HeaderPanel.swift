@@ -99,12 +99,18 @@ struct HintsPanel {
             out.append(
                 Span("disconnected, retrying: \(reason); last state \(age) ago", Style(.critical, .bold)))
         }
+        let hints = Hints.compute(context.snapshot, highSince: context.state.highUtilizationSince)
+        // Critical hints come before a command's status: at 80×24 only the first line shows, and a
+        // 10 s status message must never hide "health checks failing" or blocked sessions.
+        for hint in hints where hint.severity == .critical {
+            out.append(Span(hint.text, Style(.critical)))
+        }
         if let status = context.state.visibleStatus {
             out.append(Span(status.text, status.isError ? Style(.critical, .bold) : Style(.accent)))
         }
-        for hint in Hints.compute(context.snapshot, highSince: context.state.highUtilizationSince) {
+        for hint in hints {
             switch hint.severity {
-            case .critical: out.append(Span(hint.text, Style(.critical)))
+            case .critical: continue
             case .warning: out.append(Span(hint.text, Style(.warning)))
             case .info: out.append(Span(hint.text, Style(.muted)))
             }

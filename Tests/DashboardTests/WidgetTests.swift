@@ -35,12 +35,33 @@ struct WidgetTests {
     }
 
     @Test func gaugeWithOverflow() {
-        // 10 slots + 5 overflow over 15 cells: 10 base cells full, 3 overflow cells, 2 free.
+        // 10 slots + 5 overflow over 15 cells: 11 pool cells full, the boundary, 2 of 3 overflow cells.
         let b = render({ Gauge(used: 13, capacity: 10, overflowCapacity: 5).render(in: $0.area, into: &$0) }, width: 15)
-        #expect(b.lines == ["██████████▓▓▓░░"])
-        #expect(b[9, 0].style.role == .gauge)
-        #expect(b[10, 0].style.role == .overflow)
-        #expect(b[13, 0].style.role == .muted)
+        #expect(b.lines == ["███████████│▓▓░"])
+        #expect(b[10, 0].style.role == .gauge)
+        #expect(b[11, 0].style.role == .overflow)
+        #expect(b[12, 0].style.role == .overflow)
+        #expect(b[14, 0].style.role == .muted)
+    }
+
+    /// Issue 10: 9/10 in use with max_overflow 20 filled a third of the bar and read as 30 %.
+    @Test func gaugeNineOfTenLooksLikeNinetyPercentWithAMarkerAtPoolSize() {
+        for width in [20, 27, 40, 60] {
+            let b = render(
+                { Gauge(used: 9, capacity: 10, overflowCapacity: 20).render(in: $0.area, into: &$0) }, width: width)
+            let line = Array(b.lines[0])
+            let full = line.filter { $0 == "█" }.count
+            #expect(Double(full) / Double(width) >= 0.6, "\(b.lines[0])")
+            // One marker where pool_size ends, free pool cells before it, free overflow after it.
+            #expect(line.filter { $0 == "│" }.count == 1, "\(b.lines[0])")
+            let marker = line.firstIndex(of: "│")!
+            #expect(Double(full) / Double(marker) >= 0.85 && full < marker, "\(b.lines[0])")
+            #expect(line[marker + 1..<line.count].allSatisfy { $0 == "░" }, "\(b.lines[0])")
+        }
+        // Into the overflow: the pool part is full, the overflow cells past the marker fill.
+        let over = render(
+            { Gauge(used: 20, capacity: 10, overflowCapacity: 20).render(in: $0.area, into: &$0) }, width: 40)
+        #expect(over.lines == [String(repeating: "█", count: 29) + "│" + String(repeating: "▓", count: 5) + "░░░░░"])
     }
 
     @Test func gaugeHalfFullNoOverflow() {
@@ -77,7 +98,7 @@ struct WidgetTests {
         let g = render(
             { Gauge(used: 13, capacity: 10, overflowCapacity: 5).render(in: $0.area, into: &$0) },
             width: 15, glyphs: .ascii)
-        #expect(g.lines == ["##########%%%.."])
+        #expect(g.lines == ["###########|%%."])
         let box = render({ Block("T").render(in: $0.area, into: &$0) }, width: 6, height: 3, glyphs: .ascii)
         #expect(box.lines == ["+ T -+", "|    |", "+----+"])
         var t = Buffer(width: 4, height: 1, glyphs: .ascii)

@@ -70,7 +70,8 @@ extension EndToEndTests {
             #expect(detail.contains("thread demo-leaker"))
             // Page through the stack until the demo's leaking function shows (it is a few frames down).
             for _ in 0..<6 where !detail.contains("leakAConnectionForTheDemo") {
-                guard let range = Self.frameRange(detail), range.last < range.count else { break }
+                // Frame numbers are the backtrace's (from 0): the last frame is count - 1.
+                guard let range = Self.frameRange(detail), range.last < range.count - 1 else { break }
                 try pane.send("PageDown")
                 detail = try pane.waitFor("the next page of frames", timeout: .seconds(10)) {
                     Self.frameRange($0).map { $0.first > range.first } ?? false
@@ -343,13 +344,15 @@ extension EndToEndTests {
             screen.split(separator: "\n").first { $0.contains("demo-leaker") && $0.contains("#") }.map(String.init)
         }
 
-        /// "frames 1-13 of 24" → (1, 13, 24).
+        /// "frames 2-13 of 24, from the caller" → (2, 13, 24).
         static func frameRange(_ screen: String) -> (first: Int, last: Int, count: Int)? {
             guard let range = screen.range(of: "frames ") else { return nil }
             let words = screen[range.upperBound...].prefix { $0 != "\n" }.split(separator: " ")
             guard words.count >= 3 else { return nil }
             let bounds = words[0].split(separator: "-").compactMap { Int($0) }
-            guard bounds.count == 2, words[1] == "of", let count = Int(words[2]) else { return nil }
+            guard bounds.count == 2, words[1] == "of", let count = Int(words[2].prefix { $0.isNumber }) else {
+                return nil
+            }
             return (bounds[0], bounds[1], count)
         }
     }

@@ -53,10 +53,16 @@ extension FailoverStateMachine {
                     refuseManual(
                         target,
                         "\(describe(target)) is a read-only standby (pg_is_in_recovery() is true); promote it first, "
-                            + "or allow read-only targets.", at)
+                            + "or set DB_FAILOVER_ALLOW_READ_ONLY=true (failoverAllowReadOnly) to allow read-only targets.",
+                        at)
                 ]
             case .reachable where !configuration.allowReadOnlyTargets:
-                return [refuseManual(target, "\(describe(target)) did not report whether it is a primary.", at)]
+                return [
+                    refuseManual(
+                        target,
+                        "\(describe(target)) did not report whether it is a primary; "
+                            + "set DB_FAILOVER_ALLOW_READ_ONLY=true (failoverAllowReadOnly) to allow it anyway.", at)
+                ]
             default:
                 return [performSwitch(to: target, reason: .manual, at: at)]
             }

@@ -162,6 +162,12 @@ extension DashboardState {
             }
             refreshIndex = next
             return [.changeRefresh(refreshInterval)]
+        case .toggleLibraryFrames:
+            if case .leakDetail(var detail) = mode {
+                detail.showsLibraryFrames.toggle()
+                detail.scroll = 0
+                mode = .leakDetail(detail)
+            }
         case .nextTheme:
             guard !colorsDisabled else {
                 setStatus("Colors are off (NO_COLOR or --no-color); themes are not used.", isError: false)
@@ -300,7 +306,7 @@ extension DashboardState {
     private mutating func move(by delta: Int) {
         switch mode {
         case .leakDetail(var detail):
-            let count = detail.frames?.count ?? 0
+            let count = detail.stackRows.count
             let page = LeakDetailView.stackRows(height: height)
             detail.scroll = max(0, min(detail.scroll + delta, max(0, count - page)))
             mode = .leakDetail(detail)

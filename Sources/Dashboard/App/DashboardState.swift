@@ -43,6 +43,39 @@ public struct LeakDetail: Sendable, Equatable {
     public var scroll: Int
     /// The connection came back to the pool (or was closed) after the view opened.
     public var isGone: Bool
+    /// The frames inside the library (above the caller) are listed instead of folded into one line.
+    public var showsLibraryFrames = false
+
+    /// One row of the stack list: a frame, or the fold standing for the library's frames above the caller.
+    public enum StackRow: Sendable, Equatable {
+        case folded(count: Int)
+        case frame(StackFrame)
+    }
+
+    /// Modules whose frames are the pool's own machinery, not the caller's code.
+    static let libraryModules = ["ConnectionManager", "CStackWalk"]
+
+    /// True for a frame inside the library: its symbol or its file is in one of `libraryModules`.
+    static func isLibraryFrame(_ frame: StackFrame) -> Bool {
+        libraryModules.contains { module in
+            frame.symbol.hasPrefix("\(module).") || frame.symbol.contains(" in \(module).")
+                || frame.image == module || (frame.file?.contains("/\(module)/") ?? false)
+        }
+    }
+
+    /// The library's frames at the top of the stack, before the first frame of the caller (0 when all are).
+    static func leadingLibraryFrames(_ frames: [StackFrame]) -> Int {
+        let n = frames.prefix { isLibraryFrame($0) }.count
+        return n == frames.count ? 0 : n
+    }
+
+    /// What the stack list shows: it starts at the caller, the library's frames folded unless asked for.
+    public var stackRows: [StackRow] {
+        guard let frames else { return [] }
+        let library = Self.leadingLibraryFrames(frames)
+        guard library > 0, !showsLibraryFrames else { return frames.map { .frame($0) } }
+        return [.folded(count: library)] + frames.dropFirst(library).map { .frame($0) }
+    }
 }
 
 /// A command's result shown in a dialog (failover) — `outcome` is `nil` while it runs.

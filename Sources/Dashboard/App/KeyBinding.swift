@@ -10,6 +10,8 @@ public enum KeyAction: Sendable, Hashable {
     case quit, toggleHelp, close, open
     case nextPanel, previousPanel, moveDown, moveUp, pageDown, pageUp
     case failover, terminateLeak, suspendResume, evictIdle, pause, faster, slower, nextTheme
+    /// In the leak view: show / fold the library's frames above the caller.
+    case toggleLibraryFrames
     case confirmYes, confirmNo
     /// In the server view: cancel / terminate the selected session.
     case cancelSession, terminateSession
@@ -93,6 +95,9 @@ public enum KeyTable {
             KeyBinding(
                 [.character("f")], footer: "f failover", help: "fail over by hand (picker)", in: [.main],
                 action: .failover),
+            KeyBinding(
+                [.character("l")], footer: nil, help: "show / fold library frames",
+                in: [.leakDetail], action: .toggleLibraryFrames),
             KeyBinding(
                 [.character("x")], footer: "x kill", help: "terminate the selected leak", in: browsing,
                 action: .terminateLeak),

@@ -41,6 +41,7 @@ public enum DashboardView {
             return
         }
         guard let snapshot = state.snapshot else {
+            buffer.fill(area.row(0), " ", .header)
             buffer.write(
                 " \(state.title): waiting for the first snapshot…", x: 0, y: 0, maxWidth: area.width, style: .header)
             FooterPanel(state: state).render(in: area.row(area.height - 1), into: &buffer)

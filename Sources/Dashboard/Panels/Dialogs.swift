@@ -8,7 +8,9 @@ struct FailoverPickerView {
     func render(in area: Rect, into buffer: inout Buffer) {
         let g = buffer.glyphs
         let targets = context.snapshot.failover.targets
-        let box = area.centered(width: min(76, area.width - 2), height: targets.count + 5)
+        let refusals = targets.map(Self.refusal)
+        let explains = refusals.contains { $0 != nil }
+        let box = area.centered(width: min(76, area.width - 2), height: targets.count + 5 + (explains ? 1 : 0))
         Block(title: [Span("Fail over to…", Style(.title, .bold))], isFocused: true).renderFloating(
             in: box, into: &buffer)
         let inner = Block.inner(of: box).insetHorizontally(by: 1)
@@ -24,8 +26,19 @@ struct FailoverPickerView {
             let r = inner.row(i + 1)
             if isSelected { buffer.fill(r, " ", Style(.selection)) }
             var spans = TargetRow(target: t, isSelected: isSelected).spans(g, urlWidth: max(8, inner.width - 33))
-            if t.isCurrent { spans.append(Span("  (current)", isSelected ? Style(.selection) : Style(.muted))) }
+            if let why = refusals[i] {
+                spans.append(
+                    Span("  \(g.cross) \(why)", isSelected ? Style(.selection, .bold) : Style(.warning, .bold)))
+            }
             buffer.write(spans, in: r)
+        }
+        if explains {
+            // What a marked target will be refused for, and the setting that would allow a standby.
+            buffer.write(
+                [
+                    Span("\(g.cross) will be refused", Style(.warning, .bold)),
+                    Span(" · a standby only with DB_FAILOVER_ALLOW_READ_ONLY=true", Style(.muted)),
+                ], in: inner.row(inner.height - 2))
         }
         buffer.write(
             [
@@ -33,6 +46,17 @@ struct FailoverPickerView {
                 Span("Esc", Style(.accent, .bold)), Span(" cancel", .muted),
             ],
             in: inner.row(inner.height - 1))
+    }
+}
+
+extension FailoverPickerView {
+    /// Why the manager will refuse a manual failover to this target (its `refuseManual` reasons), if it will:
+    /// it is the current one, it does not answer, or it is a standby (allowed only by DB_FAILOVER_ALLOW_READ_ONLY).
+    static func refusal(_ t: TargetStatus) -> String? {
+        if t.isCurrent { return "current" }
+        if t.role == .unreachable || !t.healthy { return "unreachable" }
+        if t.role == .standby { return "standby" }
+        return nil
     }
 }
 

@@ -65,11 +65,11 @@ struct HeaderPanel {
     /// The health verdict: "healthy" only for a recent passing check, never before the first or when stale.
     static func health(_ snap: ManagerSnapshot, glyphs g: Glyphs) -> Span {
         switch snap.health.state {
-        case .healthy: return Span(" \(g.check) healthy ", Style(.ok, .bold))
+        case .healthy: return Span(" \(g.check) healthy ", Style(.ok, [.bold, .reverse]))
         case .failing: return Span(" \(g.cross) UNHEALTHY ", Style(.critical, [.bold, .reverse]))
         case .stale: return Span(" ? check stale ", Style(.warning, [.bold, .reverse]))
-        case .checking: return Span(" … checking ", Style(.muted, .bold))
-        case .unknown: return Span(" ? not checked ", Style(.muted, .bold))
+        case .checking: return Span(" … checking ", Style(.header, .bold))
+        case .unknown: return Span(" ? not checked ", Style(.header, .bold))
         }
     }
 
@@ -82,7 +82,7 @@ struct HeaderPanel {
         if service.poolName != service.program {
             spans += [Span(" pool ", Style(.header)), Span(service.poolName, Style(.header, .bold))]
         }
-        if !service.mayAct { spans.append(Span(" read-only", Style(.warning, .bold))) }
+        if !service.mayAct { spans.append(Span(" read-only", Style(.header, [.bold, .underline]))) }
         spans.append(Span(" ", Style(.header)))
         return spans
     }
@@ -99,12 +99,18 @@ struct HintsPanel {
             out.append(
                 Span("disconnected, retrying: \(reason); last state \(age) ago", Style(.critical, .bold)))
         }
+        let hints = Hints.compute(context.snapshot, highSince: context.state.highUtilizationSince)
+        // Critical hints come before a command's status: at 80×24 only the first line shows, and a
+        // 10 s status message must never hide "health checks failing" or blocked sessions.
+        for hint in hints where hint.severity == .critical {
+            out.append(Span(hint.text, Style(.critical)))
+        }
         if let status = context.state.visibleStatus {
             out.append(Span(status.text, status.isError ? Style(.critical, .bold) : Style(.accent)))
         }
-        for hint in Hints.compute(context.snapshot, highSince: context.state.highUtilizationSince) {
+        for hint in hints {
             switch hint.severity {
-            case .critical: out.append(Span(hint.text, Style(.critical)))
+            case .critical: continue
             case .warning: out.append(Span(hint.text, Style(.warning)))
             case .info: out.append(Span(hint.text, Style(.muted)))
             }
@@ -150,7 +156,8 @@ struct FooterPanel {
             let word = parts.count > 1 ? parts[1] : ""
             let w = Text.width(of: key) + 1 + Text.width(of: word)
             if x + w > area.maxX { break }
-            buffer.write(key, x: x, y: area.y, maxWidth: w, style: Style(.accent, .bold))
+            // The bar's own role, bold: an accent-colored key would punch a hole in the bar's background.
+            buffer.write(key, x: x, y: area.y, maxWidth: w, style: Style(.header, .bold))
             buffer.write(word, x: x + Text.width(of: key) + 1, y: area.y, maxWidth: w, style: Style(.header))
             x += w + 2
         }

@@ -71,14 +71,30 @@ struct LeakDetailView {
                 ], in: parts[1])
             return
         }
-        let first = min(detail.scroll, max(0, frames.count - 1))
-        let last = min(frames.count, first + stackArea.height)
-        buffer.write(
-            [
-                Span("Checkout stack ", Style(.accent, .bold)),
-                Span("frames \(first + 1)-\(last) of \(frames.count)  j/k PgUp/PgDn", label),
-            ], in: parts[1])
-        for (row, frame) in frames[first..<last].enumerated() {
+        let rows = detail.stackRows
+        let first = min(detail.scroll, max(0, rows.count - 1))
+        let last = min(rows.count, first + stackArea.height)
+        // The heading counts frames by the numbers the rows show (the fold line is not a frame).
+        let shown = rows[first..<last].compactMap { row -> Int? in
+            if case .frame(let f) = row { return f.index }
+            return nil
+        }
+        var heading = [Span("Checkout stack ", Style(.accent, .bold))]
+        let range = shown.first.map { f in shown.last.map { $0 == f ? "frame \(f)" : "frames \(f)-\($0)" } ?? "" } ?? ""
+        let library = LeakDetail.leadingLibraryFrames(frames)
+        let libraryNote = library == 0 ? "" : detail.showsLibraryFrames ? ", l folds library" : ", from the caller"
+        heading.append(Span("\(range) of \(frames.count)\(libraryNote)  j/k PgUp/PgDn", label))
+        buffer.write(heading, in: parts[1])
+        for (row, item) in rows[first..<last].enumerated() {
+            guard case .frame(let frame) = item else {
+                if case .folded(let count) = item {
+                    let text = "\(g.ellipsis) \(count) library frame\(count == 1 ? "" : "s") (press l to show)"
+                    buffer.write(
+                        text, x: stackArea.x + 5, y: stackArea.row(row).y, maxWidth: stackArea.width - 5,
+                        style: label)
+                }
+                continue
+            }
             let r = stackArea.row(row)
             var location = ""
             if let file = frame.file {

@@ -278,7 +278,7 @@ struct FailoverManualTests {
             name: "read-only standby", target: 2,
             answer: { $0.checkSucceeded(target: 2, isInRecovery: true, at: at(1)) },
             reason: "Target 2 (\(urls[2])) is a read-only standby (pg_is_in_recovery() is true); promote it first, "
-                + "or allow read-only targets."),
+                + "or set DB_FAILOVER_ALLOW_READ_ONLY=true (failoverAllowReadOnly) to allow read-only targets."),
     ]
 
     @Test(arguments: refusals)

@@ -55,6 +55,26 @@ extension EndToEndTests {
             #expect(result.stdout.isEmpty)
         }
 
+        /// Regression (issue 10, bad input 3): a libpq option value libpq refuses only when connecting was reported
+        /// as an unreachable server ("UNHEALTHY", exit 1) instead of as bad input.
+        @Test(
+            "status with a bad libpq option value exits 2 naming the flag, the option and what it takes",
+            .timeLimit(.minutes(1)),
+            arguments: [
+                (["--url", "postgresql://u@127.0.0.1:1/app?sslmode=bogus"], "--url", "sslmode", "verify-full"),
+                (
+                    ["--url", "host=127.0.0.1 port=1", "--failover-url", "host=127.0.0.1 port=2 connect_timeout=abc"],
+                    "--failover-url", "connect_timeout", "whole number"
+                ),
+            ])
+        func statusBadOptionValue(_ flags: [String], flag: String, option: String, expected: String) throws {
+            let result = try Self.pooltop(["status"] + flags)
+            #expect(result.exitCode == 2, "stderr: \(result.stderr)")
+            #expect(result.stderr.contains(flag), "stderr: \(result.stderr)")
+            #expect(result.stderr.contains(option) && result.stderr.contains(expected), "stderr: \(result.stderr)")
+            #expect(!result.stderr.contains("UNHEALTHY") && result.stdout.isEmpty, "stdout: \(result.stdout)")
+        }
+
         @Test(
             "the dashboard with stdout not a terminal exits 2 and points to `pooltop status --json`",
             .timeLimit(.minutes(1)))

@@ -48,6 +48,10 @@ enum Terminal {
             FileHandle.standardError.write(Data((DashboardApp.notATerminalMessage + "\n").utf8))
             throw ExitCode(2)
         }
+        if let problem = DashboardApp.terminalProblem() {
+            FileHandle.standardError.write(Data("pooltop: \(problem)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 
     static func requireTheme(_ settings: DisplayOptions.Resolved) throws {

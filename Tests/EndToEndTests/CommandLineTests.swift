@@ -27,6 +27,28 @@ extension EndToEndTests {
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
         }
 
+        /// Regression (issue 10, bad input 3): with `TERM` unset or unknown ncurses printed
+        /// "Error opening terminal: unknown." and exited 1; with `TERM=dumb` the dashboard drew a blank screen.
+        @Test(
+            "TERM unset, unknown or dumb exits 2 naming TERM, before curses starts", .timeLimit(.minutes(1)),
+            arguments: [
+                ([String: String](), ["TERM"], "TERM is not set"),
+                (["TERM": "nosuch"], [], "TERM=nosuch is not a terminal type"),
+                (["TERM": "dumb"], [], "TERM=dumb cannot move the cursor"),
+            ])
+        func unusableTerm(_ environment: [String: String], unsetting: [String], message: String) throws {
+            let pane = try TmuxPane(
+                width: 200, height: 10, command: [try PooltopBinary.path(), "--url", "postgresql://u@127.0.0.1:1/d"],
+                environment: environment, unsetting: unsetting)
+            defer { pane.kill() }
+            #expect(try pane.waitForExit() == 2)
+            let screen = try pane.screen()
+            #expect(screen.contains(message), "the message names TERM:\n\(screen)")
+            #expect(screen.contains("xterm-256color"), "the message says what is expected:\n\(screen)")
+            #expect(!screen.contains("Error opening terminal"), "\(screen)")
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
         /// Regression (issue 10, bad input 5): the notice processor was installed only after the connection was up,
         /// so libpq printed a NOTICE the server sent during connect to stderr — over the dashboard.
         @Test("a NOTICE sent while connecting is never printed by libpq", .timeLimit(.minutes(1)))

@@ -7,15 +7,24 @@ public enum DashboardApp {
     /// The message for stdout/stdin that are not terminals.
     public static let notATerminalMessage = "pooltop needs a terminal; for scripts use `pooltop status --json`"
 
+    /// Why the dashboard cannot draw on this terminal (`TERM` unset, unknown, or `dumb`); nil when it can.
+    public static func terminalProblem() -> String? {
+        CursesBackend.terminalProblem(term: ProcessInfo.processInfo.environment["TERM"])
+    }
+
     /// Runs the dashboard on the main queue until the user quits; call it from the main thread.
     ///
-    /// Returns only on a failure before the screen is taken: 2 when stdin/stdout are not a terminal
-    /// or the theme cannot be loaded (the reason is printed to stderr). Otherwise it never returns:
+    /// Returns only on a failure before the screen is taken: 2 when stdin/stdout are not a terminal, `TERM`
+    /// names no terminal curses can draw on, or the theme cannot be loaded (the reason is printed to stderr). Otherwise it never returns:
     /// it restores the terminal, calls `options.onExit` with the exit code (0 after `q`, 130 after
     /// SIGINT, 143 after SIGTERM) and calls `exit`.
     public static func run(source: any MonitorSource, options: DashboardOptions) -> Int32 {
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {
             FileHandle.standardError.write(Data((notATerminalMessage + "\n").utf8))
+            return 2
+        }
+        if let problem = terminalProblem() {
+            FileHandle.standardError.write(Data("pooltop: \(problem)\n".utf8))
             return 2
         }
         let theme: Theme

@@ -49,6 +49,22 @@ extension EndToEndTests {
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
         }
 
+        /// Regression: SIGHUP (ssh dropped) had its default action, killing pooltop mid-curses: no cleanup, and
+        /// the terminal left in the alternate screen with the cursor hidden.
+        @Test("SIGHUP ends the dashboard like SIGTERM: exit 129, terminal restored", .timeLimit(.minutes(1)))
+        func hangUp() throws {
+            let cluster = try SharedCluster.get()
+            let pane = try TmuxPane(
+                width: 100, height: 30, command: [try PooltopBinary.path(), "--url", cluster.primary.url])
+            defer { pane.kill() }
+            try pane.waitFor("the dashboard to draw") { screen in
+                (try? pane.display("#{alternate_on}")) == "1" && screen.contains("\(cluster.primary.port)")
+            }
+            #expect(kill(try pane.programPID(), SIGHUP) == 0)
+            #expect(try pane.waitForExit(timeout: .seconds(10)) == 129)
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
         /// Regression (issue 10, bad input 5): the notice processor was installed only after the connection was up,
         /// so libpq printed a NOTICE the server sent during connect to stderr — over the dashboard.
         @Test("a NOTICE sent while connecting is never printed by libpq", .timeLimit(.minutes(1)))

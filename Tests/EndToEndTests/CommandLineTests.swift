@@ -65,6 +65,31 @@ extension EndToEndTests {
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
         }
 
+        /// Regression (issue 10, bad input 2): `--load N` beyond the thread budget froze the dashboard (Foundation's
+        /// `Thread` fails to start silently; with the budget used up Dispatch cannot run the keys or signals), and
+        /// only SIGKILL ended it, in curses mode. Run as a user id of its own (RLIMIT_NPROC is not enforced for
+        /// root, and counts every thread of the user) with a low `ulimit -u`.
+        @Test(
+            "--load beyond the thread limit exits 2 with a message, terminal untouched",
+            .enabled(if: getuid() == 0, "needs root to run as a user of its own"), .timeLimit(.minutes(1)),
+            arguments: [(40, "could not start load client"), (264, "fewer than 16 threads for the rest of pooltop")])
+        func loadBeyondThreadLimit(_ limit: Int, message: String) throws {
+            let uid = String(40000 + Int(getpid()) % 20000 + limit)
+            let pane = try TmuxPane(
+                width: 200, height: 10,
+                command: [
+                    "setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "prlimit",
+                    "--nproc=\(limit):\(limit)",
+                    try PooltopBinary.path(), "--url", "postgresql://u@127.0.0.1:1/d", "--load", "256",
+                ])
+            defer { pane.kill() }
+            #expect(try pane.waitForExit(timeout: .seconds(20)) == 2)
+            let screen = try pane.screen().replacingOccurrences(of: "\n", with: "")
+            #expect(screen.contains("--load 256") && screen.contains(message), "\(screen)")
+            #expect(screen.contains("ulimit -u"), "\(screen)")
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
         /// Regression (issue 10, bad input 5): the notice processor was installed only after the connection was up,
         /// so libpq printed a NOTICE the server sent during connect to stderr — over the dashboard.
         @Test("a NOTICE sent while connecting is never printed by libpq", .timeLimit(.minutes(1)))

@@ -109,6 +109,34 @@ extension EndToEndTests {
             #expect(result.stdout.hasPrefix("pooltop ") && result.stdout.contains("control protocol 1"))
         }
 
+        /// Regression (issue 10, readable at 80×24): `pooltop --help` listed only --version and --help (the
+        /// dashboard's options were under `pooltop dashboard --help`), and `pooltop demo --help` listed --url and
+        /// --failover-url, which the demo refuses, and the library's defaults (pool size 10, leak threshold 300s)
+        /// instead of the demo's.
+        @Test("--help lists the dashboard's options; demo --help only the demo's, with its defaults")
+        func help() throws {
+            let top = try Self.pooltop(["--help"])
+            #expect(top.exitCode == 0)
+            for option in ["--url", "--failover-url", "--pool-size", "--refresh", "--theme", "--load", "POOLTOP_LOAD"] {
+                #expect(top.stdout.contains(option), "pooltop --help lacks \(option):\n\(top.stdout)")
+            }
+            #expect(top.stdout.contains("SUBCOMMANDS"))
+            let demo = try Self.pooltop(["demo", "--help"])
+            #expect(demo.exitCode == 0)
+            let flat = demo.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(!flat.contains("--url") && !flat.contains("--failover-url"), "\(demo.stdout)")
+            for text in [
+                "Persistent connections (default 8)", "pool size (default 6)", "(default 2s)",
+                "(default 1s). Env: DB_HEALTH",
+                "leak (default 5s)", "opening a connection (default 1s)", "--leak-every", "--load",
+            ] {
+                #expect(flat.contains(text), "demo --help lacks \(text):\n\(demo.stdout)")
+            }
+            #expect(!flat.contains("(default 10)") && !flat.contains("300s"), "\(demo.stdout)")
+            let refused = try Self.pooltop(["demo", "--url", "postgresql://x/y"])
+            #expect(refused.exitCode == 2 && refused.stderr.contains("takes no --url"), "\(refused.stderr)")
+        }
+
         @Test("status with a mysql:// URL exits 2 and names the problem", .timeLimit(.minutes(1)))
         func statusBadScheme() throws {
             let result = try Self.pooltop(["status", "--url", "mysql://x"])

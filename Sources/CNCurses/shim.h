@@ -3,6 +3,7 @@
 #define NCURSES_WIDECHAR 1
 #include <locale.h>
 #include <ncurses.h>
+#include <term.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -39,4 +40,18 @@ static inline int cnc_key_code_yes(void) { return KEY_CODE_YES; }
 // KEY_F(n) is a macro: function key n's code.
 static inline int cnc_key_f(int n) { return KEY_F(n); }
 static inline int cnc_ok(void) { return OK; }
+
+// Looks `term` up in the terminfo database without starting curses (and without ncurses printing anything or
+// exiting): 1 when it can draw a full screen, 0 when there is no entry for it, -1 when no terminfo database
+// was found, 2 when the entry cannot address the cursor (`dumb`, a hard-copy or generic type). Leaves no
+// terminal set up, so that `initscr` starts from scratch.
+static inline int cnc_probe_terminal(const char *term) {
+    int error = 0;
+    if (setupterm((char *)term, STDOUT_FILENO, &error) != OK) return error == -1 ? -1 : 0;
+    char *cup = tigetstr("cup");
+    int usable = cup != NULL && cup != (char *)-1 && tigetflag("hc") != 1 && tigetflag("gn") != 1;
+    del_curterm(cur_term);
+    return usable ? 1 : 2;
+}
+
 #endif

@@ -26,7 +26,15 @@ struct TopCommand: ParsableCommand {
             environment: environment, defaults: ["DB_HEALTH_CHECK_INTERVAL": "1s"])
         let manager = try ConnectionManager(configuration: config, logger: Loggers.quiet("pooltop"))
         let load = SyntheticLoad(manager: manager, clients: settings.load, query: settings.loadQuery)
-        load.start()
+        do {
+            try load.start()
+        } catch {
+            // Before the screen is taken: the terminal is untouched.
+            load.stop()
+            manager.shutdown()
+            FileHandle.standardError.write(Data("pooltop: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let options = DashboardOptions(
             refreshInterval: settings.refresh, theme: settings.theme, noColor: settings.noColor,
             onExit: { _ in
@@ -46,6 +54,10 @@ enum Terminal {
     static func requireTerminal() throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             FileHandle.standardError.write(Data((DashboardApp.notATerminalMessage + "\n").utf8))
+            throw ExitCode(2)
+        }
+        if let problem = DashboardApp.terminalProblem() {
+            FileHandle.standardError.write(Data("pooltop: \(problem)\n".utf8))
             throw ExitCode(2)
         }
     }

@@ -27,6 +27,69 @@ extension EndToEndTests {
             #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
         }
 
+        /// Regression (issue 10, bad input 3): with `TERM` unset or unknown ncurses printed
+        /// "Error opening terminal: unknown." and exited 1; with `TERM=dumb` the dashboard drew a blank screen.
+        @Test(
+            "TERM unset, unknown or dumb exits 2 naming TERM, before curses starts", .timeLimit(.minutes(1)),
+            arguments: [
+                ([String: String](), ["TERM"], "TERM is not set"),
+                (["TERM": "nosuch"], [], "TERM=nosuch is not a terminal type"),
+                (["TERM": "dumb"], [], "TERM=dumb cannot move the cursor"),
+            ])
+        func unusableTerm(_ environment: [String: String], unsetting: [String], message: String) throws {
+            let pane = try TmuxPane(
+                width: 200, height: 10, command: [try PooltopBinary.path(), "--url", "postgresql://u@127.0.0.1:1/d"],
+                environment: environment, unsetting: unsetting)
+            defer { pane.kill() }
+            #expect(try pane.waitForExit() == 2)
+            let screen = try pane.screen()
+            #expect(screen.contains(message), "the message names TERM:\n\(screen)")
+            #expect(screen.contains("xterm-256color"), "the message says what is expected:\n\(screen)")
+            #expect(!screen.contains("Error opening terminal"), "\(screen)")
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
+        /// Regression: SIGHUP (ssh dropped) had its default action, killing pooltop mid-curses: no cleanup, and
+        /// the terminal left in the alternate screen with the cursor hidden.
+        @Test("SIGHUP ends the dashboard like SIGTERM: exit 129, terminal restored", .timeLimit(.minutes(1)))
+        func hangUp() throws {
+            let cluster = try SharedCluster.get()
+            let pane = try TmuxPane(
+                width: 100, height: 30, command: [try PooltopBinary.path(), "--url", cluster.primary.url])
+            defer { pane.kill() }
+            try pane.waitFor("the dashboard to draw") { screen in
+                (try? pane.display("#{alternate_on}")) == "1" && screen.contains("\(cluster.primary.port)")
+            }
+            #expect(kill(try pane.programPID(), SIGHUP) == 0)
+            #expect(try pane.waitForExit(timeout: .seconds(10)) == 129)
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
+        /// Regression (issue 10, bad input 2): `--load N` beyond the thread budget froze the dashboard (Foundation's
+        /// `Thread` fails to start silently; with the budget used up Dispatch cannot run the keys or signals), and
+        /// only SIGKILL ended it, in curses mode. Run as a user id of its own (RLIMIT_NPROC is not enforced for
+        /// root, and counts every thread of the user) with a low `ulimit -u`.
+        @Test(
+            "--load beyond the thread limit exits 2 with a message, terminal untouched",
+            .enabled(if: getuid() == 0, "needs root to run as a user of its own"), .timeLimit(.minutes(1)),
+            arguments: [(40, "could not start load client"), (264, "fewer than 16 threads for the rest of pooltop")])
+        func loadBeyondThreadLimit(_ limit: Int, message: String) throws {
+            let uid = String(40000 + Int(getpid()) % 20000 + limit)
+            let pane = try TmuxPane(
+                width: 200, height: 10,
+                command: [
+                    "setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "prlimit",
+                    "--nproc=\(limit):\(limit)",
+                    try PooltopBinary.path(), "--url", "postgresql://u@127.0.0.1:1/d", "--load", "256",
+                ])
+            defer { pane.kill() }
+            #expect(try pane.waitForExit(timeout: .seconds(20)) == 2)
+            let screen = try pane.screen().replacingOccurrences(of: "\n", with: "")
+            #expect(screen.contains("--load 256") && screen.contains(message), "\(screen)")
+            #expect(screen.contains("ulimit -u"), "\(screen)")
+            #expect(try pane.display("#{alternate_on} #{cursor_flag}") == "0 1")
+        }
+
         /// Regression (issue 10, bad input 5): the notice processor was installed only after the connection was up,
         /// so libpq printed a NOTICE the server sent during connect to stderr — over the dashboard.
         @Test("a NOTICE sent while connecting is never printed by libpq", .timeLimit(.minutes(1)))
@@ -46,6 +109,34 @@ extension EndToEndTests {
             #expect(result.stdout.hasPrefix("pooltop ") && result.stdout.contains("control protocol 1"))
         }
 
+        /// Regression (issue 10, readable at 80×24): `pooltop --help` listed only --version and --help (the
+        /// dashboard's options were under `pooltop dashboard --help`), and `pooltop demo --help` listed --url and
+        /// --failover-url, which the demo refuses, and the library's defaults (pool size 10, leak threshold 300s)
+        /// instead of the demo's.
+        @Test("--help lists the dashboard's options; demo --help only the demo's, with its defaults")
+        func help() throws {
+            let top = try Self.pooltop(["--help"])
+            #expect(top.exitCode == 0)
+            for option in ["--url", "--failover-url", "--pool-size", "--refresh", "--theme", "--load", "POOLTOP_LOAD"] {
+                #expect(top.stdout.contains(option), "pooltop --help lacks \(option):\n\(top.stdout)")
+            }
+            #expect(top.stdout.contains("SUBCOMMANDS"))
+            let demo = try Self.pooltop(["demo", "--help"])
+            #expect(demo.exitCode == 0)
+            let flat = demo.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(!flat.contains("--url") && !flat.contains("--failover-url"), "\(demo.stdout)")
+            for text in [
+                "Persistent connections (default 8)", "pool size (default 6)", "(default 2s)",
+                "(default 1s). Env: DB_HEALTH",
+                "leak (default 5s)", "opening a connection (default 1s)", "--leak-every", "--load",
+            ] {
+                #expect(flat.contains(text), "demo --help lacks \(text):\n\(demo.stdout)")
+            }
+            #expect(!flat.contains("(default 10)") && !flat.contains("300s"), "\(demo.stdout)")
+            let refused = try Self.pooltop(["demo", "--url", "postgresql://x/y"])
+            #expect(refused.exitCode == 2 && refused.stderr.contains("takes no --url"), "\(refused.stderr)")
+        }
+
         @Test("status with a mysql:// URL exits 2 and names the problem", .timeLimit(.minutes(1)))
         func statusBadScheme() throws {
             let result = try Self.pooltop(["status", "--url", "mysql://x"])
@@ -53,6 +144,26 @@ extension EndToEndTests {
             #expect(result.stderr.contains("--url"), "stderr: \(result.stderr)")
             #expect(result.stderr.lowercased().contains("mysql"), "stderr: \(result.stderr)")
             #expect(result.stdout.isEmpty)
+        }
+
+        /// Regression (issue 10, bad input 3): a libpq option value libpq refuses only when connecting was reported
+        /// as an unreachable server ("UNHEALTHY", exit 1) instead of as bad input.
+        @Test(
+            "status with a bad libpq option value exits 2 naming the flag, the option and what it takes",
+            .timeLimit(.minutes(1)),
+            arguments: [
+                (["--url", "postgresql://u@127.0.0.1:1/app?sslmode=bogus"], "--url", "sslmode", "verify-full"),
+                (
+                    ["--url", "host=127.0.0.1 port=1", "--failover-url", "host=127.0.0.1 port=2 connect_timeout=abc"],
+                    "--failover-url", "connect_timeout", "whole number"
+                ),
+            ])
+        func statusBadOptionValue(_ flags: [String], flag: String, option: String, expected: String) throws {
+            let result = try Self.pooltop(["status"] + flags)
+            #expect(result.exitCode == 2, "stderr: \(result.stderr)")
+            #expect(result.stderr.contains(flag), "stderr: \(result.stderr)")
+            #expect(result.stderr.contains(option) && result.stderr.contains(expected), "stderr: \(result.stderr)")
+            #expect(!result.stderr.contains("UNHEALTHY") && result.stdout.isEmpty, "stdout: \(result.stdout)")
         }
 
         @Test(

@@ -4,6 +4,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case invalidValue(setting: String, value: String, expected: String)
     /// A database URL could not be parsed; `url` is masked.
     case invalidURL(setting: String, url: String, reason: String)
+    /// A connection option in a database URL has a value libpq would refuse when connecting (`sslmode=bogus`).
+    case invalidOption(setting: String, option: String, value: String, expected: String)
     /// A URL whose scheme is not `postgresql://` or `postgres://`; `url` is masked.
     case unknownScheme(setting: String, url: String, scheme: String)
     /// The same server appears twice among the targets; `url` is masked.
@@ -19,6 +21,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return "Invalid \(setting) '\(Self.cut(value))': expected \(expected)."
         case .invalidURL(let setting, let url, let reason):
             return "Invalid \(setting) '\(Self.cut(url))': \(Self.cut(reason, to: 200))."
+        case .invalidOption(let setting, let option, let value, let expected):
+            return
+                "Invalid \(setting): connection option \(option)='\(Self.cut(value, to: 40))' is not accepted; \(option) takes \(expected)."
         case .unknownScheme(let setting, let url, let scheme):
             return
                 "Invalid \(setting) '\(Self.cut(url))': unknown scheme '\(Self.cut(scheme, to: 20))', expected postgresql:// or postgres:// "
@@ -46,6 +51,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return .invalidValue(setting: rename(setting), value: value, expected: expected)
         case .invalidURL(let setting, let url, let reason):
             return .invalidURL(setting: rename(setting), url: url, reason: reason)
+        case .invalidOption(let setting, let option, let value, let expected):
+            return .invalidOption(setting: rename(setting), option: option, value: value, expected: expected)
         case .unknownScheme(let setting, let url, let scheme):
             return .unknownScheme(setting: rename(setting), url: url, scheme: scheme)
         case .missingURL(let setting):

@@ -27,7 +27,8 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     ///   - string: A `postgresql://` / `postgres://` URI or a libpq keyword/value string.
     ///   - setting: The name of the setting the string came from, used in error messages.
     /// - Throws: `.missingURL` for an empty string, `.unknownScheme` for another scheme (`mysql://`),
-    ///   `.invalidURL` with libpq's reason (passwords masked) for anything libpq refuses.
+    ///   `.invalidURL` with libpq's reason (passwords masked) for anything libpq refuses, `.invalidOption` for an
+    ///   option value libpq would refuse only when connecting (`sslmode=bogus`, `connect_timeout=abc`).
     public init(_ string: String, setting: String = "DATABASE_URL") throws(ConfigurationError) {
         guard string.contains(where: { !$0.isWhitespace }) else { throw .missingURL(setting: setting) }
         let masking = ConnectionStringMask(string)
@@ -44,6 +45,11 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         case .failed(let reason):
             throw .invalidURL(setting: setting, url: masking.masked, reason: masking.hidingSecrets(in: reason))
         case .parsed(let options):
+            if let bad = ConnectionOptionRules.firstInvalid(in: options) {
+                throw .invalidOption(
+                    setting: setting, option: bad.option, value: masking.hidingSecrets(in: bad.value),
+                    expected: bad.expected)
+            }
             connectionString = string
             masked = masking.masked
             secrets = masking.secrets

@@ -7,15 +7,24 @@ public enum DashboardApp {
     /// The message for stdout/stdin that are not terminals.
     public static let notATerminalMessage = "pooltop needs a terminal; for scripts use `pooltop status --json`"
 
+    /// Why the dashboard cannot draw on this terminal (`TERM` unset, unknown, or `dumb`); nil when it can.
+    public static func terminalProblem() -> String? {
+        CursesBackend.terminalProblem(term: ProcessInfo.processInfo.environment["TERM"])
+    }
+
     /// Runs the dashboard on the main queue until the user quits; call it from the main thread.
     ///
-    /// Returns only on a failure before the screen is taken: 2 when stdin/stdout are not a terminal
-    /// or the theme cannot be loaded (the reason is printed to stderr). Otherwise it never returns:
+    /// Returns only on a failure before the screen is taken: 2 when stdin/stdout are not a terminal, `TERM`
+    /// names no terminal curses can draw on, or the theme cannot be loaded (the reason is printed to stderr). Otherwise it never returns:
     /// it restores the terminal, calls `options.onExit` with the exit code (0 after `q`, 130 after
-    /// SIGINT, 143 after SIGTERM) and calls `exit`.
+    /// SIGINT, 143 after SIGTERM, 129 after SIGHUP) and calls `exit`.
     public static func run(source: any MonitorSource, options: DashboardOptions) -> Int32 {
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {
             FileHandle.standardError.write(Data((notATerminalMessage + "\n").utf8))
+            return 2
+        }
+        if let problem = terminalProblem() {
+            FileHandle.standardError.write(Data("pooltop: \(problem)\n".utf8))
             return 2
         }
         let theme: Theme
@@ -65,7 +74,7 @@ final class DashboardLoop {
 
     func start() {
         // Dispatch sources get these signals; ncurses must not install its own SIGWINCH handler.
-        for sig in [SIGWINCH, SIGINT, SIGTERM] { signal(sig, SIG_IGN) }
+        for sig in [SIGWINCH, SIGINT, SIGTERM, SIGHUP] { signal(sig, SIG_IGN) }
         TerminalGuard.arm()
         let backend = CursesBackend(theme: initialTheme)
         self.backend = backend
@@ -83,7 +92,9 @@ final class DashboardLoop {
         winch.resume()
         sources.append(winch)
 
-        for (sig, code) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+        // SIGHUP (the ssh connection or the terminal window went away) ends it as orderly as SIGTERM does: the
+        // load stops, the manager shuts down, a demo's servers go; the terminal is restored if it is still there.
+        for (sig, code) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143)), (SIGHUP, Int32(129))] {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .main)
             s.setEventHandler { [weak self] in
                 MainActor.assumeIsolated {

@@ -19,6 +19,24 @@ final class CursesBackend {
     private var theme: Theme = .builtinDefault
     private var previous: Buffer?
 
+    /// Why curses cannot draw on this terminal, as a message naming `TERM` and what is expected; nil when it can.
+    ///
+    /// Checked before `initscr`, which would print "Error opening terminal: ..." and exit 1 for an unknown `TERM`,
+    /// and draws a blank screen on `TERM=dumb`.
+    nonisolated static func terminalProblem(term: String?) -> String? {
+        let advice = "set TERM to your terminal's type (such as xterm-256color), or use `pooltop status` in scripts"
+        guard let term, !term.isEmpty else {
+            return "TERM is not set: the dashboard needs the terminal type to draw; \(advice)"
+        }
+        let shown = term.count <= 40 ? term : String(term.prefix(40)) + "…"
+        switch cnc_probe_terminal(term) {
+        case 1: return nil
+        case 2: return "TERM=\(shown) cannot move the cursor, so the dashboard cannot draw on it; \(advice)"
+        case -1: return "TERM=\(shown): no terminfo database found (install ncurses-base or set TERMINFO); \(advice)"
+        default: return "TERM=\(shown) is not a terminal type this system knows (no terminfo entry); \(advice)"
+        }
+    }
+
     init(theme: Theme) {
         setlocale(LC_ALL, "")
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))

@@ -25,18 +25,14 @@ struct DemoCommand: ParsableCommand {
             To watch your own service, see `pooltop attach --help` and Sources/pooltop-example-service.
             """)
 
-    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var connection: DemoPoolOptions
     @OptionGroup var display: DisplayOptions
 
     @Option(name: .customLong("leak-every"), help: "Time between deliberate leaks, 100ms to 1h (default 10s).")
     var leakEvery: String?
 
     func run() throws {
-        if connection.url != nil || !connection.failoverURLs.isEmpty {
-            throw ValidationError(
-                "pooltop demo runs on its own throwaway servers and takes no --url or --failover-url; "
-                    + "to watch your database run `pooltop --url …`.")
-        }
+        let connection = try self.connection.connectionOptions()
         let every =
             try leakEvery.map { text throws(ConfigurationError) in
                 try ConfigurationValue.duration(text, setting: "--leak-every", within: SettingLimits.leakEvery)
@@ -115,6 +111,57 @@ struct DemoCommand: ParsableCommand {
 
     private static func say(_ text: String) {
         FileHandle.standardError.write(Data("pooltop demo: \(text)\n".utf8))
+    }
+}
+
+/// The pool settings the demo takes, with the demo's own defaults (``DemoSettings/defaults``) in their help: no
+/// `--url` or `--failover-url` (the demo runs on its own throwaway servers).
+struct DemoPoolOptions: ParsableArguments {
+    @Option(name: .customLong("pool-size"), help: "Persistent connections (default 8). Env: DB_POOL_SIZE.")
+    var poolSize: String?
+
+    @Option(
+        name: .customLong("max-overflow"),
+        help: "Temporary connections above the pool size (default 6). Env: DB_MAX_OVERFLOW.")
+    var maxOverflow: String?
+
+    @Option(
+        name: .customLong("pool-timeout"),
+        help: "Longest wait for a connection, e.g. 2s, 500ms (default 2s). Env: DB_POOL_TIMEOUT.")
+    var poolTimeout: String?
+
+    @Option(
+        name: .customLong("health-interval"),
+        help: "Time between health checks (default 1s). Env: DB_HEALTH_CHECK_INTERVAL.")
+    var healthInterval: String?
+
+    @Option(
+        name: .customLong("leak-threshold"),
+        help: "Hold time after which a checkout is a leak (default 5s). Env: DB_LEAK_THRESHOLD.")
+    var leakThreshold: String?
+
+    @Option(
+        name: .customLong("connect-timeout"),
+        help: "Deadline for opening a connection (default 1s). Env: DB_CONNECT_TIMEOUT.")
+    var connectTimeout: String?
+
+    /// Refused, with advice (not in the help: the demo takes no database).
+    @Option(name: .long, help: .private) var url: String?
+    @Option(name: .customLong("failover-url"), help: .private) var failoverURLs: [String] = []
+
+    /// The same settings as the dashboard's ``ConnectionOptions`` (no URL), for ``DemoSettings/service``.
+    func connectionOptions() throws -> ConnectionOptions {
+        if url != nil || !failoverURLs.isEmpty {
+            throw ValidationError(
+                "pooltop demo runs on its own throwaway servers and takes no --url or --failover-url; "
+                    + "to watch your database run `pooltop --url …`.")
+        }
+        let flags: [(String, String?)] = [
+            ("--pool-size", poolSize), ("--max-overflow", maxOverflow), ("--pool-timeout", poolTimeout),
+            ("--health-interval", healthInterval), ("--leak-threshold", leakThreshold),
+            ("--connect-timeout", connectTimeout),
+        ]
+        return try ConnectionOptions.parse(flags.flatMap { name, value in value.map { [name, $0] } ?? [] })
     }
 }
 

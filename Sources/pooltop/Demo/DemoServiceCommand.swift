@@ -65,7 +65,12 @@ struct DemoServiceCommand: ParsableCommand {
                 ("pooltop demo-service: pid \(getpid()), parent \(parentPID), control socket "
                     + "\(manager.controlSocketPath ?? "off")\n").utf8))
         workload.start()
-        synthetic.start()
+        do {
+            try synthetic.start()
+        } catch {
+            FileHandle.standardError.write(Data("pooltop demo-service: \(error)\n".utf8))
+            runtime.exit(2)
+        }
         withExtendedLifetime(signals) { dispatchMain() }
     }
 }

@@ -200,6 +200,9 @@ struct ConnectionPoolConfigTests {
             #expect(url == input.value)
         case .missingURL(let setting):
             #expect(setting == input.setting)
+        case .invalidOption(let setting, _, let value, _):
+            #expect(setting == input.setting)
+            #expect(value == input.value)
         case .controlEndpointFailed(let setting, let path, _):
             #expect(setting == input.setting)
             #expect(path == input.value)

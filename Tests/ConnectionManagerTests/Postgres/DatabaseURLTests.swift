@@ -123,10 +123,52 @@ struct DatabaseURLTests {
         }
     }
 
-    @Test func libpqDoesNotCheckOptionValuesUntilConnecting() throws {
-        // PQconninfoParse accepts any sslmode; the connect attempt reports it, so we do not second-guess it.
-        let url = try DatabaseURL("host=db sslmode=sideways")
-        #expect(url.host == "db")
+    /// Regression (issue 10, bad input 3): PQconninfoParse accepts any option value, so `sslmode=bogus` passed and
+    /// showed up as an unreachable ("UNHEALTHY", exit 1) server, and `connect_timeout=abc` was ignored.
+    @Test(arguments: [
+        ("host=db sslmode=bogus", "sslmode", "verify-full"),
+        ("postgresql://u:s3cret@db/app?target_session_attrs=bogus", "target_session_attrs", "prefer-standby"),
+        ("host=db gssencmode=bogus", "gssencmode", "require"),
+        ("postgresql://db/app?channel_binding=bogus", "channel_binding", "prefer"),
+        ("host=db keepalives=abc", "keepalives", "whole number"),
+        ("postgresql://db/app?connect_timeout=abc", "connect_timeout", "whole number of seconds"),
+        ("host=db connect_timeout=-5", "connect_timeout", "0 or more"),
+        ("host=db sslmode=REQUIRE", "sslmode", "disable"),
+    ])
+    func refusesOptionValuesLibPQRefusesWhenConnecting(_ input: String, option: String, expected: String) {
+        #expect {
+            _ = try DatabaseURL(input, setting: "--url")
+        } throws: { error in
+            guard case .invalidOption(let setting, let named, _, let accepted) = error as? ConfigurationError else {
+                return false
+            }
+            let text = "\(error)"
+            return setting == "--url" && named == option && accepted.contains(expected) && text.contains("--url")
+                && text.contains(option) && text.contains(expected) && !text.contains("s3cret")
+        }
+    }
+
+    @Test(arguments: [
+        "host=db sslmode=verify-full target_session_attrs=read-write gssencmode=disable channel_binding=prefer",
+        "postgresql://db/app?keepalives=1&keepalives_idle=30&connect_timeout=10&tcp_user_timeout=500",
+        "host=db connect_timeout=' 10 '",
+        "postgresql://db/app?ssl=true",
+        "host=db sslmode=",
+    ])
+    func acceptsTheValuesLibPQAccepts(_ input: String) throws {
+        #expect(try DatabaseURL(input).host == "db")
+    }
+
+    @Test func theEnvironmentNamesItsVariable() {
+        #expect {
+            _ = try ConnectionPoolConfig.fromEnvironment([
+                "DATABASE_URL": "host=db", "DATABASE_FAILOVER_URLS": "host=db2 sslmode=bogus",
+            ])
+        } throws: { error in
+            guard case .invalidOption("DATABASE_FAILOVER_URLS", "sslmode", "bogus", _) = error as? ConfigurationError
+            else { return false }
+            return true
+        }
     }
 
     @Test func equalityIsOnTheRawString() throws {

@@ -39,7 +39,9 @@ final class TmuxPane {
 
     /// Starts `command` (argv) in a `width`×`height` pane. The pane stays after the program exits
     /// (`remain-on-exit`), so that its exit status and terminal modes can be read.
-    init(width: Int, height: Int, command: [String], environment: [String: String] = [:]) throws {
+    init(
+        width: Int, height: Int, command: [String], environment: [String: String] = [:], unsetting: [String] = []
+    ) throws {
         name = "pooltop-e2e-\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)"
         configPath = "/tmp/\(name).conf"
         let config = """
@@ -53,10 +55,11 @@ final class TmuxPane {
         // Variables that would redirect pooltop elsewhere are removed; crashes must not wait for a key.
         var env = ["SWIFT_BACKTRACE": "interactive=no", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"]
         env.merge(environment) { _, new in new }
-        let unset = [
-            "DATABASE_URL", "DATABASE_FAILOVER_URLS", "NO_COLOR", "POOLTOP_THEME", "POOLTOP_REFRESH",
-            "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_LEAK_THRESHOLD", "DB_HEALTH_CHECK_INTERVAL",
-        ]
+        let unset =
+            [
+                "DATABASE_URL", "DATABASE_FAILOVER_URLS", "NO_COLOR", "POOLTOP_THEME", "POOLTOP_REFRESH",
+                "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_LEAK_THRESHOLD", "DB_HEALTH_CHECK_INTERVAL",
+            ] + unsetting
         // A shell stays in the pane and writes the exit status to a file. `#{pane_dead_status}` alone is not
         // reliable: Debian's tmux calls libutempter, which sets SIGCHLD to SIG_DFL while its helper runs, so a
         // pane that exits at that moment stays a zombie and its status never shows.

@@ -63,4 +63,19 @@ struct HeaderTruthTests {
                 == "Connection refused — connection to server at \"db\" (10.0.0.5), port 5432")
         #expect(Format.causeFirst("database \"x\" does not exist") == "database \"x\" does not exist")
     }
+
+    /// Issue 10: the connect breaker's state is visible (open / half-open, next attempt in N s).
+    @Test func theConnectBreakerIsVisible() {
+        var s = Fixtures.normal()
+        #expect(!Hints.compute(s, highSince: nil).contains { $0.text.contains("breaker") })
+        s.metrics.connectBreaker = ConnectBreakerStatus(
+            state: .open, failures: 7, retryAt: s.takenAt.addingTimeInterval(4))
+        let open = Hints.compute(s, highSince: nil).map(\.text)
+        #expect(
+            open.contains {
+                $0.contains("breaker open") && $0.contains("7 connects failed in a row") && $0.contains("4s")
+            }, "\(open)")
+        s.metrics.connectBreaker = ConnectBreakerStatus(state: .halfOpen, failures: 8)
+        #expect(Hints.compute(s, highSince: nil).contains { $0.text.contains("half-open") })
+    }
 }

@@ -61,6 +61,26 @@ public enum Hints {
                     severity: .warning,
                     text: "Pool above 80 % \(span): raise pool_size / max_overflow or find slow holders (Leaks)."))
         }
+        if let breaker = m.connectBreaker, breaker.state != .closed {
+            let n = breaker.failures
+            let failed = "\(n) connect\(n == 1 ? "" : "s") failed in a row"
+            switch breaker.state {
+            case .open:
+                let wait = breaker.retryAt.map { max(0, $0.timeIntervalSince(snap.takenAt)) } ?? 0
+                hints.append(
+                    Hint(
+                        severity: .warning,
+                        text: "Connects back off (breaker open): \(failed); next attempt in \(Format.age(wait)). "
+                            + "Checkouts wait for a connection given back."))
+            case .halfOpen:
+                hints.append(
+                    Hint(
+                        severity: .warning,
+                        text: "Connects back off (breaker half-open): \(failed); one trial connect is under way."))
+            case .closed:
+                break
+            }
+        }
         // The last minute, not the lifetime total: a hint clears when the problem is over.
         let recent = snap.recent
         if recent.timeoutsWhileSuspended > 0 {

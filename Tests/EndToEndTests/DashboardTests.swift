@@ -29,6 +29,30 @@ extension EndToEndTests {
                 && panelTitles.allSatisfy(screen.contains) && footerKeys.allSatisfy(screen.contains)
         }
 
+        /// Regression (issue 10): the header said `standby` for a dead primary (it read `isPrimary ? primary : standby`).
+        @Test("the header never says standby for a dead primary", .timeLimit(.minutes(2)))
+        func deadPrimaryIsNotAStandby() throws {
+            let cluster = try LocalCluster.start()
+            defer { cluster.stop() }
+            let pane = try TmuxPane(
+                width: 80, height: 24,
+                command: [
+                    try PooltopBinary.path(), "--url", cluster.primary.url, "--health-interval", "250ms", "--refresh",
+                    "250ms",
+                ])
+            defer { pane.kill() }
+            try pane.waitFor("the healthy primary") { $0.split(separator: "\n").first?.contains("primary") == true }
+            try cluster.primary.kill9()
+            var headers: [String] = []
+            let down = try pane.waitFor("the header saying the primary is down", timeout: .seconds(15)) { screen in
+                let header = String(screen.split(separator: "\n").first ?? "")
+                headers.append(header)
+                return header.contains("unreachable") && header.contains("UNHEALTHY")
+            }
+            #expect(down.split(separator: "\n").first?.contains("standby") == false)
+            #expect(!headers.contains { $0.contains("standby") }, "headers seen: \(Set(headers))")
+        }
+
         @Test("header, Pool, Health, Leaks, Failover, Events and the footer keys appear", .timeLimit(.minutes(2)))
         func panelsAppear() throws {
             let cluster = try SharedCluster.get()

@@ -31,5 +31,10 @@ struct FailoverPickerMarksTests {
         let primary = TargetStatus(index: 2, url: Fixtures.standbyURL, role: .primary, healthy: true, isCurrent: false)
         #expect(FailoverPickerView.refusal(down) == "unreachable")
         #expect(FailoverPickerView.refusal(primary) == nil)
+        // With DB_FAILOVER_ALLOW_READ_ONLY=true a standby is accepted, so it is not marked.
+        let standby = TargetStatus(
+            index: 1, url: "postgresql://db2/app", role: .standby, healthy: true, isCurrent: false)
+        #expect(FailoverPickerView.refusal(standby) == "standby")
+        #expect(FailoverPickerView.refusal(standby, allowsStandby: true) == nil)
     }
 }

@@ -159,7 +159,7 @@ public struct FailoverStateMachine: Sendable {
                 status.isCurrent = status.index == current
                 return status
             },
-            history: history)
+            history: history, allowsReadOnlyTargets: configuration.allowReadOnlyTargets)
     }
 
     /// Whether a manual request is waiting for probe results.

@@ -81,11 +81,16 @@ public struct FailoverStats: Sendable, Equatable, Codable {
     public var enabled: Bool
     public var targets: [TargetStatus]
     public var history: [FailoverEvent]
+    /// `DB_FAILOVER_ALLOW_READ_ONLY`: a standby may be chosen (by hand, or when no primary answers); nil from a
+    /// producer that does not say.
+    public var allowsReadOnlyTargets: Bool?
 
     public init(
         currentURL: String, isPrimary: Bool, failoverCount: Int = 0, lastFailoverAt: Date? = nil,
-        enabled: Bool = false, targets: [TargetStatus] = [], history: [FailoverEvent] = []
+        enabled: Bool = false, targets: [TargetStatus] = [], history: [FailoverEvent] = [],
+        allowsReadOnlyTargets: Bool? = nil
     ) {
+        self.allowsReadOnlyTargets = allowsReadOnlyTargets
         self.currentURL = currentURL
         self.isPrimary = isPrimary
         self.failoverCount = failoverCount
@@ -101,5 +106,6 @@ public struct FailoverStats: Sendable, Equatable, Codable {
         case isPrimary = "is_primary"
         case failoverCount = "failover_count"
         case lastFailoverAt = "last_failover_at"
+        case allowsReadOnlyTargets = "allow_read_only"
     }
 }

@@ -8,7 +8,8 @@ struct FailoverPickerView {
     func render(in area: Rect, into buffer: inout Buffer) {
         let g = buffer.glyphs
         let targets = context.snapshot.failover.targets
-        let refusals = targets.map(Self.refusal)
+        let allowsStandby = context.snapshot.failover.allowsReadOnlyTargets == true
+        let refusals = targets.map { Self.refusal($0, allowsStandby: allowsStandby) }
         let explains = refusals.contains { $0 != nil }
         let box = area.centered(width: min(76, area.width - 2), height: targets.count + 5 + (explains ? 1 : 0))
         Block(title: [Span("Fail over to…", Style(.title, .bold))], isFocused: true).renderFloating(
@@ -52,10 +53,11 @@ struct FailoverPickerView {
 extension FailoverPickerView {
     /// Why the manager will refuse a manual failover to this target (its `refuseManual` reasons), if it will:
     /// it is the current one, it does not answer, or it is a standby (allowed only by DB_FAILOVER_ALLOW_READ_ONLY).
-    static func refusal(_ t: TargetStatus) -> String? {
+    /// `allowsStandby`: the service runs with DB_FAILOVER_ALLOW_READ_ONLY=true, so a standby is accepted.
+    static func refusal(_ t: TargetStatus, allowsStandby: Bool = false) -> String? {
         if t.isCurrent { return "current" }
         if t.role == .unreachable || !t.healthy { return "unreachable" }
-        if t.role == .standby { return "standby" }
+        if t.role == .standby, !allowsStandby { return "standby" }
         return nil
     }
 }

@@ -21,33 +21,35 @@ struct ConnectionOptions: ParsableArguments {
             """)
     var failoverURLs: [String] = []
 
-    @Option(name: .customLong("pool-size"), help: "Persistent connections (default 10). Env: DB_POOL_SIZE.")
+    @Option(
+        name: .customLong("pool-size"), parsing: .unconditional,
+        help: "Persistent connections (default 10). Env: DB_POOL_SIZE.")
     var poolSize: String?
 
     @Option(
-        name: .customLong("max-overflow"),
+        name: .customLong("max-overflow"), parsing: .unconditional,
         help: "Temporary connections above the pool size (default 20). Env: DB_MAX_OVERFLOW.")
     var maxOverflow: String?
 
     @Option(
-        name: .customLong("pool-timeout"),
+        name: .customLong("pool-timeout"), parsing: .unconditional,
         help: "Longest wait for a connection, e.g. 30s, 500ms (default 30s). Env: DB_POOL_TIMEOUT.")
     var poolTimeout: String?
 
     @Option(
-        name: .customLong("health-interval"),
+        name: .customLong("health-interval"), parsing: .unconditional,
         help:
             "Time between health checks (default 60s; the dashboard uses 1s unless set). Env: DB_HEALTH_CHECK_INTERVAL."
     )
     var healthInterval: String?
 
     @Option(
-        name: .customLong("leak-threshold"),
+        name: .customLong("leak-threshold"), parsing: .unconditional,
         help: "Hold time after which a checkout is a leak (default 300s). Env: DB_LEAK_THRESHOLD.")
     var leakThreshold: String?
 
     @Option(
-        name: .customLong("connect-timeout"),
+        name: .customLong("connect-timeout"), parsing: .unconditional,
         help: "Deadline for opening a connection (default 5s). Env: DB_CONNECT_TIMEOUT.")
     var connectTimeout: String?
 

@@ -6,7 +6,8 @@ import Foundation
 /// Options of the dashboard itself. A flag beats the environment variable named in its help.
 struct DisplayOptions: ParsableArguments {
     @Option(
-        name: .long, help: "Screen refresh interval, 50ms to 1h, e.g. 1s, 250ms (default 1s). Env: POOLTOP_REFRESH.")
+        name: .long, parsing: .unconditional,
+        help: "Screen refresh interval, 50ms to 1h, e.g. 1s, 250ms (default 1s). Env: POOLTOP_REFRESH.")
     var refresh: String?
 
     @Option(
@@ -18,7 +19,7 @@ struct DisplayOptions: ParsableArguments {
     var noColor = false
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: "Run N (0 to 256) synthetic clients against the monitored database (default 0). Env: POOLTOP_LOAD.")
     var load: String?
 

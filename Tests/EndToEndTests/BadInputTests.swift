@@ -45,6 +45,33 @@ extension EndToEndTests {
             .init(arguments: ["demo", "--leak-every", "1e10"], environment: [:], names: "--leak-every", value: "1e10"),
         ]
 
+        /// Every numeric and duration flag of the real binary against garbage, huge, tiny, NaN, negative and unicode
+        /// values (issue 10: "a fuzz test of every option"); the variables are covered in process by
+        /// `SettingBoundsTests`.
+        static let integerFlags: [[String]] = [
+            ["status", "--url", url, "--pool-size"], ["status", "--url", url, "--max-overflow"],
+            ["--url", url, "--load"],
+        ]
+        static let durationFlags: [[String]] = [
+            ["status", "--url", url, "--pool-timeout"], ["status", "--url", url, "--health-interval"],
+            ["status", "--url", url, "--leak-threshold"], ["status", "--url", url, "--connect-timeout"],
+            ["--url", url, "--refresh"], ["demo", "--leak-every"],
+        ]
+        static let badIntegers = ["abc", "nan", "-5", "５", "🙂", "1e400", "99999999999999999999", "0x10"]
+        static let badDurations = ["abc", "nan", "inf", "-5", "５s", "🙂", "1e400", "1e-12s", "400d", "5 parsecs"]
+        static let matrix: [Case] =
+            integerFlags.flatMap { flag in
+                badIntegers.map { Case(arguments: flag + [$0], environment: [:], names: flag.last!, value: $0) }
+            }
+            + durationFlags.flatMap { flag in
+                badDurations.map { Case(arguments: flag + [$0], environment: [:], names: flag.last!, value: $0) }
+            }
+
+        @Test("every numeric and duration flag: exit 2 naming it", .timeLimit(.minutes(2)), arguments: matrix)
+        func everyFlagRefusesBadValues(_ bad: Case) throws {
+            try refused(bad)
+        }
+
         @Test("exit 2 naming the setting and the value", .timeLimit(.minutes(1)), arguments: cases)
         func refused(_ bad: Case) throws {
             let result = try Subprocess.run(

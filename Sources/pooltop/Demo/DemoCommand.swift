@@ -28,7 +28,9 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var connection: DemoPoolOptions
     @OptionGroup var display: DisplayOptions
 
-    @Option(name: .customLong("leak-every"), help: "Time between deliberate leaks, 100ms to 1h (default 10s).")
+    @Option(
+        name: .customLong("leak-every"), parsing: .unconditional,
+        help: "Time between deliberate leaks, 100ms to 1h (default 10s).")
     var leakEvery: String?
 
     func run() throws {
@@ -117,31 +119,33 @@ struct DemoCommand: ParsableCommand {
 /// The pool settings the demo takes, with the demo's own defaults (``DemoSettings/defaults``) in their help: no
 /// `--url` or `--failover-url` (the demo runs on its own throwaway servers).
 struct DemoPoolOptions: ParsableArguments {
-    @Option(name: .customLong("pool-size"), help: "Persistent connections (default 8). Env: DB_POOL_SIZE.")
+    @Option(
+        name: .customLong("pool-size"), parsing: .unconditional,
+        help: "Persistent connections (default 8). Env: DB_POOL_SIZE.")
     var poolSize: String?
 
     @Option(
-        name: .customLong("max-overflow"),
+        name: .customLong("max-overflow"), parsing: .unconditional,
         help: "Temporary connections above the pool size (default 6). Env: DB_MAX_OVERFLOW.")
     var maxOverflow: String?
 
     @Option(
-        name: .customLong("pool-timeout"),
+        name: .customLong("pool-timeout"), parsing: .unconditional,
         help: "Longest wait for a connection, e.g. 2s, 500ms (default 2s). Env: DB_POOL_TIMEOUT.")
     var poolTimeout: String?
 
     @Option(
-        name: .customLong("health-interval"),
+        name: .customLong("health-interval"), parsing: .unconditional,
         help: "Time between health checks (default 1s). Env: DB_HEALTH_CHECK_INTERVAL.")
     var healthInterval: String?
 
     @Option(
-        name: .customLong("leak-threshold"),
+        name: .customLong("leak-threshold"), parsing: .unconditional,
         help: "Hold time after which a checkout is a leak (default 5s). Env: DB_LEAK_THRESHOLD.")
     var leakThreshold: String?
 
     @Option(
-        name: .customLong("connect-timeout"),
+        name: .customLong("connect-timeout"), parsing: .unconditional,
         help: "Deadline for opening a connection (default 1s). Env: DB_CONNECT_TIMEOUT.")
     var connectTimeout: String?
 

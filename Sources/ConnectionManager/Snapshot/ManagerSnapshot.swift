@@ -48,11 +48,11 @@ public struct ManagerSnapshot: Sendable, Equatable, Codable {
         server: ServerOverview? = nil
     ) {
         self.server = server
+        // Without a verdict from the manager: the last check taken as it is (no staleness rule without an interval).
         self.health =
             health
-            ?? lastHealthCheck.map {
-                HealthVerdict(state: $0.healthy ? .healthy : .failing, since: $0.checkedAt, detail: $0.error)
-            } ?? HealthVerdict(state: .unknown)
+            ?? HealthVerdict.judge(
+                last: lastHealthCheck, checksEnabled: false, interval: .zero, deadline: .zero, now: takenAt)
         self.recent = recent
         self.takenAt = takenAt
         self.startedAt = startedAt

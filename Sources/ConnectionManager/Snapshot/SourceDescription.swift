@@ -7,8 +7,6 @@ public enum SourceDescription: Sendable, Equatable {
     /// pooltop's own probe pool (`pooltop --url`): the numbers describe pooltop's connections to the
     /// database, not any service's pool.
     case embeddedProbe
-    /// The demo's throwaway cluster and synthetic workload.
-    case demo
     /// A service's pool, read through its control endpoint.
     case attached(AttachedService)
 }

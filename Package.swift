@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ConnectionManager", targets: ["ConnectionManager"]),
+        .library(name: "PoolModel", targets: ["PoolModel"]),
         .library(name: "LocalCluster", targets: ["LocalCluster"]),
         .executable(name: "pooltop", targets: ["pooltop"]),
         .executable(name: "pooltop-bench", targets: ["pooltop-bench"]),
@@ -22,10 +23,13 @@ let package = Package(
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
         // A frame-pointer stack walk (≈ 0.1 µs) for checkout stacks; symbolication uses the Runtime module.
         .target(name: "CStackWalk"),
+        // The pure values a pool is seen through (snapshots, the control protocol and its client): no libpq, only
+        // FoundationEssentials, so that the attached dashboard (pooltop-attach) maps neither libpq nor ICU.
+        .target(name: "PoolModel"),
         .target(
             name: "ConnectionManager",
             dependencies: [
-                "CLibPQ", "CStackWalk",
+                "PoolModel", "CLibPQ", "CStackWalk",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

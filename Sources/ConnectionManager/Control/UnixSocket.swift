@@ -8,7 +8,7 @@ import Foundation
 /// `SO_PEERCRED`/`SO_PEERGROUPS`, `accept4`, `MSG_NOSIGNAL`.
 enum UnixSocket {
     /// A Unix socket address' path limit (`sun_path` is 108 bytes with the terminating NUL).
-    static let maxPathLength = 107
+    static let maxPathLength = ControlSocketPath.maxPathLength
     /// `SO_PEERGROUPS` (Linux ≥ 4.13, asm-generic value; Glibc's headers do not always export it).
     private static let soPeerGroups: Int32 = 59
 
@@ -164,22 +164,5 @@ enum UnixSocket {
 
     private static func lastError() -> SystemError {
         SystemError(errno)
-    }
-}
-
-/// An `errno` value with its text.
-struct SystemError: Error, Equatable, CustomStringConvertible {
-    let code: Int32
-
-    init(_ code: Int32) {
-        self.code = code
-    }
-
-    /// The current `errno`.
-    static var current: SystemError { SystemError(errno) }
-
-    var description: String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(decoding: UnsafeRawBufferPointer(start: text, count: strlen(text)), as: UTF8.self)
     }
 }

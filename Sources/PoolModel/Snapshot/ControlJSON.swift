@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The JSON dialect shared by the status JSON, the control endpoint and its readers: sorted snake_case keys,
 /// ISO 8601 timestamps with fractional seconds (UTC, e.g. `2026-12-01T21:45:41.123Z`), no escaped slashes.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Whose pool a monitor shows: the screen must never pass pooltop's own connections off as a service's.
 public enum SourceDescription: Sendable, Equatable {

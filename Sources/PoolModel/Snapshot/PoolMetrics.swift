@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Latency percentiles in seconds, computed over a recent window of samples.
 public struct LatencySummary: Sendable, Equatable, Codable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What can honestly be said about the current target's health right now, from its last check and the clock.
 ///
@@ -57,6 +61,6 @@ public struct HealthVerdict: Sendable, Equatable, Codable {
 
     private static func seconds(_ duration: Duration) -> String {
         let value = duration.timeInterval
-        return value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
+        return value == value.rounded() ? "\(Int(value)) s" : "\(FixedPoint.format(value, decimals: 1)) s"
     }
 }

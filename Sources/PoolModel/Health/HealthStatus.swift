@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The seed's comprehensive status, as returned by ``ConnectionManager/healthStatus()`` and printed by
 /// `pooltop status`. JSON keys are snake_case; times in seconds; timestamps ISO 8601; URLs masked.
@@ -90,7 +94,7 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         }
     }
 
-    init(snapshot: ManagerSnapshot, leakDetectionEnabled: Bool) {
+    package init(snapshot: ManagerSnapshot, leakDetectionEnabled: Bool) {
         serverAnswers = snapshot.lastHealthCheck?.healthy ?? false
         blocked = snapshot.server?.alarm
         healthy = serverAnswers == true && blocked == nil
@@ -132,7 +136,7 @@ public struct HealthStatus: Sendable, Codable, Equatable {
         )
         if let check = healthCheck {
             if check.healthy {
-                lines.append(String(format: "  response   %.1f ms", check.responseTime * 1000))
+                lines.append("  response   \(FixedPoint.format(check.responseTime * 1000, decimals: 1)) ms")
             } else {
                 lines.append("  error      \(check.error ?? "the health check failed")")
             }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One line of the manager's event log (shown in the dashboard's Events panel).
 public struct PoolEvent: Sendable, Equatable, Codable {

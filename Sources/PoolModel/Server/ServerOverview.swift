@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The server's view of the current target, read once per scan on the manager's probe connection: who is
 /// connected, doing what, for how long, and who blocks whom.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Constants and message shapes of the control protocol (docs/CONTROL-PROTOCOL.md), shared by the service side
 /// and its readers (`pooltop attach`).
@@ -10,7 +14,7 @@ public enum ControlProtocol {
 
     /// The dialect's compact JSON (sorted snake_case keys, ISO 8601 timestamps), never failing: a value that
     /// cannot be encoded becomes an error body (it never happens with the protocol's own types).
-    static func encode(_ value: some Encodable) -> Data {
+    package static func encode(_ value: some Encodable) -> Data {
         do {
             return try ControlJSON.encoder().encode(value)
         } catch {
@@ -41,7 +45,7 @@ public struct ControlPeer: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "uid \(uid) pid \(pid) (\(program))" }
 
     /// A program name as read from `/proc/<pid>/comm`, safe to log and show: printable ASCII, at most 32 bytes.
-    static func sanitizedProgram(_ raw: String) -> String {
+    package static func sanitizedProgram(_ raw: String) -> String {
         let trimmed = raw.trimmingSpaces
         let safe = String(
             String.UnicodeScalarView(

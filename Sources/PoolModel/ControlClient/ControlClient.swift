@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A client for a service's control endpoint (docs/CONTROL-PROTOCOL.md): one short-lived Unix-socket
 /// connection per request, a deadline on the whole exchange, a cap on the response size.

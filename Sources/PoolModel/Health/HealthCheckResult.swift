@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The outcome of one health check against one target.
 public struct HealthCheckResult: Sendable, Equatable, Codable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the pool knows about one checked-out connection: who took it, when and where.
 public struct ConnectionInfo: Sendable, Equatable, Codable {

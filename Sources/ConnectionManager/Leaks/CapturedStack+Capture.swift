@@ -1,23 +1,10 @@
 import CStackWalk
 import Foundation
 import Runtime
-import Synchronization
 
-/// A checkout stack captured cheaply as raw return addresses; symbolicated only when someone looks.
-///
-/// Capture walks the frame-pointer chain in C (≈ 0.1 µs: one small array, no symbol lookups), which is
-/// cheap enough to do on every checkout. Symbolication (demangled names and file:line, via the
-/// standard `Runtime` module and a process-wide cached `ImageMap`) costs milliseconds the first time
-/// and is cached per stack.
-public final class CapturedStack: Sendable, Equatable {
-    let addresses: [UInt]
-    /// Inline (no allocation per capture, unlike an `NSLock`): most stacks are never symbolicated.
-    private let cached = Mutex<[StackFrame]?>(nil)
-
-    init(addresses: [UInt]) {
-        self.addresses = addresses
-    }
-
+/// Capture (the frame-pointer walk in C) and symbolication (the `Runtime` module) of a ``CapturedStack``; the
+/// value itself lives in PoolModel, which links neither.
+extension CapturedStack {
     /// Captures the caller's stack, skipping `skip` innermost frames (the pool's own).
     @inline(never)
     public static func capture(skip: Int = 0, limit: Int = 48) -> CapturedStack? {
@@ -29,9 +16,6 @@ public final class CapturedStack: Sendable, Equatable {
         }
         return addresses.isEmpty ? nil : CapturedStack(addresses: addresses)
     }
-
-    /// Number of raw frames captured.
-    public var frameCount: Int { addresses.count }
 
     /// Demangled, file:line frames, innermost first. Computed once, then cached; safe from any thread.
     public func symbolicated() -> [StackFrame] {
@@ -56,8 +40,6 @@ public final class CapturedStack: Sendable, Equatable {
         cached.withLock { $0 = frames }
         return frames
     }
-
-    public static func == (lhs: CapturedStack, rhs: CapturedStack) -> Bool { lhs === rhs }
 }
 
 enum ImageMapCache {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -12,7 +16,7 @@ import Foundation
 /// accessible. `auto` sockets are `<pool name>.<pid>.sock` in it.
 public enum ControlSocketPath {
     /// A Unix socket address' path limit in bytes.
-    public static let maxPathLength = UnixSocket.maxPathLength
+    public static let maxPathLength = 107
 
     /// The per-user control directory for `uid` (not created; see ``prepareDirectory(_:uid:)``).
     public static func defaultDirectory(
@@ -26,7 +30,7 @@ public enum ControlSocketPath {
     }
 
     /// The rule itself: `runtimeDirectory` is `XDG_RUNTIME_DIR` when it qualified.
-    static func directory(runtimeDirectory: String?, uid: UInt32) -> String {
+    package static func directory(runtimeDirectory: String?, uid: UInt32) -> String {
         if let runtimeDirectory {
             return (runtimeDirectory.hasSuffix("/") ? String(runtimeDirectory.dropLast()) : runtimeDirectory)
                 + "/pooltop"
@@ -82,14 +86,14 @@ public enum ControlSocketPath {
     // MARK: The file system (used by ControlEndpoint)
 
     /// What is at a path (`lstat`: a symlink is reported as `.other`).
-    enum Entry: Equatable {
+    package enum Entry: Equatable {
         case missing
         case directory(owner: UInt32, mode: UInt32)
         case socket(device: UInt64, inode: UInt64)
         case other
     }
 
-    static func inspect(_ path: String) -> Entry {
+    package static func inspect(_ path: String) -> Entry {
         var info = stat()
         guard lstat(path, &info) == 0 else { return errno == ENOENT ? .missing : .other }
         switch info.st_mode & S_IFMT {
@@ -100,7 +104,7 @@ public enum ControlSocketPath {
     }
 
     /// Creates the per-user directory 0700 if it is missing, and checks it (pure decision: ``directoryProblem``).
-    static func prepareDirectory(_ path: String, uid: UInt32) throws(ControlSocketError) {
+    package static func prepareDirectory(_ path: String, uid: UInt32) throws(ControlSocketError) {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw .directory(path, "it cannot be created: \(SystemError.current)")
         }
@@ -108,7 +112,7 @@ public enum ControlSocketPath {
     }
 
     /// Why `entry` is not usable as the per-user control directory of `uid`, nil when it is.
-    static func directoryProblem(_ entry: Entry, uid: UInt32) -> String? {
+    package static func directoryProblem(_ entry: Entry, uid: UInt32) -> String? {
         switch entry {
         case .missing: return "it does not exist"
         case .socket, .other: return "it exists and is not a directory (symlinks are refused)"
@@ -121,14 +125,14 @@ public enum ControlSocketPath {
         }
     }
 
-    static func directoryName(of path: String) -> String {
+    package static func directoryName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// A fresh private (0700) directory next to `path`, in which a socket can be bound and given its mode before
     /// it is linked into place: the socket file is never reachable with a wider mode.
-    static func makePrivateDirectory(near path: String) throws(ControlSocketError) -> String {
+    package static func makePrivateDirectory(near path: String) throws(ControlSocketError) -> String {
         let parent = directoryName(of: path)
         var template = Array((parent == "/" ? "/.pooltop-XXXXXX" : parent + "/.pooltop-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
@@ -139,13 +143,13 @@ public enum ControlSocketPath {
     }
 
     /// Best effort cleanup of what ``makePrivateDirectory(near:)`` made.
-    static func removePrivateDirectory(_ directory: String, socket: String) {
+    package static func removePrivateDirectory(_ directory: String, socket: String) {
         _ = unlink(socket)
         _ = rmdir(directory)
     }
 
     /// Gives the bound socket file its mode and group (before it is linked into place).
-    static func setPermissions(_ path: String, mode: mode_t, group: UInt32?) throws(ControlSocketError) {
+    package static func setPermissions(_ path: String, mode: mode_t, group: UInt32?) throws(ControlSocketError) {
         if let group, chown(path, uid_t.max, group) != 0 {
             throw .group(
                 "\(group)",
@@ -159,7 +163,7 @@ public enum ControlSocketPath {
 
     /// Links the bound socket at `from` to `to`, failing when `to` exists (no replace: another process may have
     /// just started there).
-    static func link(_ from: String, to: String) throws(ControlSocketError) {
+    package static func link(_ from: String, to: String) throws(ControlSocketError) {
         guard Glibc.link(from, to) == 0 else {
             if errno == EEXIST { throw .taken(to) }
             throw .socket(to, "cannot create it: \(SystemError.current)")
@@ -168,13 +172,13 @@ public enum ControlSocketPath {
 
     /// Removes the socket file at `path` if it is still the one with this device and inode.
     @discardableResult
-    static func removeIfOurs(_ path: String, device: UInt64, inode: UInt64) -> Bool {
+    package static func removeIfOurs(_ path: String, device: UInt64, inode: UInt64) -> Bool {
         guard inspect(path) == .socket(device: device, inode: inode) else { return false }
         return unlink(path) == 0
     }
 
     /// Resolves a group name or gid to a gid.
-    static func resolve(_ group: ControlGroupSetting) throws(ControlSocketError) -> UInt32 {
+    package static func resolve(_ group: ControlGroupSetting) throws(ControlSocketError) -> UInt32 {
         switch group {
         case .gid(let gid): return gid
         case .name(let name):
@@ -189,7 +193,7 @@ public enum ControlSocketPath {
 }
 
 /// Why the control endpoint could not start (turned into a ``ConfigurationError`` naming `DB_CONTROL_SOCKET`).
-enum ControlSocketError: Error, Equatable {
+package enum ControlSocketError: Error, Equatable {
     /// The per-user control directory is unusable.
     case directory(String, String)
     /// A live endpoint already answers at this path.
@@ -203,7 +207,7 @@ enum ControlSocketError: Error, Equatable {
     /// Any other failure at this path.
     case socket(String, String)
 
-    var configurationError: ConfigurationError {
+    package var configurationError: ConfigurationError {
         switch self {
         case .directory(let path, let reason):
             return .controlEndpointFailed(

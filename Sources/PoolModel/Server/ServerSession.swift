@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One client session as the server reports it: a `pg_stat_activity` row, the lock it waits for (`pg_locks`), the
 /// sessions in its way (`pg_blocking_pids`), and whether it is one of the watched pool's connections.

@@ -90,7 +90,7 @@ public enum ConfigurationValue {
     }
 
     /// "1 ms", "50 ms", "2 s", "5 min", "1 h", "1 day", "1 year": a bound for people.
-    static func describe(_ d: Duration) -> String {
+    package static func describe(_ d: Duration) -> String {
         let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
         let units: [(Int64, String)] = [
             (365 * 86_400_000, "year"), (86_400_000, "day"), (3_600_000, "h"), (60_000, "min"), (1000, "s"),
@@ -125,7 +125,7 @@ extension Duration {
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

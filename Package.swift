@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "Dashboard",
             dependencies: [
-                "ConnectionManager", "CNCurses",
+                "PoolModel", "CNCurses",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),

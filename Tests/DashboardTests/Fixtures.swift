@@ -195,7 +195,7 @@ enum Fixtures {
                 DemoAction(key: "K", help: "kill primary, promote standby") {
                     MonitorCommandOutcome(succeeded: true, message: "done")
                 }
-            ], timeZone: TimeZone(identifier: "UTC")!)
+            ], timeZone: .utc)
         if let snap { _ = state.update(.tick(snap)) }
         return state
     }

@@ -6,7 +6,7 @@ import Testing
 @Suite("Frame cost")
 struct FrameBenchmarkTests {
     @Test func busySnapshotRendersEveryPanel() {
-        var state = DashboardState(width: 200, height: 60, timeZone: TimeZone(identifier: "UTC")!)
+        var state = DashboardState(width: 200, height: 60, timeZone: .utc)
         _ = state.update(.tick(FrameBenchmark.busySnapshot()))
         let screen = DashboardView.render(state).lines.joined(separator: "\n")
         #expect(screen.contains("Leaks 30"))

@@ -1,6 +1,15 @@
-import ConnectionManager
+import PoolModel
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The dashboard's entry point for the CLI.
 public enum DashboardApp {
@@ -20,21 +29,21 @@ public enum DashboardApp {
     /// SIGINT, 143 after SIGTERM, 129 after SIGHUP) and calls `exit`.
     public static func run(source: any MonitorSource, options: DashboardOptions) -> Int32 {
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {
-            FileHandle.standardError.write(Data((notATerminalMessage + "\n").utf8))
+            StandardError.write(notATerminalMessage + "\n")
             return 2
         }
         if let problem = terminalProblem() {
-            FileHandle.standardError.write(Data("pooltop: \(problem)\n".utf8))
+            StandardError.write("pooltop: \(problem)\n")
             return 2
         }
         let theme: Theme
         do {
             theme = try ThemeLoader(environment: options.environment).theme(for: options)
         } catch {
-            FileHandle.standardError.write(Data("pooltop: theme: \(error)\n".utf8))
+            StandardError.write("pooltop: theme: \(error)\n")
             return 2
         }
-        precondition(Thread.isMainThread, "DashboardApp.run must be called on the main thread")
+        dispatchPrecondition(condition: .onQueue(.main))  // DashboardApp.run must be called on the main thread.
         MainActor.assumeIsolated {
             let loop = DashboardLoop(source: source, options: options, theme: theme)
             DashboardLoop.running = loop

@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// A fact the dashboard learns: input to `DashboardState.update`.
 public enum DashboardMessage: Sendable, Equatable {

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A demo-only key (e.g. `K`: kill the primary, then promote the standby), supplied by the CLI.
 public struct DemoAction: Sendable {
@@ -35,13 +39,13 @@ public struct DashboardOptions: Sendable {
     /// Environment used for `NO_COLOR`, `POOLTOP_THEMES`; defaults to the process environment.
     public var environment: [String: String]
     /// Time zone of clock times on screen.
-    public var timeZone: TimeZone
+    public var timeZone: ClockZone
 
     public init(
         refreshInterval: Duration = .seconds(1), theme: String = "default", noColor: Bool = false,
         isDemo: Bool = false, demoActions: [DemoAction] = [], title: String = "pooltop",
         onExit: (@Sendable (Int32) -> Void)? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment, timeZone: TimeZone = .current
+        environment: [String: String] = ProcessInfo.processInfo.environment, timeZone: ClockZone = .local
     ) {
         self.refreshInterval = refreshInterval
         self.theme = theme

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A focusable panel of the main view.
 public enum Panel: String, Sendable, CaseIterable {
@@ -147,7 +151,7 @@ public struct DashboardState: Sendable, Equatable {
     public var keyTable: [KeyBinding]
     public var demoHelp: [String]
     public var title: String
-    public var timeZone: TimeZone
+    public var timeZone: ClockZone
     /// Whose pool is on screen (a service's through its socket, pooltop's own probe pool, the demo).
     public var source: SourceDescription
     /// Whether the snapshot on screen is current (an attached service may stop answering).
@@ -161,7 +165,7 @@ public struct DashboardState: Sendable, Equatable {
     public init(
         width: Int = 80, height: Int = 24, refresh: Duration = .seconds(1), theme: String = "default",
         colorsDisabled: Bool = false, demoActions: [DemoAction] = [], title: String = "pooltop",
-        timeZone: TimeZone = .current, source: SourceDescription = .embedded
+        timeZone: ClockZone = .local, source: SourceDescription = .embedded
     ) {
         self.width = width
         self.height = height

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Consecutive events with the same kind and message, shown as one row (`×27` after the message, the newest time).
 public struct EventGroup: Sendable, Equatable {

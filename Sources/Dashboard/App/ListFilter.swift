@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A list that `/` filters (and, for leaks and sessions, `o` sorts).
 public enum ListKind: String, Sendable, CaseIterable, Hashable {
@@ -39,7 +43,7 @@ public enum ListFilter {
     }
 
     /// What the Events panel shows of a row: its time and its message.
-    static func columns(_ group: EventGroup, _ zone: TimeZone) -> [String] {
+    static func columns(_ group: EventGroup, _ zone: ClockZone) -> [String] {
         [Format.clock(group.newest.at, zone), Format.oneLine(group.newest.message)]
     }
 

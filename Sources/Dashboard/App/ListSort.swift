@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The order of the leak list (`o` cycles; `held` — the oldest first — is the default).
 public enum LeakSort: String, Sendable, CaseIterable {

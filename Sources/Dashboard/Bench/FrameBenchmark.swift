@@ -1,5 +1,14 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Measures what one frame costs to render (state → `Buffer`), without a terminal.
 public enum FrameBenchmark {
@@ -23,7 +32,7 @@ public enum FrameBenchmark {
     /// Renders `iterations` frames of a busy snapshot (pool saturated with overflow, 300-sample
     /// histories, 30 leaks, 5 targets, 50 events) and returns per-frame timings.
     public static func measure(width: Int = 200, height: Int = 60, iterations: Int = 500) -> Result {
-        var state = DashboardState(width: width, height: height, timeZone: TimeZone(identifier: "UTC")!)
+        var state = DashboardState(width: width, height: height, timeZone: .utc)
         _ = state.update(.tick(busySnapshot()))
         let clock = ContinuousClock()
         var samples: [Double] = []

@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// The whole screen as a pure function of the state: `DashboardView.render(state, glyphs:)`.
 public enum DashboardView {

@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// The manual failover picker: "next suitable" plus each target with role and health.
 struct FailoverPickerView {

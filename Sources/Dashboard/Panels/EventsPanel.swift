@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// The event log, newest first; consecutive repeats fold into one row (`×27`, the newest time). The top row is
 /// the selected one (j/k scroll back in time); Enter opens ``EventDetailView``.

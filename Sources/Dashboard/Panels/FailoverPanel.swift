@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// Targets with role and health (current one marked), then the latest switches.
 struct FailoverPanel {

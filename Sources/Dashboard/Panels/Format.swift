@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Short, fixed-width-friendly renderings of numbers, durations and times.
 public enum Format {
@@ -33,7 +37,7 @@ public enum Format {
     public static func percent(_ ratio: Double) -> String { "\(Int((ratio * 100).rounded()))%" }
 
     /// `HH:mm:ss` in the given time zone (no Calendar: this runs for every event on every frame).
-    public static func clock(_ date: Date, _ zone: TimeZone) -> String {
+    public static func clock(_ date: Date, _ zone: ClockZone) -> String {
         let t = Int(date.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: date)
         let day = ((t % 86400) + 86400) % 86400
         return "\(two(day / 3600)):\(two(day % 3600 / 60)):\(two(day % 60))"

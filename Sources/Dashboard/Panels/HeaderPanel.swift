@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// Row 0: whose pool and whether it is OK — the service (pid, pool) when attached, the target, role,
 /// health, failovers, uptime, refresh; STALE with its age when an attached service stopped answering.

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One line of troubleshooting advice raised by what the snapshot shows.
 public struct Hint: Sendable, Equatable {

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One leak up close: who holds it, what the server says, and the checkout stack (scrollable).
 struct LeakDetailView {

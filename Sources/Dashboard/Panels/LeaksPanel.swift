@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// Connections held past the threshold (oldest first), then recently returned ones, dimmed.
 struct LeaksPanel {

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What every panel reads: the state and the snapshot on screen. `now` is the snapshot's time,
 /// never the wall clock, so renders are deterministic.

@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// Pool usage: gauge (overflow distinct), counts, and the utilization history.
 struct PoolPanel {

@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The server overview in one glance: sessions, `idle in transaction`, who blocks whom (and whether it is ours).
 /// Drawn only when the snapshot has an overview; Enter opens ``ServerDetailView``.

@@ -1,4 +1,4 @@
-import ConnectionManager
+import PoolModel
 
 /// An in-process source with a label saying whose pool it is (`pooltop --url`: pooltop's own probe pool;
 /// `pooltop demo`: the demo's). Everything else goes to `base`.

@@ -1,6 +1,10 @@
-import ConnectionManager
+import PoolModel
 import Dispatch
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Synchronization
 
 /// A ``MonitorSource`` fed by a service's control endpoint (docs/CONTROL-PROTOCOL.md): the dashboard on the

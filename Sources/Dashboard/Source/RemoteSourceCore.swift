@@ -1,5 +1,9 @@
-import ConnectionManager
-import Foundation
+import PoolModel
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The decisions of ``RemoteMonitorSource``, as a value: facts in (a reply arrived, a poll failed, the socket
 /// moved), what to show and what the next poll asks for out. No I/O, no clock: times come in as arguments.

@@ -1,5 +1,14 @@
 import CNCurses
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the terminal delivered.
 enum TerminalInput: Equatable {

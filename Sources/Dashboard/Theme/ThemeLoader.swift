@@ -1,4 +1,13 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import TOMLKit
 
 /// Finds and reads theme files.
@@ -23,27 +32,22 @@ public struct ThemeLoader: Sendable {
 
     /// The directory of this process's executable, symlinks resolved.
     public static func currentExecutableDirectory() -> String? {
-        let path =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? Bundle.main.executablePath
-        return path.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().deletingLastPathComponent().path }
+        guard let path = realPath("/proc/self/exe") ?? CommandLine.arguments.first.flatMap(realPath) else { return nil }
+        return parent(of: path)
     }
 
     /// Where theme names are looked up, in order.
     public func searchDirectories() -> [String] {
         var dirs = (environment["POOLTOP_THEMES"] ?? "").split(separator: ":").map(String.init)
-        if var dir = executableDirectory.map({ URL(fileURLWithPath: $0) }) {
+        if var dir = executableDirectory {
             while true {
-                let candidate = dir.appendingPathComponent("themes")
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
-                    isDirectory.boolValue
-                {
-                    dirs.append(candidate.path)
+                let candidate = (dir == "/" ? "" : dir) + "/themes"
+                if Self.isDirectory(candidate) {
+                    dirs.append(candidate)
                     break
                 }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
+                let parent = Self.parent(of: dir)
+                if parent == dir { break }
                 dir = parent
             }
         }
@@ -63,8 +67,8 @@ public struct ThemeLoader: Sendable {
         }
         let dirs = searchDirectories()
         for dir in dirs {
-            let path = URL(fileURLWithPath: dir).appendingPathComponent("\(nameOrPath).toml").path
-            if FileManager.default.fileExists(atPath: path) { return try Self.read(file: path) }
+            let path = (dir.hasSuffix("/") ? dir : dir + "/") + "\(nameOrPath).toml"
+            if access(path, F_OK) == 0 { return try Self.read(file: path) }
         }
         if let text = EmbeddedThemes.texts[nameOrPath] {
             return try Self.parse(text, file: "(built-in) \(nameOrPath).toml", defaultName: nameOrPath)
@@ -227,5 +231,28 @@ public struct ThemeLoader: Sendable {
             start = f
         }
         return start + 1
+    }
+}
+
+extension ThemeLoader {
+    /// `path` with symlinks, `.` and `..` resolved (`realpath(3)`); nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The directory part of an absolute path (`/` for `/x` and for `/`).
+    static func parent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
+    /// Whether `path` is a directory (following symlinks).
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "PoolModel", targets: ["PoolModel"]),
         .library(name: "LocalCluster", targets: ["LocalCluster"]),
         .executable(name: "pooltop", targets: ["pooltop"]),
+        .executable(name: "pooltop-attach", targets: ["pooltop-attach"]),
         .executable(name: "pooltop-bench", targets: ["pooltop-bench"]),
         .executable(name: "pooltop-example-service", targets: ["pooltop-example-service"]),
     ],
@@ -16,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -39,13 +39,21 @@ let package = Package(
             name: "Dashboard",
             dependencies: [
                 "PoolModel", "CNCurses",
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // `pooltop attach`'s command line, shared by pooltop (which checks the arguments, then execs pooltop-attach)
+        // and pooltop-attach: no ConnectionManager.
+        .target(
+            name: "AttachCommandLine",
+            dependencies: ["PoolModel", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The attached dashboard alone: PoolModel + Dashboard (curses, TOMLKit) + ArgumentParser, no libpq, no full
+        // Foundation (BENCHMARKS.md, "Attached dashboard footprint").
+        .executableTarget(name: "pooltop-attach", dependencies: ["AttachCommandLine"]),
         .executableTarget(
             name: "pooltop",
             dependencies: [
-                "ConnectionManager", "Dashboard", "LocalCluster",
+                "ConnectionManager", "Dashboard", "LocalCluster", "AttachCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

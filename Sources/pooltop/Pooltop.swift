@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttachCommandLine
 import ConnectionManager
 import Foundation
 import Logging
@@ -49,31 +50,24 @@ extension String {
 }
 
 /// Runs the command line; maps every usage or configuration error to exit code 2 with a clear message.
+///
+/// `pooltop attach` checks its arguments here, then replaces this process with `pooltop-attach` next to this
+/// executable (same arguments, same environment, same pid): the attached dashboard then maps no libpq and no full
+/// Foundation. Without that binary it attaches in this process.
 @main
 enum Main {
     static func main() {
         do {
             var command = try Pooltop.parseAsRoot()
             CommandLineSecrets.blank()
-            try command.run()
-        } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data((failure.message + "\n").utf8))
-            exit(failure.code)
-        } catch let error as ConfigurationError {
-            fail("pooltop: \(error)")
-        } catch let error as ExitCode {
-            exit(error.rawValue)
-        } catch {
-            if Pooltop.exitCode(for: error) == .success {
-                Pooltop.exit(withError: error)  // --help, --version
+            if let attach = command as? AttachCommand {
+                _ = try attach.checkArguments(environment: ProcessInfo.processInfo.environment)
+                AttachBinary.handOff()
             }
-            fail(Pooltop.fullMessage(for: error))
+            try command.run()
+        } catch {
+            CommandLineExit.terminate(for: error, root: Pooltop.self)
         }
-    }
-
-    static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        exit(2)
     }
 }
 

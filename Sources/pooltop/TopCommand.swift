@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttachCommandLine
 import ConnectionManager
 import Dashboard
 import Foundation
@@ -46,29 +47,5 @@ struct TopCommand: ParsableCommand {
         load.stop()
         manager.shutdown()
         throw ExitCode(code)
-    }
-}
-
-/// Checks made before anything is started, so bad input exits 2 without side effects.
-enum Terminal {
-    static func requireTerminal() throws {
-        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-            FileHandle.standardError.write(Data((DashboardApp.notATerminalMessage + "\n").utf8))
-            throw ExitCode(2)
-        }
-        if let problem = DashboardApp.terminalProblem() {
-            FileHandle.standardError.write(Data("pooltop: \(problem)\n".utf8))
-            throw ExitCode(2)
-        }
-    }
-
-    static func requireTheme(_ settings: DisplayOptions.Resolved) throws {
-        do {
-            let options = DashboardOptions(theme: settings.theme, noColor: settings.noColor)
-            _ = try ThemeLoader().theme(for: options)
-        } catch {
-            FileHandle.standardError.write(Data("pooltop: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
     }
 }

@@ -1,4 +1,5 @@
 import PoolModel
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -26,7 +27,8 @@ public enum ListFilter {
 
     public static func matches(_ columns: [String], _ filter: String?) -> Bool {
         guard let filter, !filter.isEmpty else { return true }
-        return columns.contains { $0.range(of: filter, options: [.caseInsensitive]) != nil }
+        let folded = filter.lowercased()
+        return columns.contains { $0.lowercased().contains(folded) }
     }
 
     /// What the Leaks panel shows of a leak: ID, held time, thread, pid, server state, last SQL.

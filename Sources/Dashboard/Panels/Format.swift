@@ -1,3 +1,5 @@
+import PoolModel
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -58,7 +60,7 @@ public enum Format {
     /// The host:port/db part of a masked URL (what people recognise), or the URL itself.
     public static func shortTarget(_ url: String) -> String {
         var s = Substring(url)
-        if let r = s.range(of: "://") { s = s[r.upperBound...] }
+        if let r = s.firstRange(of: "://") { s = s[r.upperBound...] }
         if let at = s.lastIndex(of: "@") { s = s[s.index(after: at)...] }
         if let q = s.firstIndex(of: "?") { s = s[..<q] }
         return s.isEmpty ? url : String(s)
@@ -70,8 +72,8 @@ public enum Format {
     /// says what is wrong. Other texts are only put on one line.
     public static func causeFirst(_ error: String) -> String {
         let text = oneLine(error)
-        guard let marker = text.range(of: " failed: "), text.hasPrefix("connection to server") else { return text }
-        let cause = text[marker.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard let marker = text.firstRange(of: " failed: "), text.hasPrefix("connection to server") else { return text }
+        let cause = text[marker.upperBound...].trimmingSpaces
         guard !cause.isEmpty else { return text }
         return "\(cause.prefix(1).uppercased())\(cause.dropFirst()) — \(text[..<marker.lowerBound])"
     }

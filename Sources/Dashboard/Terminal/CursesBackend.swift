@@ -1,4 +1,5 @@
 import CNCurses
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -49,7 +50,7 @@ final class CursesBackend {
     init(theme: Theme) {
         setlocale(LC_ALL, "")
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
-        glyphs = codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8" ? .unicode : .ascii
+        glyphs = codeset.uppercased().replacing("-", with: "") == "UTF8" ? .unicode : .ascii
         window = initscr()!
         cbreak()
         noecho()

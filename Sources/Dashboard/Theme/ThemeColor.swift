@@ -13,7 +13,7 @@ public enum ThemeColor: Sendable, Hashable {
 
     /// Parses `default`, a name (`red`, `bright-cyan`, `gray`), or a palette index 0–255.
     public init?(name: String) {
-        let n = name.lowercased().replacingOccurrences(of: "_", with: "-")
+        let n = name.lowercased().replacing("_", with: "-")
         if n == "default" || n == "none" {
             self = .terminalDefault
         } else if let i = Self.names.firstIndex(of: n) {

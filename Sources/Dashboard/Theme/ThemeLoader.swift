@@ -1,3 +1,5 @@
+import PoolModel
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -8,7 +10,6 @@
 #else
     import Foundation
 #endif
-import TOMLKit
 
 /// Finds and reads theme files.
 ///
@@ -32,8 +33,7 @@ public struct ThemeLoader: Sendable {
 
     /// The directory of this process's executable, symlinks resolved.
     public static func currentExecutableDirectory() -> String? {
-        guard let path = realPath("/proc/self/exe") ?? CommandLine.arguments.first.flatMap(realPath) else { return nil }
-        return parent(of: path)
+        ExecutablePath.current().map(ExecutablePath.directory(of:))
     }
 
     /// Where theme names are looked up, in order.
@@ -46,7 +46,7 @@ public struct ThemeLoader: Sendable {
                     dirs.append(candidate)
                     break
                 }
-                let parent = Self.parent(of: dir)
+                let parent = ExecutablePath.directory(of: dir)
                 if parent == dir { break }
                 dir = parent
             }
@@ -108,15 +108,10 @@ public struct ThemeLoader: Sendable {
             throw ThemeError(
                 kind: .unreadable, file: file, detail: "it is \(info.st_size) bytes; a theme file is at most 1 MiB")
         }
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ThemeError(
-                kind: .unreadable, file: file, detail: "cannot read the theme file: \(error.localizedDescription)")
-        }
-        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        return try parse(text, file: file, defaultName: name)
+        let text = try contents(of: file)
+        var name = Substring(file.split(separator: "/").last ?? Substring(file))
+        if name.hasSuffix(".toml") { name = name.dropLast(5) }
+        return try parse(text, file: file, defaultName: String(name))
     }
 
     /// Parses theme TOML:
@@ -127,15 +122,12 @@ public struct ThemeLoader: Sendable {
     /// accent = { fg = 75, bg = "default", attrs = ["bold"] }
     /// ```
     public static func parse(_ text: String, file: String, defaultName: String = "theme") throws(ThemeError) -> Theme {
-        let table: TOMLTable
+        let table: ThemeTOML.Table
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ThemeError(
-                kind: .syntax, file: file, line: error.source.begin.line, column: error.source.begin.column,
-                detail: "invalid TOML: \(error.description)")
+            table = try ThemeTOML.parse(text)
         } catch {
-            throw ThemeError(kind: .syntax, file: file, detail: "invalid TOML: \(error)")
+            throw ThemeError(
+                kind: .syntax, file: file, line: error.line, column: error.column, detail: "invalid TOML: \(error)")
         }
         func fail(_ kind: ThemeError.Kind, _ key: String, _ detail: String) -> ThemeError {
             ThemeError(kind: kind, file: file, line: line(of: key, in: text), key: key, detail: detail)
@@ -179,7 +171,7 @@ public struct ThemeLoader: Sendable {
                         default:
                             throw fail(
                                 .badAttribute, fullKey,
-                                "unknown attribute \(item.debugDescription) (bold, dim, reverse, underline)")
+                                "unknown attribute \(item) (bold, dim, reverse, underline)")
                         }
                     }
                 default:
@@ -192,7 +184,7 @@ public struct ThemeLoader: Sendable {
     }
 
     private static func color(
-        _ value: any TOMLValueConvertible, key: String, fail: (ThemeError.Kind, String, String) -> ThemeError
+        _ value: ThemeTOML.Value, key: String, fail: (ThemeError.Kind, String, String) -> ThemeError
     ) throws(ThemeError) -> ThemeColor {
         if let i = value.int {
             guard (0...255).contains(i) else { throw fail(.badColor, key, "color \(i) is out of range 0-255") }
@@ -218,7 +210,7 @@ public struct ThemeLoader: Sendable {
         for (depth, part) in parts.enumerated() where depth > 0 || parts.count == 1 {
             var found: Int?
             for i in start..<lines.count {
-                let l = lines[i].trimmingCharacters(in: .whitespaces)
+                let l = lines[i].trimmingSpaces
                 if l.hasPrefix("#") { continue }
                 if l.hasPrefix(part + " ") || l.hasPrefix(part + "=") || l.contains("[roles.\(part)]")
                     || l.contains(" \(part) =") || l.contains("{\(part) =") || l.contains(" \(part)=")
@@ -235,24 +227,40 @@ public struct ThemeLoader: Sendable {
 }
 
 extension ThemeLoader {
-    /// `path` with symlinks, `.` and `..` resolved (`realpath(3)`); nil when it does not exist.
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    /// The directory part of an absolute path (`/` for `/x` and for `/`).
-    static func parent(of path: String) -> String {
-        var trimmed = Substring(path)
-        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
-        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
-        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
-    }
-
     /// Whether `path` is a directory (following symlinks).
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }
+
+extension ThemeLoader {
+    /// The text of a theme file (at most 1 MiB, checked before), read with `read(2)`; UTF-8 or an error saying so.
+    static func contents(of file: String) throws(ThemeError) -> String {
+        func failure(_ reason: String) -> ThemeError {
+            ThemeError(kind: .unreadable, file: file, detail: "cannot read the theme file: \(reason)")
+        }
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure(String(cString: strerror(errno)))
+            }
+            bytes += chunk[..<count]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw failure("it is not UTF-8 text") }
+        return text
+    }
+}
+
+#if canImport(Glibc)
+    private let systemRead = Glibc.read
+#elseif canImport(Darwin)
+    private let systemRead = Darwin.read
+#endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttachCommandLine
 import ConnectionManager
 import Dashboard
 import Foundation

@@ -1,11 +1,16 @@
 import ArgumentParser
-import ConnectionManager
 import Dashboard
-import Foundation
+import PoolModel
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `pooltop attach [SOCKET|DIR|POOL]...`: the dashboard on a running service's pool, through its control socket.
-struct AttachCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct AttachCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Watch and steer the pool inside a running service, through its control socket.",
         discussion: """
@@ -24,18 +29,27 @@ struct AttachCommand: ParsableCommand {
         help:
             "Control sockets, directories of them, or pool names (default: $POOLTOP_ATTACH, else the control directory)."
     )
-    var targets: [String] = []
+    package var targets: [String] = []
 
-    @OptionGroup var display: DisplayOptions
+    @OptionGroup package var display: DisplayOptions
 
-    func run() throws {
-        let environment = ProcessInfo.processInfo.environment
+    package init() {}
+
+    /// The checks of the arguments alone (no socket is touched): bad input exits 2 before `pooltop` hands the
+    /// command to `pooltop-attach`, and again in `pooltop-attach` itself.
+    package func checkArguments(environment: [String: String]) throws -> DisplayOptions.Resolved {
         let settings = try display.resolve(environment: environment)
         if display.load != nil || display.loadQuery != nil {
             throw CommandFailure.badInput(
                 "pooltop attach: --load and --load-query run pooltop's own clients; attach only watches a service "
                     + "(use `pooltop --url … --load N` for a synthetic load).")
         }
+        return settings
+    }
+
+    package func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try checkArguments(environment: environment)
         let path = try Self.choose(targets, environment: environment)
         let source: RemoteMonitorSource
         do {
@@ -51,7 +65,7 @@ struct AttachCommand: ParsableCommand {
     }
 
     /// The one socket to attach to, or a failure saying why there is none or which to choose.
-    static func choose(_ targets: [String], environment: [String: String]) throws(CommandFailure) -> String {
+    package static func choose(_ targets: [String], environment: [String: String]) throws(CommandFailure) -> String {
         let resolution = try ControlEndpoints.resolve(targets, command: "attach", environment: environment)
         if resolution.isExplicitSocket { return resolution.sockets[0] }
         let probes = ControlEndpoints.probe(resolution.sockets)

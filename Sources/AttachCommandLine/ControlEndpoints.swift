@@ -1,39 +1,33 @@
-import ConnectionManager
-import Foundation
+import PoolModel
 
-/// A failure of a control command with its exit code (1: unreachable or refused, 2: bad input); `Main` prints
-/// the message to stderr and exits with the code.
-struct CommandFailure: Error, CustomStringConvertible {
-    var message: String
-    var code: Int32
-    var description: String { message }
-
-    static func badInput(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 2) }
-    static func failed(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 1) }
-}
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Finding control endpoints from what the user typed: socket paths, directories of sockets, or pool names
 /// (looked up in the control directory); nothing = `POOLTOP_ATTACH`, else the control directory.
-enum ControlEndpoints {
+package enum ControlEndpoints {
     /// A socket and what its `GET /v1/info` said (or why it said nothing).
-    struct Probe {
-        var path: String
-        var result: Result<ControlClient.Info, ControlClientError>
+    package struct Probe {
+        package var path: String
+        package var result: Result<ControlClient.Info, ControlClientError>
 
-        var info: ControlClient.Info? { try? result.get() }
+        package var info: ControlClient.Info? { try? result.get() }
     }
 
     /// What the arguments name.
-    struct Resolution {
+    package struct Resolution {
         /// Socket paths, in the order found.
-        var sockets: [String]
+        package var sockets: [String]
         /// The directories searched (for messages).
-        var directories: [String]
+        package var directories: [String]
         /// True when exactly one socket path was named outright (not found by searching).
-        var isExplicitSocket: Bool
+        package var isExplicitSocket: Bool
     }
 
-    static func resolve(
+    package static func resolve(
         _ arguments: [String], command: String, environment: [String: String]
     ) throws(CommandFailure) -> Resolution {
         var words = arguments
@@ -84,7 +78,7 @@ enum ControlEndpoints {
     }
 
     /// Asks every socket who it is (1 s each).
-    static func probe(_ sockets: [String], timeout: Duration = .seconds(1)) -> [Probe] {
+    package static func probe(_ sockets: [String], timeout: Duration = .seconds(1)) -> [Probe] {
         sockets.map { path in
             Probe(
                 path: path,
@@ -95,7 +89,7 @@ enum ControlEndpoints {
     }
 
     /// The message when no endpoint answers.
-    static func noneMessage(_ command: String, _ resolution: Resolution, probes: [Probe]) -> String {
+    package static func noneMessage(_ command: String, _ resolution: Resolution, probes: [Probe]) -> String {
         let places =
             resolution.directories.isEmpty ? "the sockets given" : resolution.directories.joined(separator: ", ")
         var text =
@@ -113,7 +107,7 @@ enum ControlEndpoints {
     }
 
     /// One line per live endpoint, for "choose one" messages.
-    static func describe(_ probes: [Probe]) -> String {
+    package static func describe(_ probes: [Probe]) -> String {
         probes.compactMap { probe in
             probe.info.map { "  \($0.poolName) (pid \($0.pid), \($0.program ?? "?"))  \(probe.path)" }
         }.joined(separator: "\n")

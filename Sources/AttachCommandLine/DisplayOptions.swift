@@ -1,43 +1,49 @@
 import ArgumentParser
-import ConnectionManager
-import Dashboard
-import Foundation
+import PoolModel
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Options of the dashboard itself. A flag beats the environment variable named in its help.
-struct DisplayOptions: ParsableArguments {
+package struct DisplayOptions: ParsableArguments {
     @Option(
         name: .long, parsing: .unconditional,
         help: "Screen refresh interval, 50ms to 1h, e.g. 1s, 250ms (default 1s). Env: POOLTOP_REFRESH.")
-    var refresh: String?
+    package var refresh: String?
 
     @Option(
         name: .long,
         help: "Theme name (default, dark-256, light, high-contrast, monochrome) or a .toml path. Env: POOLTOP_THEME.")
-    var theme: String?
+    package var theme: String?
 
     @Flag(name: .customLong("no-color"), help: "Monochrome (also when NO_COLOR is set).")
-    var noColor = false
+    package var noColor = false
 
     @Option(
         name: .long, parsing: .unconditional,
         help: "Run N (0 to 256) synthetic clients against the monitored database (default 0). Env: POOLTOP_LOAD.")
-    var load: String?
+    package var load: String?
 
     @Option(
         name: .customLong("load-query"),
         help: "The statement the synthetic clients run (default SELECT 1). Env: POOLTOP_LOAD_QUERY.")
-    var loadQuery: String?
+    package var loadQuery: String?
 
-    struct Resolved {
-        var refresh: Duration
-        var theme: String
-        var noColor: Bool
-        var load: Int
-        var loadQuery: String
+    package init() {}
+
+    package struct Resolved {
+        package var refresh: Duration
+        package var theme: String
+        package var noColor: Bool
+        package var load: Int
+        package var loadQuery: String
     }
 
     /// The flags, then the environment, then the defaults; throws a clear error for a bad value.
-    func resolve(environment: [String: String]) throws -> Resolved {
+    package func resolve(environment: [String: String]) throws -> Resolved {
         let refreshText = refresh ?? environment["POOLTOP_REFRESH"]
         let refresh =
             try refreshText.map { text throws(ConfigurationError) in
@@ -51,7 +57,7 @@ struct DisplayOptions: ParsableArguments {
                     text, setting: self.load != nil ? "--load" : "POOLTOP_LOAD", within: SettingLimits.load)
             } ?? 0
         let query = loadQuery ?? environment["POOLTOP_LOAD_QUERY"] ?? "SELECT 1"
-        if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if query.trimmingSpaces.isEmpty {
             throw ConfigurationError.invalidValue(setting: "--load-query", value: query, expected: "an SQL statement")
         }
         return Resolved(

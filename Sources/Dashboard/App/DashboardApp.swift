@@ -1,5 +1,6 @@
-import PoolModel
 import Dispatch
+import PoolModel
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -1,4 +1,5 @@
 import PoolModel
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import PoolModel
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -1,11 +1,12 @@
-import PoolModel
 import Dispatch
+import PoolModel
+import Synchronization
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import Synchronization
 
 /// A ``MonitorSource`` fed by a service's control endpoint (docs/CONTROL-PROTOCOL.md): the dashboard on the
 /// pool **inside the service**, with no pool of its own.

@@ -52,6 +52,11 @@ extension EndToEndTests {
             let service = try ExampleService(
                 databaseURL: cluster.primary.url, socket: socket, poolName: "e2e-lean", runtimeDirectory: runtime.path)
             defer { service.stop() }
+            let lean = URL(fileURLWithPath: try PooltopBinary.path()).deletingLastPathComponent()
+                .appendingPathComponent("pooltop-attach").path
+            try #require(
+                FileManager.default.isExecutableFile(atPath: lean),
+                "\(lean) is missing: `swift build` builds it (`swift build --product pooltop` alone does not)")
             // The check itself can see libpq: the service (ConnectionManager) maps it.
             #expect(Self.heavy(try Self.mappedLibraries(service.pid)).contains { $0.hasPrefix("libpq.so") })
 

@@ -90,11 +90,24 @@ extension ControlClient {
         var protocolVersion: Int
         var snapshot: ManagerSnapshot
         var eventsCursor: Int?
+        /// The events' `sequence` keys as sent (nil where missing), read apart from PoolEvent (which reads a
+        /// missing one as 0) in the same pass: a second decode of the body would parse all of it again.
+        var eventSequences: [Int?]
 
         enum CodingKeys: String, CodingKey {
             case snapshot
             case protocolVersion = "protocol_version"
             case eventsCursor = "events_cursor"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            protocolVersion = try container.decode(Int.self, forKey: .protocolVersion)
+            snapshot = try container.decode(ManagerSnapshot.self, forKey: .snapshot)
+            eventsCursor = try container.decodeIfPresent(Int.self, forKey: .eventsCursor)
+            let sequences = try? container.decode(EventSequences.Snapshot.self, forKey: .snapshot)
+            eventSequences =
+                sequences?.events.map(\.sequence) ?? Array(repeating: nil, count: snapshot.events.count)
         }
     }
 

@@ -51,11 +51,8 @@ public struct ControlClient: Sendable {
             throw .protocolVersion(socketPath, theirs: envelope.protocolVersion)
         }
         // Event sequences are read apart from PoolEvent, so services that do not send them still work.
-        let sequences = (try? ControlJSON.decoder().decode(EventSequences.self, from: Data(response.body)))?
-            .snapshot.events.map(\.sequence)
         return SnapshotReply(
-            snapshot: envelope.snapshot, eventsCursor: envelope.eventsCursor,
-            eventSequences: sequences ?? Array(repeating: nil, count: envelope.snapshot.events.count))
+            snapshot: envelope.snapshot, eventsCursor: envelope.eventsCursor, eventSequences: envelope.eventSequences)
     }
 
     /// `GET /v1/status`: the status JSON exactly as the service wrote it, and whether it said healthy (200) or

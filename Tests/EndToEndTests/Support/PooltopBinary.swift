@@ -8,7 +8,7 @@ enum PooltopBinary {
     struct Missing: Error, CustomStringConvertible {
         var searched: [String]
         var description: String {
-            "the pooltop executable was not found; run `swift build` (or `swift build --product pooltop`) "
+            "the pooltop executable was not found; run `swift build` (it builds pooltop and pooltop-attach) "
                 + "before `swift test`. Searched: " + searched.joined(separator: ", ")
         }
     }

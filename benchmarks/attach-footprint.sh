@@ -6,7 +6,7 @@
 #
 # Usage: benchmarks/attach-footprint.sh [REPETITIONS=3] [SECONDS=60] [VARIANTS="lean inprocess static"]
 # WARMUP=S lets the service run S seconds first (300: its health history is full, the steady state);
-# PERF=FILE records a perf profile of each run's measured window into FILE.<variant>.<rep>.
+# HEALTH_INTERVAL=D sets the service's DB_HEALTH_CHECK_INTERVAL (default 1s); PERF=FILE records a perf profile of each run's measured window into FILE.<variant>.<rep>.
 # Prints one line per run and writes the raw figures (and the top mappings by RSS) to benchmarks/attach-footprint-<time>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ as_postgres "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
     -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
 socket="$work/service.sock"
 DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres" DB_CONTROL_SOCKET="$socket" DB_POOL_NAME=footprint \
-    DB_LEAK_THRESHOLD=2s DB_HEALTH_CHECK_INTERVAL=1s XDG_RUNTIME_DIR="$work" \
+    DB_LEAK_THRESHOLD=2s DB_HEALTH_CHECK_INTERVAL=${HEALTH_INTERVAL:-1s} XDG_RUNTIME_DIR="$work" \
     "$release/pooltop-example-service" >"$work/service.log" 2>&1 &
 service=$!
 cleanup() {
@@ -67,7 +67,7 @@ for rep in $(seq "$reps"); do
         sleep 5
         read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
         if [ -n "${PERF:-}" ]; then
-            perf record -q -F 499 -g -o "$PERF.$variant.$rep" -p "$pid" -- sleep "$seconds" 2>/dev/null
+            perf record -q -F ${PERF_HZ:-499} -g -o "$PERF.$variant.$rep" -p "$pid" -- sleep "$seconds" 2>/dev/null
         else
             sleep "$seconds"
         fi

@@ -47,7 +47,7 @@ let package = Package(
             name: "AttachCommandLine",
             dependencies: ["PoolModel", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // The attached dashboard alone: PoolModel + Dashboard (curses, TOMLKit) + ArgumentParser, no libpq, no full
+        // The attached dashboard alone: PoolModel + Dashboard (curses) + ArgumentParser, no libpq, no full
         // Foundation (BENCHMARKS.md, "Attached dashboard footprint").
         .executableTarget(name: "pooltop-attach", dependencies: ["AttachCommandLine"]),
         .executableTarget(

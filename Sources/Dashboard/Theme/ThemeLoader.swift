@@ -201,7 +201,7 @@ public struct ThemeLoader: Sendable {
         throw fail(.badColor, key, "a color must be a name or a number 0-255")
     }
 
-    /// Best-effort 1-based line of a dotted key (TOMLKit keeps no positions for values).
+    /// Best-effort 1-based line of a dotted key (ThemeTOML keeps no positions for values).
     static func line(of dottedKey: String, in text: String) -> Int? {
         let parts = dottedKey.split(separator: ".").map(String.init)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -352,6 +352,17 @@ struct FailoverManualTests {
         #expect(sm.checkSucceeded(target: 2, isInRecovery: false, at: at(31.2)) == [.switchTo(2, reason: .manual)])
     }
 
+    /// Regression: the refusal of a second request also dropped the first one, which its probe then never settled.
+    @Test func aSecondRequestIsRefusedWithoutEndingTheFirst() {
+        var sm = machine()
+        #expect(sm.manualFailoverRequested(to: 1, at: at(0)) == [.probe([1])])
+        #expect(
+            sm.manualFailoverRequested(to: 2, at: at(0.5))
+                == [.refuse("A manual failover is already in progress; try again when it finishes.")])
+        #expect(sm.isManualRequestPending)
+        #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(0.6)) == [.switchTo(1, reason: .manual)])
+    }
+
     @Test func aManualSwitchEndsAnAutomaticSearch() {
         var sm = machine()
         _ = exhaustRetries(&sm)

@@ -125,29 +125,27 @@ struct ManagerStateMachine: Sendable {
     // MARK: - Facts: health
 
     /// A check by the health monitor (or `checkHealthNow`) of `target` finished. A check of the current target
-    /// that differs from the last one is news: "failed", or "recovered" — unless it is the target's first check or
-    /// finished before the manager started.
+    /// that differs from the last one is news: "failed"; or "recovered" when the last one failed — not for the
+    /// first check, nor for the first after a switch (the new target never stopped answering), nor for a check that
+    /// finished within 1 ms of the manager's start.
     mutating func healthChecked(target: Int, result: HealthCheckResult) -> [Action] {
         guard histories.indices.contains(target) else { return [] }
         let from = current
         histories[target].append(result)
         var actions: [Action] = []
         if target == current {
-            if lastHealthy != result.healthy {
-                if !result.healthy {
-                    actions.append(
-                        emit(
-                            .healthCheckFailed,
-                            "Health check of \(result.target) failed: \(result.error ?? "no answer").",
-                            at: result.checkedAt))
-                } else if result.checkedAt > configuration.startedAt.addingTimeInterval(0.001),
-                    histories[target].totalChecks > 1
-                {
-                    actions.append(
-                        emit(
-                            .healthRecovered, "\(result.target) answers again (\(Self.millis(result.responseTime))).",
-                            at: result.checkedAt))
-                }
+            if !result.healthy, lastHealthy != false {
+                actions.append(
+                    emit(
+                        .healthCheckFailed, "Health check of \(result.target) failed: \(result.error ?? "no answer").",
+                        at: result.checkedAt))
+            } else if result.healthy, lastHealthy == false,
+                result.checkedAt > configuration.startedAt.addingTimeInterval(0.001)
+            {
+                actions.append(
+                    emit(
+                        .healthRecovered, "\(result.target) answers again (\(Self.millis(result.responseTime))).",
+                        at: result.checkedAt))
             }
             lastHealthy = result.healthy
         }
@@ -172,8 +170,8 @@ struct ManagerStateMachine: Sendable {
             return translate(failover.readOnlyErrorObserved(at: at), from: from)
         case .connectionLost:
             let checkNow: [Action] = configuration.hasHealthMonitor ? [.probe([current], via: .monitor)] : []
-            let more = translate(failover.connectionFailureObserved(at: at), from: from)
-            return checkNow + more.filter { !checkNow.contains($0) }
+            return Self.withoutRepeatedProbes(
+                checkNow + translate(failover.connectionFailureObserved(at: at), from: from))
         }
     }
 
@@ -236,7 +234,18 @@ struct ManagerStateMachine: Sendable {
                 }
             }
         }
-        return actions
+        return Self.withoutRepeatedProbes(actions)
+    }
+
+    /// One probe of the same targets per step is enough (a demotion re-checks every target for the eviction and
+    /// for the search alike).
+    static func withoutRepeatedProbes(_ actions: [Action]) -> [Action] {
+        var seen: [Action] = []
+        return actions.filter { action in
+            guard case .probe = action else { return true }
+            defer { seen.append(action) }
+            return !seen.contains(action)
+        }
     }
 
     // MARK: - Events

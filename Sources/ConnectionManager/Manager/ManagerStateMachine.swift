@@ -15,7 +15,7 @@ struct ManagerStateMachine: Sendable {
         var targetURLs: [String]
         /// Retry, read-only, failback and `DB_FAILOVER_ENABLED` policy, decided by the failover machine.
         var failover: FailoverStateMachine.Configuration
-        /// When the manager started: a check that finished before (or within 1 ms of) it is nobody's recovery.
+        /// When the manager started: a check dated before it (or within 1 ms of it) is nobody's recovery.
         var startedAt: Date
         /// Whether a `HealthMonitor` runs (periodic checks on); it then runs the automatic probes.
         var hasHealthMonitor: Bool
@@ -126,8 +126,8 @@ struct ManagerStateMachine: Sendable {
 
     /// A check by the health monitor (or `checkHealthNow`) of `target` finished. A check of the current target
     /// that differs from the last one is news: "failed"; or "recovered" when the last one failed — not for the
-    /// first check, nor for the first after a switch (the new target never stopped answering), nor for a check that
-    /// finished within 1 ms of the manager's start.
+    /// first check, nor for the first after a switch (the new target never stopped answering), nor for a check
+    /// dated within 1 ms of the manager's start (`checkedAt` is when the check began).
     mutating func healthChecked(target: Int, result: HealthCheckResult) -> [Action] {
         guard histories.indices.contains(target) else { return [] }
         let from = current

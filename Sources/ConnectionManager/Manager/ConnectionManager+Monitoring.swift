@@ -26,14 +26,14 @@ extension ConnectionManager {
     // MARK: The shell around ManagerStateMachine
 
     /// Steps the machine under the lock and mirrors its count of connections ended as leaks into the atomic the
-    /// checkout path reads; the caller performs what it returns after the lock is released.
+    /// checkout path reads (under the lock, so two steps never store their counts out of order); the caller
+    /// performs what it returns after the lock is released.
     func step<T>(_ body: (inout ManagerStateMachine) -> T) -> T {
-        let (value, terminated) = state.withLock { s in
+        state.withLock { s in
             let value = body(&s.machine)
-            return (value, s.machine.terminatedCount)
+            terminatedCount.store(s.machine.terminatedCount, ordering: .relaxed)
+            return value
         }
-        terminatedCount.store(terminated, ordering: .relaxed)
-        return value
     }
 
     /// Performs the machine's actions in order, outside the lock.

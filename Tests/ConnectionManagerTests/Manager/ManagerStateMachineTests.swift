@@ -251,7 +251,10 @@ struct ManagerAutomaticSwitchTests {
         _ = m.healthChecked(target: 0, result: down(0, at: 2))
         #expect(m.retryDelayElapsed(at: at(3)) == [.probe([0], via: .monitor)])
         let unknownRole = HealthCheckResult(healthy: true, responseTime: 0.002, checkedAt: at(3), target: urls[0])
-        #expect(m.healthChecked(target: 0, result: unknownRole).allSatisfy { $0.emittedEvent != nil })
+        #expect(
+            m.healthChecked(target: 0, result: unknownRole) == [
+                emitted(.healthRecovered, "\(urls[0]) answers again (2.0 ms).", at: 3)
+            ])
         #expect(m.healthChecked(target: 1, result: primary(1, at: 3.2)) == [])
         #expect(m.current == 0)
     }

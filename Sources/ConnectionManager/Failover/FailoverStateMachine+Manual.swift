@@ -10,8 +10,11 @@ extension FailoverStateMachine {
     public mutating func manualFailoverRequested(to target: Int?, at: Date) -> [Action] {
         if let pending = manual {
             if at.timeIntervalSince(pending.requestedAt) < configuration.manualRequestTimeout.timeInterval {
+                // This request is refused; the pending one goes on (its probes will still settle it).
                 return [
-                    refuseManual(target, "A manual failover is already in progress; try again when it finishes.", at)
+                    refuseManual(
+                        target, "A manual failover is already in progress; try again when it finishes.", at,
+                        endsPending: false)
                 ]
             }
             manual = nil  // Its probes never came back: give up on it.
@@ -79,8 +82,10 @@ extension FailoverStateMachine {
         return [refuseManual(nil, "No other target is a reachable primary: \(reasons).", at)]
     }
 
-    private mutating func refuseManual(_ target: Int?, _ reason: String, _ at: Date) -> Action {
-        manual = nil
+    private mutating func refuseManual(_ target: Int?, _ reason: String, _ at: Date, endsPending: Bool = true)
+        -> Action
+    {
+        if endsPending { manual = nil }
         appendEvent(
             FailoverEvent(
                 from: targetURLs[current],

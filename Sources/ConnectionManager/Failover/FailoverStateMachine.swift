@@ -9,7 +9,8 @@ import Foundation
 /// Rules:
 /// - A failed check of the current target is retried `retryAttempts` times, `retryDelay` apart; then the
 ///   others are probed and the first one (in target order) that answers as a primary wins. Standbys only
-///   qualify with `allowReadOnlyTargets`, and only when no target is a primary.
+///   qualify with `allowReadOnlyTargets`, and only when no target is a primary. Another target answering as a
+///   primary while the current one is down starts that search at once (no waiting out the retries).
 /// - When no target qualifies it stays put, says so once, and probes every target again every `searchInterval`
 ///   (a quarter of `retryDelay`) until one qualifies (or the current one recovers), so a standby promoted by
 ///   someone else is taken within that interval.
@@ -85,7 +86,7 @@ public struct FailoverStateMachine: Sendable {
         /// The current target failed; it is re-checked every `retryDelay`.
         /// `failedRetries` counts failed re-checks; `isAwaitingRetry` is true while a re-check is out.
         /// Next: `.steady` when it answers as a primary; `.searching` after `retryAttempts` failed re-checks
-        /// or when it answers as a standby.
+        /// or when it answers as a standby, or when another target answers as a primary while it is down.
         case retrying(failedRetries: Int, isAwaitingRetry: Bool)
         /// Probing for a target to switch to, round after round.
         /// `isWaitingForNextRound` is true after a fruitless round, until `retryDelayElapsed`.
@@ -264,7 +265,7 @@ public struct FailoverStateMachine: Sendable {
             }
             return []
         case .retrying(let failedRetries, let isAwaitingRetry):
-            guard target == current else { return [] }
+            guard target == current else { return otherObservedWhileRetrying(target, observation, at: at) }
             switch observation {
             case .primary:
                 phase = .steady
@@ -296,6 +297,19 @@ public struct FailoverStateMachine: Sendable {
             round.fresh[target] = observation
             return evaluateSearch(at: at)
         }
+    }
+
+    /// The current target is down and `target` answers as a primary: waiting out the retries would only keep the
+    /// pool failing. The search starts now with that answer in hand (targets before it in the list still come first).
+    private mutating func otherObservedWhileRetrying(_ target: Int, _ observation: Observation, at: Date) -> [Action] {
+        guard observation == .primary, configuration.isAutomaticFailoverEnabled, statuses[current].role == .unreachable
+        else { return [] }
+        let others = targetURLs.indices.filter { $0 != current }
+        phase = .searching(isWaitingForNextRound: false)
+        round = Round(probed: Set(others), fresh: [target: observation])
+        let decided = evaluateSearch(at: at)
+        if !decided.isEmpty { return decided }
+        return [.probe(others.filter { round.fresh[$0] == nil })]
     }
 
     private mutating func currentObservedWhileSteady(_ observation: Observation, at: Date) -> [Action] {

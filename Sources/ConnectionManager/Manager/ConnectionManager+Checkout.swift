@@ -166,15 +166,11 @@ extension ConnectionManager {
         lease.connection.markBroken("The connection was terminated on the server as a leak.")
         lease.checkin()
         // Connection ids are never reused: the id can go now.
-        terminatedCount.store(
-            state.withLock { s in
-                s.terminated.remove(lease.connectionID)
-                return s.terminated.count
-            }, ordering: .relaxed)
+        step { $0.terminatedConnectionReturned(lease.connectionID) }
     }
 
     func isTerminated(_ connectionID: Int) -> Bool {
-        state.withLock { $0.terminated.contains(connectionID) }
+        state.withLock { $0.machine.isTerminated(connectionID) }
     }
 
     /// Runs blocking libpq work on the manager's own threads and suspends the task meanwhile.

@@ -12,10 +12,7 @@ extension ConnectionManager {
         pool.serverRestartHandler.withLock {
             $0 = { [weak self] generation in
                 guard let self else { return }
-                self.record(
-                    .serverRestarted,
-                    "\(self.factory.currentTarget.masked) restarted (its start time changed): every connection opened "
-                        + "before was replaced (pool generation \(generation)).")
+                self.run(self.step { $0.serverRestarted(generation: generation, at: Date()) })
             }
         }
         healthSink.set { [weak self] target, result in self?.healthResultArrived(target: target.index, result: result) }
@@ -24,6 +21,79 @@ extension ConnectionManager {
             deadline: .now() + scanInterval.dispatch, repeating: scanInterval.dispatch, leeway: .milliseconds(50))
         scanTimer.setEventHandler { [weak self] in self?.scan() }
         scanTimer.resume()
+    }
+
+    // MARK: The shell around ManagerStateMachine
+
+    /// Steps the machine under the lock and mirrors its count of connections ended as leaks into the atomic the
+    /// checkout path reads (under the lock, so two steps never store their counts out of order); the caller
+    /// performs what it returns after the lock is released.
+    func step<T>(_ body: (inout ManagerStateMachine) -> T) -> T {
+        state.withLock { s in
+            let value = body(&s.machine)
+            terminatedCount.store(s.machine.terminatedCount, ordering: .relaxed)
+            return value
+        }
+    }
+
+    /// Performs the machine's actions in order, outside the lock.
+    /// - Parameter actor: the control-socket peer on whose behalf they run (for a termination's event).
+    /// - Returns: the `.reply` among them, for the person who asked.
+    @discardableResult
+    func run(_ actions: [ManagerStateMachine.Action], actor: ControlPeer? = nil) -> MonitorCommandOutcome? {
+        var reply: MonitorCommandOutcome?
+        for action in actions {
+            switch action {
+            case .probe(let indexes, .monitor):
+                health?.probe(indexes)
+            case .probe(let indexes, .controlQueue):
+                controlQueue.async { [weak self] in
+                    guard let self, !self.state.withLock({ $0.isShutDown }) else { return }
+                    self.probeNow(indexes, via: .controlQueue)
+                }
+            case .probe(let indexes, .callingThread):
+                if let settled = probeNow(indexes, via: .callingThread) { reply = settled }
+            case .scheduleRetry(let delay):
+                controlQueue.asyncAfter(deadline: .now() + delay.dispatch) { [weak self] in
+                    guard let self, !self.state.withLock({ $0.isShutDown }) else { return }
+                    self.run(self.step { $0.retryDelayElapsed(at: Date()) })
+                }
+            case .switchTarget(let index, let event):
+                // New opens go to the new target first; then the generation bump closes the old ones.
+                factory.retarget(to: index)
+                pool.targetChanged()
+                health?.setCurrentTarget(index)
+                step { $0.switchApplied(at: Date()) }
+                record(event, level: ManagerStateMachine.level(of: event.kind))
+            case .evictConnections:
+                pool.invalidateAll()
+            case .emit(let event, let level):
+                record(event, level: level)
+            case .logLeakStack(let message, let stack):
+                // Symbolication takes milliseconds (seconds on a loaded machine): log the stack off this queue so
+                // the scan (server view, returned leaks, metrics) is never held up by it.
+                let logger = self.logger
+                DispatchQueue.global(qos: .utility).async {
+                    let frames = stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
+                    logger.warning("\(message) Checked out at:\n\(frames)")
+                }
+            case .fetchActivity(let pids, let readsOverview):
+                // One query per scan shows the whole server (and what leaked backends on it do); only leaks left
+                // on another target by a failover need a query of their own.
+                let known = readsOverview ? refreshServerOverview(leakedPIDs: pids) : [:]
+                if !pids.isEmpty { refreshServerActivity(pids: pids.filter { known[$0] == nil }, known: known) }
+            case .terminateBackend(let connectionID, let pid, let index):
+                let result = terminateOnServer(pid: pid, target: index)
+                let more = step {
+                    $0.terminationFinished(
+                        connectionID: connectionID, backendPID: pid, result: result, actor: actor, at: Date())
+                }
+                if let settled = run(more, actor: actor) { reply = settled }
+            case .reply(let outcome):
+                reply = outcome
+            }
+        }
+        return reply
     }
 
     // MARK: Health and failover
@@ -37,137 +107,42 @@ extension ConnectionManager {
         return result
     }
 
-    var currentTargetIndex: Int { state.withLock { $0.failover.current } }
+    var currentTargetIndex: Int { state.withLock { $0.machine.current } }
 
     func healthResultArrived(target: Int, result: HealthCheckResult) {
-        let (actions, transition) = state.withLock { s -> ([FailoverStateMachine.Action], Bool?) in
-            s.recordCheck(target: target, result: result)
-            var transition: Bool?
-            if target == s.failover.current {
-                if s.lastHealthy != result.healthy { transition = result.healthy }
-                s.lastHealthy = result.healthy
-            }
-            return (s.failover.resultReceived(target: target, result: result), transition)
-        }
-        if transition == false {
-            record(
-                .healthCheckFailed, "Health check of \(result.target) failed: \(result.error ?? "no answer").",
-                at: result.checkedAt)
-        } else if transition == true, result.checkedAt > startedAt.addingTimeInterval(0.001),
-            state.withLock({ $0.checkCount(target) }) > 1
-        {
-            record(
-                .healthRecovered, "\(result.target) answers again (\(Self.millis(result.responseTime))).",
-                at: result.checkedAt)
-        }
-        runFailover(actions, manual: false)
+        run(step { $0.healthChecked(target: target, result: result) })
     }
 
     /// A statement or checkout failed: a connection-level error asks for a check now; 25006 means demoted.
     func observe(_ error: any Error) {
-        guard let error = error as? PostgresError else { return }
-        if error.isReadOnlyTransaction {
-            let actions = state.withLock { $0.failover.readOnlyErrorObserved(at: Date()) }
-            runFailover(actions, manual: false)
-        } else if error.isConnectionLevel {
-            health?.checkNow()
-            let actions = state.withLock { $0.failover.connectionFailureObserved(at: Date()) }
-            runFailover(actions, manual: false)
+        guard let error = error as? PostgresError, let failure = ManagerStateMachine.StatementFailure(error) else {
+            return
         }
+        run(step { $0.statementFailed(failure, at: Date()) })
     }
 
-    /// Carries out the failover machine's decisions, outside the lock.
-    /// - Returns: the outcome of a switch or refusal among them, for a person who asked.
+    /// Probes `indexes` on this thread and feeds the answers to the machine.
+    /// - Returns: a `.reply` that came of it.
     @discardableResult
-    func runFailover(_ actions: [FailoverStateMachine.Action], manual: Bool) -> MonitorCommandOutcome? {
-        var outcome: MonitorCommandOutcome?
-        for action in actions {
-            switch action {
-            case .probe(let indexes):
-                if manual {
-                    // A person is waiting: probe now, on this thread, and feed the answers back.
-                    if let settled = probeNow(indexes, manual: true) { outcome = settled }
-                } else if let health {
-                    health.probe(indexes)
-                } else {
-                    // No monitor: probe on the control queue, never on the thread whose checkout or query
-                    // just failed (against a stopped server that would add a whole connect timeout to its error).
-                    controlQueue.async { [weak self] in
-                        guard let self, !self.state.withLock({ $0.isShutDown }) else { return }
-                        self.probeNow(indexes, manual: false)
-                    }
-                }
-            case .scheduleRetry(let delay):
-                controlQueue.asyncAfter(deadline: .now() + delay.dispatch) { [weak self] in
-                    guard let self, !self.state.withLock({ $0.isShutDown }) else { return }
-                    let next = self.state.withLock { $0.failover.retryDelayElapsed(at: Date()) }
-                    self.runFailover(next, manual: false)
-                }
-            case .switchTo(let index, let reason):
-                // The machine refuses automatic switches itself when DB_FAILOVER_ENABLED=false.
-                outcome = switchTarget(to: index, reason: reason)
-            case .refuse(let reason):
-                record(.failoverRefused, reason)
-                outcome = MonitorCommandOutcome(succeeded: false, message: reason)
-            case .stayPut(let reason):
-                record(.failoverRefused, reason)
-            case .evictAndRecheck:
-                pool.invalidateAll()
-                record(.info, "\(factory.currentTarget.masked) is read-only now; its connections are being replaced.")
-                health?.probe(Array(configuration.targets.indices))
-            }
-        }
-        return outcome
-    }
-
-    /// Probes `indexes` on this thread and feeds the answers to the failover machine.
-    @discardableResult
-    private func probeNow(_ indexes: [Int], manual: Bool) -> MonitorCommandOutcome? {
-        var outcome: MonitorCommandOutcome?
+    private func probeNow(_ indexes: [Int], via route: ManagerStateMachine.ProbeRoute) -> MonitorCommandOutcome? {
+        var reply: MonitorCommandOutcome?
         for index in indexes {
             let result = probes.check(index)
-            let more = state.withLock { s in
-                s.recordCheck(target: index, result: result)
-                return s.failover.resultReceived(target: index, result: result)
+            if let settled = run(step { $0.probeAnswered(target: index, result: result, via: route) }) {
+                reply = settled
             }
-            if let settled = runFailover(more, manual: manual) { outcome = settled }
         }
-        return outcome
-    }
-
-    private func switchTarget(to index: Int, reason: FailoverEvent.Reason) -> MonitorCommandOutcome {
-        let from = factory.currentTarget.masked
-        let to = configuration.targets[index]
-        // New opens go to the new target first; then the generation bump closes the old ones.
-        factory.retarget(to: index)
-        pool.targetChanged()
-        health?.setCurrentTarget(index)
-        state.withLock {
-            $0.failover.switchCompleted(at: Date())
-            $0.lastHealthy = nil
-        }
-        let message = "Failed over from \(from) to \(to.masked) (\(reason.rawValue))."
-        record(.failover, message)
-        return MonitorCommandOutcome(succeeded: true, message: message)
+        return reply
     }
 
     /// Fails over by hand to the target at `index` (0 = `databaseURL`), or the next suitable one when `nil`,
     /// after probing it: refused (and why) when it is down, read-only, unknown or already current.
     public func failover(to index: Int?) -> MonitorCommandOutcome {
-        let requestedAt = Date()
-        let actions = state.withLock { $0.failover.manualFailoverRequested(to: index, at: requestedAt) }
-        if let outcome = runFailover(actions, manual: true) { return outcome }
-        // A health check that started after the request may have settled it on the monitor's thread, before
-        // this thread's own probe came back: report what it decided.
-        let settled = state.withLock { s in
-            s.failover.stats.history.last { $0.reason == .manual && $0.at >= requestedAt }
-        }
-        if let settled {
-            if let refusal = settled.refusal { return MonitorCommandOutcome(succeeded: false, message: refusal) }
-            return MonitorCommandOutcome(
-                succeeded: true, message: "Failed over from \(settled.from) to \(settled.to) (manual).")
-        }
-        return MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
+        let (ticket, actions) = step { $0.manualFailoverRequested(to: index, at: Date()) }
+        if let reply = run(actions) { return reply }
+        // The answer may have come on the monitor's thread, before this thread's own probe: the machine kept it.
+        return run(step { $0.manualFailoverFinished(ticket: ticket) })
+            ?? MonitorCommandOutcome(succeeded: false, message: "The failover did not settle; see the event log.")
     }
 
     // MARK: Leak scanning
@@ -180,49 +155,27 @@ extension ConnectionManager {
         for line in logThrottle.withLock({ $0.flush(now: MonotonicClock.now) }) { logger.warning("\(line)") }
         let now = Date()
         var metrics = pool.metrics()
-        let current = currentTargetIndex
+        let current = state.withLock { s in
+            s.appendUtilization(metrics.utilization)
+            s.recentWindow.record(Self.sample(metrics, s.histories[s.machine.current], now))
+            return s.machine.current
+        }
+        let records =
+            configuration.leakDetectionEnabled || terminatedCount.load(ordering: .relaxed) > 0
+            ? pool.checkedOutConnections() : []
         // After a failover, connections to the old target stay lent until given back: label each with its own.
         let infos: [ConnectionInfo] =
             configuration.leakDetectionEnabled
-            ? pool.checkedOutConnections().map { record -> ConnectionInfo in
+            ? records.map { record -> ConnectionInfo in
                 let index = factory.targetIndex(ofBackend: record.backendPID) ?? current
                 return record.connectionInfo(target: configuration.targets[index].masked)
             } : []
         let threshold = configuration.leakThreshold
-        let held = Set(infos.map(\.connectionID))
-        let (changes, pids, terminated) = state.withLock { s in
-            s.appendUtilization(metrics.utilization)
-            s.recentWindow.record(Self.sample(metrics, s.histories[s.failover.current], now))
-            let changes = s.ledger.update(checkedOut: infos, threshold: threshold, now: now)
-            s.terminated.formIntersection(held)
-            return (changes, s.ledger.leakedBackendPIDs, s.terminated.count)
-        }
-        terminatedCount.store(terminated, ordering: .relaxed)
-        for leak in changes.detected {
-            let message =
-                "Connection \(leak.info.connectionID) (backend \(leak.info.backendPID), thread "
-                + "\(leak.info.threadName)) has been held for \(Int(leak.heldFor)) s, over the "
-                + "\(Int(threshold.timeInterval)) s leak threshold."
-            record(.leakDetected, message, at: now, log: false)
-            // Symbolication takes milliseconds (seconds on a loaded machine): log the stack off this queue so the
-            // scan (server view, returned leaks, metrics) is never held up by it.
-            let logger = self.logger
-            DispatchQueue.global(qos: .utility).async {
-                let stack =
-                    leak.info.stack.map { Self.describe($0.symbolicated().prefix(12)) } ?? "    (no stack captured)"
-                logger.warning("\(message) Checked out at:\n\(stack)")
-            }
-        }
-        for returned in changes.returned {
-            record(
-                .leakReturned,
-                "Leaked connection \(returned.info.connectionID) came back after \(Int(returned.heldFor)) s.", at: now)
-        }
-        // One query per scan shows the whole server (and what leaked backends on it do); only leaks left on another
-        // target by a failover need a query of their own.
-        let known = health != nil ? refreshServerOverview(leakedPIDs: pids) : [:]
-        let others = pids.filter { known[$0] == nil }
-        if !pids.isEmpty { refreshServerActivity(pids: others, known: known) }
+        let held = Set(records.map(\.connectionID))
+        run(
+            step { machine in
+                machine.scanTicked(checkedOut: infos, stillCheckedOut: held, threshold: threshold, now: now)
+            })
         metrics.leakedConnections = state.withLock { $0.ledger.leakCount }
         metricsReporter.report(metrics)
     }
@@ -246,7 +199,7 @@ extension ConnectionManager {
             rows += fetched ?? []
         }
         let byPID = Dictionary(rows.map { ($0.pid, $0) }) { first, _ in first }
-        state.withLock { $0.ledger.updateServerActivity(byPID) }
+        step { $0.activityFetched(byPID) }
     }
 
     /// Ends a leaked connection on the server (`pg_terminate_backend`) and invalidates it in the pool; its
@@ -257,48 +210,28 @@ extension ConnectionManager {
 
     /// ``terminate(leak:)`` on behalf of `actor` (a control-socket peer), who is named in the event.
     func terminate(leak connectionID: Int, by actor: ControlPeer?) -> MonitorCommandOutcome {
-        guard let record = pool.checkedOutConnections().first(where: { $0.connectionID == connectionID }) else {
-            return MonitorCommandOutcome(
-                succeeded: false, message: "Connection \(connectionID) is not checked out any more; nothing to end.")
-        }
+        let record = pool.checkedOutConnections().first { $0.connectionID == connectionID }
         // The backend lives on the server the connection was opened to, which a failover may have left behind.
-        guard let index = factory.targetIndex(ofBackend: record.backendPID) else {
-            return MonitorCommandOutcome(
-                succeeded: false,
-                message: "Cannot tell which server backend \(record.backendPID) of connection \(connectionID) is on "
-                    + "(two servers use that pid); nothing was ended.")
+        let target = record.flatMap { factory.targetIndex(ofBackend: $0.backendPID) }
+        let actions = step {
+            $0.terminationRequested(connectionID: connectionID, backendPID: record?.backendPID, target: target)
         }
-        terminatedCount.store(
-            state.withLock { s in
-                s.terminated.insert(connectionID)
-                return s.terminated.count
-            }, ordering: .relaxed)
-        let ended: Bool
+        return run(actions, actor: actor)
+            ?? MonitorCommandOutcome(succeeded: false, message: "Connection \(connectionID) was not ended.")
+    }
+
+    /// `pg_terminate_backend(pid)` on the monitoring connection to `target`.
+    private func terminateOnServer(pid: Int32, target: Int) -> ManagerStateMachine.TerminationResult {
         do {
-            ended = try probes.withConnection(index) { connection in
+            let ended = try probes.withConnection(target) { connection in
                 let result = try connection.execute(
-                    "SELECT pg_terminate_backend($1::int)", [.int(Int(record.backendPID))],
-                    timeout: configuration.connectTimeout)
+                    "SELECT pg_terminate_backend($1::int)", [.int(Int(pid))], timeout: configuration.connectTimeout)
                 return try result[row: 0].bool(0) ?? false
             }
+            return ended ? .ended : .alreadyGone
         } catch {
-            terminatedCount.store(
-                state.withLock { s in
-                    s.terminated.remove(connectionID)
-                    return s.terminated.count
-                }, ordering: .relaxed)
-            return MonitorCommandOutcome(
-                succeeded: false, message: "Could not end connection \(connectionID) on the server: \(error)")
+            return .failed("\(error)")
         }
-        state.withLock { _ = $0.ledger.markTerminated(connectionID, now: Date()) }
-        let message =
-            ended
-            ? (actor == nil
-                ? "Ended connection \(connectionID) (backend \(record.backendPID)) on the server; its holder gets an error on next use."
-                : "Connection \(connectionID) (backend \(record.backendPID)) was ended on the server\(Self.by(actor)); its holder gets an error on next use.")
-            : "Backend \(record.backendPID) of connection \(connectionID) was already gone\(actor == nil ? "" : " when\(Self.by(actor)) asked to end it"); the pool will discard it when it is returned."
-        self.record(.leakTerminated, message, actor: actor)
-        return MonitorCommandOutcome(succeeded: true, message: message)
     }
 
     static func describe(_ frames: ArraySlice<StackFrame>) -> String {
@@ -308,9 +241,6 @@ extension ConnectionManager {
         }.joined(separator: "\n")
     }
 
-    static func millis(_ seconds: Double) -> String {
-        String(format: "%.1f ms", seconds * 1000)
-    }
 }
 
 extension Duration {

@@ -15,7 +15,7 @@ extension ConnectionManager {
         let index = currentTargetIndex
         let target = configuration.targets[index].masked
         let takenAt = Date()
-        if state.withLock({ $0.lastHealthy == false }) {
+        if state.withLock({ $0.machine.isCurrentTargetFailing }) {
             // A server that fails its health checks would hold this scan for a whole connect deadline.
             markServerOverviewFailed("The server does not answer health checks.", takenAt: takenAt, target: target)
             return [:]

@@ -66,7 +66,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
                 connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
                 minIdle: configuration.minIdle, overflowIdleTimeout: configuration.overflowIdleTimeout),
             factory: factory, label: "pooltop.pool")
-        state = Mutex(ManagerState(configuration: configuration))
+        state = Mutex(ManagerState(configuration: configuration, startedAt: startedAt))
         probes = HealthProbe(
             targets: configuration.targets, connectTimeout: configuration.connectTimeout,
             applicationName: configuration.effectiveApplicationName + " (health)",
@@ -224,7 +224,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
     /// key are logged at most once per 10 s, the repeats counted (`LogThrottle`).
     func record(
         _ kind: PoolEvent.Kind, _ message: String, at: Date = Date(), log: Bool = true, actor: ControlPeer? = nil,
-        throttleKey: String? = nil
+        throttleKey: String? = nil, level: Logger.Level? = nil
     ) {
         let message = secrets.scrub(message)
         state.withLock { $0.appendEvent(PoolEvent(at: at, kind: kind, message: message)) }
@@ -238,12 +238,13 @@ public final class ConnectionManager: MonitorSource, Sendable {
         let metadata: Logger.Metadata? = actor.map {
             ["peer_uid": "\($0.uid)", "peer_pid": "\($0.pid)", "peer_program": "\($0.program)"]
         }
-        switch kind {
-        case .connectFailed, .poolTimeout, .healthCheckFailed, .leakDetected, .failoverRefused, .serverRestarted:
-            logger.warning("\(line)", metadata: metadata)
-        default:
-            logger.info("\(line)", metadata: metadata)
-        }
+        logger.log(level: level ?? ManagerStateMachine.level(of: kind), "\(line)", metadata: metadata)
+    }
+
+    /// Records an event the machine decided on, at the level it chose.
+    func record(_ event: ManagerStateMachine.Event, level: Logger.Level) {
+        record(
+            event.kind, event.message, at: event.at ?? Date(), log: event.isLogged, actor: event.actor, level: level)
     }
 }
 

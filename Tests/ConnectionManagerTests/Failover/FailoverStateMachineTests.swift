@@ -132,6 +132,18 @@ struct FailoverAutomaticTests {
         #expect(searching.current == 0)
     }
 
+    @Test func anotherPrimaryWhileTheCurrentIsDownEndsTheRetriesAtOnce() {
+        var sm = machine(retryAttempts: 5)
+        // Not down: a primary elsewhere is no reason to move.
+        #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(-1)) == [])
+        #expect(sm.checkFailed(target: 0, error: "refused", at: at(0)) == [.scheduleRetry(after: .seconds(1))])
+        // Target 2 answers as a primary (promoted by someone else); target 1 comes first, so it is asked again.
+        #expect(sm.checkSucceeded(target: 2, isInRecovery: false, at: at(0.2)) == [.probe([1])])
+        #expect(sm.checkFailed(target: 1, error: "refused", at: at(0.3)) == [.switchTo(2, reason: .automatic)])
+        #expect(sm.current == 2)
+        #expect(sm.retryDelayElapsed(at: at(1)) == [])  // the retry it no longer waits for
+    }
+
     @Test func zeroRetriesSearchesAtOnce() {
         var sm = machine(retryAttempts: 0)
         #expect(sm.checkFailed(target: 0, error: "refused", at: at(0)) == [.probe([1, 2])])
@@ -350,6 +362,17 @@ struct FailoverManualTests {
         #expect(sm.manualFailoverRequested(to: 2, at: at(31)) == [.probe([2])])
         #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(31.1)) == [])  // the abandoned one
         #expect(sm.checkSucceeded(target: 2, isInRecovery: false, at: at(31.2)) == [.switchTo(2, reason: .manual)])
+    }
+
+    /// Regression: the refusal of a second request also dropped the first one, which its probe then never settled.
+    @Test func aSecondRequestIsRefusedWithoutEndingTheFirst() {
+        var sm = machine()
+        #expect(sm.manualFailoverRequested(to: 1, at: at(0)) == [.probe([1])])
+        #expect(
+            sm.manualFailoverRequested(to: 2, at: at(0.5))
+                == [.refuse("A manual failover is already in progress; try again when it finishes.")])
+        #expect(sm.isManualRequestPending)
+        #expect(sm.checkSucceeded(target: 1, isInRecovery: false, at: at(0.6)) == [.switchTo(1, reason: .manual)])
     }
 
     @Test func aManualSwitchEndsAnAutomaticSearch() {

@@ -69,4 +69,26 @@ struct TerminatedLeakTests {
         #expect(seen.newPID != seen.oldPID)
         #expect(seen.answer == 7)
     }
+
+    /// Regression: with leak detection off, the next scan forgot every termination (it kept only the ids the leak
+    /// ledger was given, none then), so the holder got a lost connection instead of `terminatedAsLeak`.
+    @Test func theHolderIsToldAfterTheScansAlsoWithLeakDetectionOff() throws {
+        var config = try Integration.configuration(
+            try LocalCluster.shared().primary.url, applicationName: Integration.applicationName("term-noleak"))
+        config.leakDetectionEnabled = false
+        let manager = try ConnectionManager(configuration: config, logger: Integration.quietLogger)
+        defer { manager.shutdown() }
+        let leaked = try manager.checkOut()
+        _ = try leaked.execute("SELECT 1")
+        let outcome = manager.terminate(leak: leaked.connectionID)
+        #expect(outcome.succeeded, note(outcome.message))
+        // Each scan adds one utilization sample: wait for two scans.
+        let samples = manager.snapshot().utilizationHistory.count
+        #expect(Integration.eventually { manager.snapshot().utilizationHistory.count >= samples + 2 })
+        #expect(throws: SessionError.terminatedAsLeak(connectionID: leaked.connectionID)) {
+            try leaked.execute("SELECT 1")
+        }
+        leaked.close()
+        #expect(manager.metrics().checkedOut == 0)
+    }
 }

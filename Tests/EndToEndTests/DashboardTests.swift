@@ -120,13 +120,13 @@ extension EndToEndTests {
             // 1. The standby is still in recovery: the switch is refused and the reason is on screen.
             try Self.chooseInPicker(pane, standby)
             try pane.send("Enter")
-            try pane.waitFor(all: ["Confirm", "Fail over to \(hostPort(standby))", "now?"], timeout: .seconds(10))
+            try pane.waitFor(all: ["Confirm", "Fail over to \(hostPort(standby))", "now?"], timeout: .seconds(30))
             try pane.send("y")
-            let refused = try pane.waitFor("the refusal", timeout: .seconds(20)) { $0.contains("Refused") }
+            let refused = try pane.waitFor("the refusal", timeout: .seconds(45)) { $0.contains("Refused") }
             #expect(refused.contains("read-only standby"))
             #expect(refused.contains("promote it first"))
             try pane.send("Escape")
-            let afterRefusal = try pane.waitFor("the main view after the refusal", timeout: .seconds(10)) {
+            let afterRefusal = try pane.waitFor("the main view after the refusal", timeout: .seconds(30)) {
                 Self.mainViewIsComplete($0, current: cluster.primary) && !$0.contains("Enter/Esc close")
             }
             #expect(afterRefusal.split(separator: "\n").first?.contains("failovers 0") == true)
@@ -138,14 +138,14 @@ extension EndToEndTests {
             }
             try Self.chooseInPicker(pane, standby)
             try pane.send("Enter")
-            try pane.waitFor(all: ["Confirm", "Fail over to \(hostPort(standby))"], timeout: .seconds(10))
+            try pane.waitFor(all: ["Confirm", "Fail over to \(hostPort(standby))"], timeout: .seconds(30))
             try pane.send("y")
-            let switched = try pane.waitFor("the switch", timeout: .seconds(20)) {
+            let switched = try pane.waitFor("the switch", timeout: .seconds(45)) {
                 $0.contains("Switched") || $0.contains("Refused")
             }
             #expect(switched.contains("Switched"))
             try pane.send("Escape")
-            let after = try pane.waitFor("the header and failover panel on the standby", timeout: .seconds(10)) {
+            let after = try pane.waitFor("the header and failover panel on the standby", timeout: .seconds(30)) {
                 screen in
                 let header = screen.split(separator: "\n").first ?? ""
                 // Esc is decoded after ncurses' 25 ms escape delay: wait for the dialog to close too.

@@ -269,6 +269,10 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         }
         slots[slot].context.stack = nil
         slots[slot].lastSQL = nil
+        // Known alive as of now (its holder just used it and its reset passed): a hand-over below must not pre-ping
+        // it for an idle time it never had. Without this, under a standing queue (tasks, or starving threads) every
+        // connection was pinged on every hand-over once 500 ms had passed since it last sat idle.
+        slots[slot].idleSince = idleSince ?? now
 
         let isStale = !isUsable || slots[slot].closeOnReturn || slots[slot].generation != generation
         if !isUsable && !isRecycled { suspectConnections(now: now) }
@@ -293,7 +297,6 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         // An overflow connection stays idle for its idle lifetime (`maintenanceDue` closes it after that): under a
         // steady load above `poolSize` it is reused instead of being opened and closed per checkout.
         slots[slot].state = .idle
-        slots[slot].idleSince = idleSince ?? now
         idle.append(slot)
         if waiters.isEmpty { return .none }
         switch nextWake(now: now) {

@@ -158,7 +158,7 @@ struct PooltopBench: ParsableCommand {
         case .select1:
             return runner.run {
                 (try? await manager.withConnection { connection async throws in
-                    let rows = try connection.execute("SELECT 1")
+                    let rows = try await connection.execute("SELECT 1")
                     let value = try rows[row: 0].int(0)
                     return rows.rowCount == 1 && value == 1
                 }) ?? false

@@ -650,6 +650,22 @@ struct PoolStateMachineTests {
         #expect(d.m.metrics().waiting == 2)
     }
 
+    @Test func theFairnessBoundStopsGrowingWithTheQueueAt20Milliseconds() {
+        var d = Driver(config(size: 1))
+        _ = d.lease("A")
+        var thresholds: [Int64] = []
+        for index in 0..<60 {
+            guard case .wait = d.request("W\(index)", retries: true, at: 0) else {
+                Issue.record("W\(index) should wait")
+                return
+            }
+            thresholds.append(d.m.starvationThreshold())
+        }
+        #expect(thresholds[0] == 10 * ms && thresholds[4] == 10 * ms && thresholds[5] == 12 * ms)
+        #expect(thresholds[9] == 20 * ms && thresholds[59] == 20 * ms)
+        #expect(!d.m.isOldestWaiterStarving(now: 20 * ms - 1) && d.m.isOldestWaiterStarving(now: 20 * ms))
+    }
+
     @Test func timedOutWokenWaiterPassesTheWakeOn() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")

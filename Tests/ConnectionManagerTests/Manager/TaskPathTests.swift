@@ -9,8 +9,9 @@ import Testing
 /// statement, after the hand-over), deadlines and shutdown, with the pool's counts consistent afterwards.
 @Suite("Task path")
 struct TaskPathTests {
-    /// Polls `condition` every 5 ms (suspending, not blocking) until it holds or `timeout` passes.
-    static func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async rethrows -> Bool {
+    /// Polls `condition` every 5 ms (suspending, not blocking) until it holds or `timeout` passes. Generous: in the
+    /// full suite, blocking tests running in parallel can hold the two cooperative threads for seconds.
+    static func eventually(timeout: Duration = .seconds(60), _ condition: () throws -> Bool) async rethrows -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             if try condition() { return true }
@@ -42,7 +43,7 @@ struct TaskPathTests {
 
     // Before statements ran on their connection's own thread, the six blocked the cooperative pool (two threads
     // here) and this test could not even poll: the time limit turns that hang into a failure.
-    @Test(.timeLimit(.minutes(1))) func tasksRunTheirStatementsConcurrentlyOnDistinctConnections() async throws {
+    @Test(.timeLimit(.minutes(2))) func tasksRunTheirStatementsConcurrentlyOnDistinctConnections() async throws {
         // No prefill (the library default): every connection is opened for a waiting task.
         let app = ManagerTests.applicationName("task-concurrent")
         let cluster = try ManagerTests.sharedCluster()
@@ -50,7 +51,7 @@ struct TaskPathTests {
             $0.applicationName = app
             $0.poolSize = 6
             $0.maxOverflow = 0
-            $0.poolTimeout = .seconds(30)
+            $0.poolTimeout = .seconds(60)
         }
         defer { manager.shutdown() }
         let server = try ServerView(cluster.primary.url)
@@ -91,6 +92,7 @@ struct TaskPathTests {
             $0.applicationName = app
             $0.poolSize = 1
             $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
         }
         defer { manager.shutdown() }
         let server = try ServerView(cluster.primary.url)
@@ -130,6 +132,7 @@ struct TaskPathTests {
             $0.applicationName = app
             $0.poolSize = 1
             $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
         }
         defer { manager.shutdown() }
         let server = try ServerView(cluster.primary.url)
@@ -166,7 +169,7 @@ struct TaskPathTests {
             $0.applicationName = app
             $0.poolSize = 2
             $0.maxOverflow = 0
-            $0.poolTimeout = .seconds(30)
+            $0.poolTimeout = .seconds(60)
         }
         defer { manager.shutdown() }
         let server = try ServerView(cluster.primary.url)
@@ -252,6 +255,7 @@ struct TaskPathTests {
         let manager = try ManagerTests.manager("task-timeout") {
             $0.poolSize = 1
             $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
         }
         defer { manager.shutdown() }
         let (pid, error) =
@@ -278,7 +282,7 @@ struct TaskPathTests {
         let manager = try ManagerTests.manager("task-shutdown") {
             $0.poolSize = 1
             $0.maxOverflow = 0
-            $0.poolTimeout = .seconds(30)
+            $0.poolTimeout = .seconds(60)
         }
         let held = try manager.checkOut()
         let waiters = (0..<3).map { _ in

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 extension PostgresConnection {
     /// Runs blocking libpq work for a task on this connection's own thread (`executor`) and suspends the task
@@ -75,7 +74,9 @@ final class AsyncStatement: Sendable {
         case finished
     }
 
-    private let phase = Mutex(Phase.queued)
+    /// A pthread mutex (`PoolLock`), not `Synchronization.Mutex`: the thread sanitizer does not see the futex under
+    /// `Mutex` on Linux and reported the cancellation handler's write and the connection thread's read as a race.
+    private let phase = PoolLock(Phase.queued)
 
     /// On the connection's thread, before the work: false when the task was cancelled first.
     func start() -> Bool {

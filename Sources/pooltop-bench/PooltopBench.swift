@@ -12,8 +12,10 @@ struct PooltopBench: ParsableCommand {
         discussion: """
             checkout = borrow a connection and give it back, no query; select1 = borrow, run SELECT 1, read the \
             value, give it back. 1 s warm-up not counted; latency is per whole operation on a monotonic clock. \
-            The pool is opened (prefilled) before timing starts, with the library's defaults otherwise \
-            (pre-ping of connections idle > 500 ms, health checks every 60 s on their own connection).
+            With --prefill on the pool is opened before timing starts; by default (off, the library's default) \
+            connections open on demand. The library's defaults otherwise (pre-ping of connections idle > 500 ms, \
+            health checks every 60 s on their own connection). --workers tasks runs N concurrent Swift tasks \
+            (impl pooltop-tasks) calling the async API instead of N OS threads calling the blocking one.
             """)
 
     enum Workload: String, ExpressibleByArgument, CaseIterable {
@@ -24,8 +26,16 @@ struct PooltopBench: ParsableCommand {
         case on, off
     }
 
+    enum Workers: String, ExpressibleByArgument, CaseIterable {
+        case threads, tasks
+    }
+
     @Option(help: "checkout or select1.") var workload: Workload
-    @Option(help: "Concurrent worker threads.") var threads: Int
+    @Option(help: "Concurrent workers: OS threads, or tasks with --workers tasks.") var threads: Int
+    @Option(help: "threads (blocking API on OS threads) or tasks (async API on Swift tasks).")
+    var workers: Workers = .threads
+    @Option(help: "Open pool-size connections before timing (on), or on demand (off, the library default).")
+    var prefill: Switch = .off
     @Option(help: "Measured seconds (after a 1 s warm-up).") var duration: Double
     @Option(name: .customLong("pool-size"), help: "Persistent connections.") var poolSize: Int
     @Option(help: "Database URL.") var url = "postgresql://bench@127.0.0.1:55432/bench"
@@ -34,7 +44,8 @@ struct PooltopBench: ParsableCommand {
         name: .customLong("leak-detection"),
         help: "Track checkouts with their stacks (on) or not (off, like HikariCP's default).")
     var leakDetection: Switch = .off
-    @Option(help: "Name in the JSON line's impl field.") var impl = "pooltop"
+    @Option(help: "Name in the JSON line's impl field (default pooltop, pooltop-tasks with --workers tasks).")
+    var impl: String?
     @Option(
         name: .customLong("snapshot-rate"),
         help: "Take this many manager snapshots per second on another thread during the run (what a dashboard costs).")
@@ -65,9 +76,6 @@ struct PooltopBench: ParsableCommand {
         guard snapshotRate >= 0 else {
             throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).")
         }
-        guard snapshotRate >= 0 else {
-            throw ValidationError("--snapshot-rate must be at least 0, got \(snapshotRate).")
-        }
         guard controlPollers >= 0 else {
             throw ValidationError("--control-pollers must be at least 0, got \(controlPollers).")
         }
@@ -78,7 +86,7 @@ struct PooltopBench: ParsableCommand {
         var config = ConnectionPoolConfig(databaseURL: try DatabaseURL(url, setting: "--url"))
         config.poolSize = poolSize
         config.maxOverflow = maxOverflow
-        config.prefill = true
+        config.prefill = prefill == .on
         config.leakDetectionEnabled = leakDetection == .on
         config.stackCapture = .always
         config.applicationName = "pooltop-bench"
@@ -102,22 +110,12 @@ struct PooltopBench: ParsableCommand {
         if controlPollers > 0, let socket = manager.controlSocketPath {
             ControlPoller.start(socket: socket, clients: controlPollers, rate: 10)
         }
-        let runner = BenchRunner(threads: threads, duration: duration)
         let result: BenchRunner.Result
-        switch workload {
-        case .checkout:
-            result = runner.run {
-                (try? manager.withConnection { _ in true }) ?? false
-            }
-        case .select1:
-            result = runner.run {
-                (try? manager.withConnection { connection in
-                    let rows = try connection.execute("SELECT 1")
-                    let value = try rows[row: 0].int(0)
-                    return rows.rowCount == 1 && value == 1
-                }) ?? false
-            }
+        switch workers {
+        case .threads: result = runThreads(manager)
+        case .tasks: result = runTasks(manager)
         }
+        let impl = self.impl ?? (workers == .tasks ? "pooltop-tasks" : "pooltop")
         let seconds = duration
         let line = String(
             format: "{\"impl\":\"%@\",\"workload\":\"%@\",\"threads\":%d,\"pool_size\":%d,\"duration_s\":%@,"
@@ -128,6 +126,44 @@ struct PooltopBench: ParsableCommand {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
         // Like the peers, shutdown is not measured; exit without draining (the control socket is removed at exit).
         Glibc.exit(0)
+    }
+
+    /// The blocking API on `threads` OS threads.
+    private func runThreads(_ manager: ConnectionManager) -> BenchRunner.Result {
+        let runner = BenchRunner(threads: threads, duration: duration)
+        switch workload {
+        case .checkout:
+            return runner.run {
+                (try? manager.withConnection { _ in true }) ?? false
+            }
+        case .select1:
+            return runner.run {
+                (try? manager.withConnection { connection in
+                    let rows = try connection.execute("SELECT 1")
+                    let value = try rows[row: 0].int(0)
+                    return rows.rowCount == 1 && value == 1
+                }) ?? false
+            }
+        }
+    }
+
+    /// The async API on `threads` concurrent tasks.
+    private func runTasks(_ manager: ConnectionManager) -> BenchRunner.Result {
+        let runner = TaskRunner(tasks: threads, duration: duration)
+        switch workload {
+        case .checkout:
+            return runner.run {
+                (try? await manager.withConnection { _ async in true }) ?? false
+            }
+        case .select1:
+            return runner.run {
+                (try? await manager.withConnection { connection async throws in
+                    let rows = try await connection.execute("SELECT 1")
+                    let value = try rows[row: 0].int(0)
+                    return rows.rowCount == 1 && value == 1
+                }) ?? false
+            }
+        }
     }
 
     static func trim(_ value: Double) -> String {

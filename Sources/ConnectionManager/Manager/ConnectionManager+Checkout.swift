@@ -16,15 +16,19 @@ extension ConnectionManager {
         return try body(connection)
     }
 
-    /// Like ``withConnection(_:)`` for tasks: waiting suspends the task; statements run on the manager's threads.
+    /// Like ``withConnection(_:)`` for tasks: waiting suspends the task, and the connection's `async` statements
+    /// run on its own thread (one hop there and back per statement), never blocking the cooperative pool.
+    /// The connection goes back inline when that needs no round trip (the usual autocommit case), else from
+    /// the connection's thread (a rollback of a transaction left open).
     public func withConnection<T: Sendable>(_ body: (PooledConnection) async throws -> T) async throws -> T {
-        let connection = PooledConnection(lease: try await checkoutLeaseAsync(expectedLong: false), manager: self)
+        let lease = try await checkoutLeaseAsync(expectedLong: false)
+        let connection = PooledConnection(lease: lease, manager: self)
         do {
             let value = try await body(connection)
-            await giveBack { connection.close() }
+            await giveBack(lease) { connection.close() }
             return value
         } catch {
-            await giveBack { connection.close() }
+            await giveBack(lease) { connection.close() }
             throw error
         }
     }
@@ -52,15 +56,16 @@ extension ConnectionManager {
     public func withSession<T: Sendable>(
         expectedLong: Bool = false, _ body: (Session) async throws -> T
     ) async throws -> T {
-        let session = Session(lease: try await checkoutLeaseAsync(expectedLong: expectedLong), manager: self)
+        let lease = try await checkoutLeaseAsync(expectedLong: expectedLong)
+        let session = Session(lease: lease, manager: self)
         do {
             let value = try await body(session)
             try await session.commit()
-            await giveBack { session.close() }
+            await giveBack(lease) { session.close() }
             return value
         } catch {
             try? await session.rollback()
-            await giveBack { session.close() }
+            await giveBack(lease) { session.close() }
             throw error
         }
     }
@@ -173,20 +178,13 @@ extension ConnectionManager {
         state.withLock { $0.machine.isTerminated(connectionID) }
     }
 
-    /// Runs blocking libpq work on the manager's own threads and suspends the task meanwhile.
-    func onIOThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            ioQueue.async { continuation.resume(with: Result { try work() }) }
+    /// Gives a connection back from a task: inline when the checkin's reset makes no round trip, else on the
+    /// connection's own thread (it may roll back a transaction). Runs even when the task was cancelled.
+    private func giveBack(_ lease: Lease, _ close: @escaping @Sendable () -> Void) async {
+        if !factory.resetNeedsRoundTrip(lease.connection) {
+            close()
+            return
         }
-    }
-
-    /// Gives a connection back from a task, on an I/O thread: the checkin may roll back a transaction (a round trip).
-    private func giveBack(_ close: @escaping @Sendable () -> Void) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            ioQueue.async {
-                close()
-                continuation.resume()
-            }
-        }
+        await lease.connection.performUncancellable(close)
     }
 }

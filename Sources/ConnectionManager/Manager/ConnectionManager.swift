@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Create one per database (cluster) and share it. Every method is thread-safe. Blocking methods
 /// (`withConnection`, `withSession`, `session()`) block the calling thread; their `async` overloads
-/// suspend the task and run libpq on the manager's own threads. Call ``shutdown()`` when done: it stops
+/// suspend the task and run libpq on the connection's own thread. Call ``shutdown()`` when done: it stops
 /// the timers and closes the connections.
 public final class ConnectionManager: MonitorSource, Sendable {
     /// The validated configuration in effect.
@@ -20,8 +20,6 @@ public final class ConnectionManager: MonitorSource, Sendable {
     let secrets: SecretScrubber
     let factory: PostgresConnectionFactory
     let pool: ConnectionPool<PostgresConnectionFactory>
-    /// Runs libpq work for async callers; never the cooperative pool.
-    let ioQueue = DispatchQueue(label: "pooltop.manager.io", attributes: .concurrent)
     /// Serializes the manager's own bookkeeping that does I/O (leak scans, failover switches).
     let controlQueue = DispatchQueue(label: "pooltop.manager.control")
     let state: Mutex<ManagerState>

@@ -124,6 +124,25 @@ final class PostgresConnectionFactory: PoolConnectionFactory {
         return true
     }
 
+    /// Whether `reset` would make a round trip (a rollback, or restoring the session state); false when it only
+    /// looks at what libpq already knows. Changes nothing: a task checks in inline when this is false, and hops
+    /// to the connection's own thread otherwise.
+    func resetNeedsRoundTrip(_ connection: PostgresConnection) -> Bool {
+        if connection.isBroken { return false }
+        switch connection.transactionStatus {
+        case .idle: break
+        case .inTransaction, .inError: return true
+        case .active, .unknown: return false
+        }
+        switch sessionReset {
+        case .off: return false
+        case .auto:
+            return connection.sessionStateMayHaveChanged
+                || (connection.parametersNeedCheck && connection.sessionParametersChanged)
+        case .always: return true
+        }
+    }
+
     /// A rejected login or a database that does not exist will not fix itself within a checkout's timeout;
     /// "too many clients" (53300), refusals and deadlines may.
     func isPermanentConnectError(_ error: any Error) -> Bool {

@@ -43,12 +43,13 @@ public final class Session: @unchecked Sendable {
         return try manager.run(sql, parameters, timeout: timeout, on: lease)
     }
 
-    /// Runs one statement on the manager's own threads; the task is suspended meanwhile.
+    /// Runs one statement (and the `BEGIN` before the first) on the connection's own thread in one hop; the task
+    /// is suspended meanwhile. Cancelling the task cancels the statement (`CancellationError`).
     @discardableResult
     public func execute(_ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil) async throws
         -> QueryResult
     {
-        try await manager.onIOThread { try self.execute(sql, parameters, timeout: timeout) }
+        try await lease.connection.perform { try self.execute(sql, parameters, timeout: timeout) }
     }
 
     /// Commits the work done since the first statement (or the last commit/rollback). No-op when none.
@@ -69,9 +70,9 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    /// Commits on the manager's own threads.
+    /// Commits on the connection's own thread.
     public func commit() async throws {
-        try await manager.onIOThread { try self.commit() }
+        try await lease.connection.perform { try self.commit() }
     }
 
     /// Rolls back the work done since the first statement (or the last commit/rollback). No-op when none.
@@ -82,9 +83,9 @@ public final class Session: @unchecked Sendable {
         try manager.run("ROLLBACK", [], timeout: nil, on: lease)
     }
 
-    /// Rolls back on the manager's own threads.
+    /// Rolls back on the connection's own thread (also when the task was cancelled: a rollback must happen).
     public func rollback() async throws {
-        try await manager.onIOThread { try self.rollback() }
+        try await lease.connection.performUncancellable { Result { try self.rollback() } }.get()
     }
 
     /// Marks this session as expected to be long (a migration, a report): it raises no leak alarm.

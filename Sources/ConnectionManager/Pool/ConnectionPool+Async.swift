@@ -4,17 +4,32 @@ extension ConnectionPool {
     /// Lends a connection, suspending the task (never blocking a cooperative thread) up to `timeout`
     /// (default: `poolTimeout`).
     ///
-    /// Same order and errors as the blocking `checkout`; opens and pings run on the pool's dispatch queue.
+    /// Same order and errors as the blocking `checkout`; opens and pings run on I/O threads (`blockingIO`).
     /// Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) async throws(PoolError) -> Lease {
-        let habits = ThreadContext.currentHabits
+        var habits = ThreadContext.currentHabits
         let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
-        let now = MonotonicClock.now
+        var now = MonotonicClock.now
         habits.pointee.noteCheckout(now: now)
-        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)),
-            laneClaimIsUsable(claim, now: now)
-        {
-            return laneLease(claim, habits: habits, stack: stack, now: now)
+        if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)) {
+            switch laneCheck(claim, now: now) {
+            case .usable:
+                return laneLease(claim, habits: habits, stack: stack, now: now)
+            case .needsPing:
+                // Never a round trip on a cooperative thread: the ping runs on an I/O thread.
+                let connection = claimedConnection(claim)
+                let isAlive = await withCheckedContinuation { continuation in
+                    blockingIO { continuation.resume(returning: self.factory.ping(connection)) }
+                }
+                // Another thread now: its habits, and the time after the ping.
+                habits = ThreadContext.currentHabits
+                now = MonotonicClock.now
+                if pingedClaimIsUsable(claim, isAlive: isAlive, now: now) {
+                    return laneLease(claim, habits: habits, stack: stack, now: now)
+                }
+            case .closed:
+                break
+            }
         }
         let context = LeaseContext(threadName: habits.pointee.name, stack: stack)
         let deadline = now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
@@ -40,7 +55,7 @@ extension ConnectionPool {
                 await withCheckedContinuation { continuation in
                     let waiter = Waiter.task(continuation)
                     if let toPing {
-                        queue.async { self.pingOrReplace(toPing, waiter: waiter, id: requestID, deadline: deadline) }
+                        blockingIO { self.pingOrReplace(toPing, waiter: waiter, id: requestID, deadline: deadline) }
                     } else {
                         enqueue(context: context, waiter: waiter, id: requestID, deadline: deadline)
                     }
@@ -73,10 +88,10 @@ extension ConnectionPool {
             resume(waiter, with: .success(lent))
         case .open(_, let open):
             armDeadline(id, at: deadline)
-            queue.async { self.runOpen(open) }
+            blockingIO { self.runOpen(open) }
         case .replace(let old, _, let open):
             armDeadline(id, at: deadline)
-            queue.async {
+            blockingIO {
                 self.factory.close(old)
                 self.runOpen(open)
             }

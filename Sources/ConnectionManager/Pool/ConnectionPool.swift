@@ -32,7 +32,12 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     let lane: FastLane<Connection>
     let recycleNanoseconds: Int64?
     let prePingNanoseconds: Int64?
+    /// Timers (deadlines of async waiters, the breaker's retry), each a short machine step; blocking work goes to
+    /// `blockingIO`. Serial, so that on Linux it has a thread of its own: on a concurrent queue the timers shared
+    /// Dispatch's one-thread-per-core pool with whatever else the process blocks there, and a task's 300 ms pool
+    /// timeout was seen not to fire for over 10 s in the full test suite.
     let queue: DispatchQueue
+    let ioLabel: String
     let listeners = Mutex<[(PoolListenerToken, PoolListener<Connection>)]>([])
     let listenerCount = Atomic<Int>(0)
     /// The owner's hook for a detected server restart. Not a listener: any listener makes every checkout and
@@ -45,7 +50,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     private let monotonicAtStart: Int64
 
     /// A lazy pool: nothing is opened until the first checkout (or `prefill()`).
-    /// - Parameter label: names the pool's dispatch queue (for opens and pings of async callers).
+    /// - Parameter label: names the pool's timer queue and its I/O threads (opens and pings of async callers).
     public init(configuration: PoolConfiguration, factory: Factory, label: String = "pooltop.pool") {
         let clamped = configuration.clamped
         self.configuration = clamped
@@ -58,7 +63,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         lane.isOpen.store(true, ordering: .relaxed)
         recycleNanoseconds = clamped.recycle?.nanoseconds
         prePingNanoseconds = clamped.prePingAfterIdle?.nanoseconds
-        queue = DispatchQueue(label: label, attributes: .concurrent)
+        queue = DispatchQueue(label: label)
+        ioLabel = label + ".io"
         timeoutNanoseconds = clamped.poolTimeout.nanoseconds
         wallAtStart = Date()
         monotonicAtStart = MonotonicClock.now
@@ -199,22 +205,43 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     /// The checks the machine makes at checkout, on a claimed lane slot: a connection older than `poolRecycle`
     /// is closed, one idle longer than the pre-ping threshold is pinged (and closed if dead). False when it was
-    /// closed (the machine got the slot back).
+    /// closed (the machine got the slot back). Pings on this thread: only for threads (tasks use `laneCheck`).
     @inline(__always)
     func laneClaimIsUsable(_ claim: FastLane<Connection>.Claim, now: Int64) -> Bool {
+        switch laneCheck(claim, now: now) {
+        case .usable: return true
+        case .closed: return false
+        case .needsPing: return pingedClaimIsUsable(claim, isAlive: factory.ping(claimedConnection(claim)), now: now)
+        }
+    }
+
+    enum LaneCheck { case usable, closed, needsPing }
+
+    /// The checks of `laneClaimIsUsable` without the ping: `.needsPing` leaves it to the caller.
+    @inline(__always)
+    func laneCheck(_ claim: FastLane<Connection>.Claim, now: Int64) -> LaneCheck {
         let block = lane.block(claim.slot)
         if let recycleNanoseconds, now - block.pointee.openedAt.load(ordering: .relaxed) > recycleNanoseconds {
             giveClaimToMachine(claim, isUsable: false, isRecycled: true, now: now)
-            return false
+            return .closed
         }
         if let prePingNanoseconds,
-            prePingNanoseconds == 0 || now - block.pointee.idleSince.load(ordering: .relaxed) > prePingNanoseconds,
-            !factory.ping(lane.connection(claim.slot).takeUnretainedValue())
+            prePingNanoseconds == 0 || now - block.pointee.idleSince.load(ordering: .relaxed) > prePingNanoseconds
         {
-            giveClaimToMachine(claim, isUsable: false, isRecycled: false, now: now)
-            return false
+            return .needsPing
         }
-        return true
+        return .usable
+    }
+
+    func claimedConnection(_ claim: FastLane<Connection>.Claim) -> Connection {
+        lane.connection(claim.slot).takeUnretainedValue()
+    }
+
+    /// After the pre-ping of a claimed lane slot: a dead connection goes back to the machine (closed).
+    func pingedClaimIsUsable(_ claim: FastLane<Connection>.Claim, isAlive: Bool, now: Int64) -> Bool {
+        if isAlive { return true }
+        giveClaimToMachine(claim, isUsable: false, isRecycled: false, now: now)
+        return false
     }
 
     /// Turns a claimed (and checked) lane slot into a lease.
@@ -325,7 +352,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             resume(waiter, with: .success(lent))
         case .closeAndOpen(let connection, let open):
             factory.close(connection)
-            queue.async { _ = self.runOpen(open) }
+            blockingIO { _ = self.runOpen(open) }
         case .wake(let waiter):
             wake(waiter)
         }
@@ -474,11 +501,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             if opensInline {
                 _ = runOpen(open)
             } else {
-                queue.async { _ = self.runOpen(open) }
+                blockingIO { _ = self.runOpen(open) }
             }
         }
         for (slot, connection) in actions.ping {
-            queue.async {
+            blockingIO {
                 let isAlive = self.factory.ping(connection)
                 let now = MonotonicClock.now
                 let next = self.withMachine { $0.keepalivePinged(slot: slot, isAlive: isAlive, now: now) }
@@ -486,6 +513,14 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             }
         }
         if let at = actions.retryAt { scheduleConnectRetry(at: at) }
+    }
+
+    /// Runs blocking I/O for the pool (an open, a ping) on a thread of its own: a fresh serial queue, which on
+    /// Linux Dispatch backs with a new thread when the others are busy. The pool's concurrent `queue` stops at
+    /// about one thread per core there, so opens and pings on it ran two at a time and a connect hanging on a
+    /// stopped server held up the deadline timers behind it. At most one job per slot is in flight.
+    func blockingIO(_ work: @escaping @Sendable () -> Void) {
+        DispatchQueue(label: ioLabel).async(execute: work)
     }
 
     /// Tells the machine at monotonic time `at` that the breaker's backoff may have ended (its trial open then

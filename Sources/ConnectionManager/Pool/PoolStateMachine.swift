@@ -93,6 +93,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// timeout, so the tail stays bounded.
     static var starvationNanoseconds: Int64 { 10_000_000 }
     static var starvationPerWaiterNanoseconds: Int64 { 2_000_000 }
+    /// The bound never exceeds this, however long the queue: uncapped it reached ≈ 108 ms with 54 waiters (64
+    /// threads on 10 connections), the p99 of `select1` in some runs. A fixed 2 ms bound was measured too and
+    /// halved that workload's throughput (BENCHMARKS.md, "Fairness"): while the oldest starves the lane is closed
+    /// and every checkout takes the lock, and every waiter re-checks each 2 ms.
+    static var starvationCapNanoseconds: Int64 { 20_000_000 }
 
     let poolSize: Int
     let maxOverflow: Int
@@ -269,6 +274,10 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         }
         slots[slot].context.stack = nil
         slots[slot].lastSQL = nil
+        // Known alive as of now (its holder just used it and its reset passed): a hand-over below must not pre-ping
+        // it for an idle time it never had. Without this, under a standing queue (tasks, or starving threads) every
+        // connection was pinged on every hand-over once 500 ms had passed since it last sat idle.
+        slots[slot].idleSince = idleSince ?? now
 
         let isStale = !isUsable || slots[slot].closeOnReturn || slots[slot].generation != generation
         if !isUsable && !isRecycled { suspectConnections(now: now) }
@@ -293,7 +302,6 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         // An overflow connection stays idle for its idle lifetime (`maintenanceDue` closes it after that): under a
         // steady load above `poolSize` it is reused instead of being opened and closed per checkout.
         slots[slot].state = .idle
-        slots[slot].idleSince = idleSince ?? now
         idle.append(slot)
         if waiters.isEmpty { return .none }
         switch nextWake(now: now) {
@@ -368,10 +376,12 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// The fairness bound now: `starvationNanoseconds`, or `starvationPerWaiterNanoseconds` per waiting request
-    /// if that is more.
+    /// if that is more, at most `starvationCapNanoseconds`.
     @inline(__always)
     func starvationThreshold() -> Int64 {
-        max(Self.starvationNanoseconds, Int64(waiters.count) &* Self.starvationPerWaiterNanoseconds)
+        min(
+            max(Self.starvationNanoseconds, Int64(waiters.count) &* Self.starvationPerWaiterNanoseconds),
+            Self.starvationCapNanoseconds)
     }
 
     /// One step towards "no idle connection while a waiter sleeps unwoken": wakes the oldest sleeping waiter

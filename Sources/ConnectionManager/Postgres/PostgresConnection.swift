@@ -1,4 +1,5 @@
 import CLibPQ
+import Dispatch
 
 #if canImport(Glibc)
     import Glibc
@@ -20,6 +21,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Why the connection was given up, when it was marked broken rather than closed.
     private var brokenReason: String?
     let cancelToken: CancelToken
+    /// The connection's own thread for tasks (`perform`): a serial queue, which on Linux gets a thread of its own
+    /// whenever it has work (Dispatch's concurrent queues stop at about one thread per core, so blocking libpq
+    /// calls there serialize behind each other). Its work is this connection's, one holder at a time.
+    let executor = DispatchQueue(label: "pooltop.connection")
     /// The masked URL, for messages.
     public let target: String
     /// The process ID of the server backend serving this connection (`pg_backend_pid()`).

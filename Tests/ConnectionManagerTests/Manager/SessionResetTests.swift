@@ -164,10 +164,10 @@ struct SessionResetTests {
         }
         #expect(afterSession.0 == pid)
         #expect(afterSession.1 == "\"$user\", public")
-        // A task's checkin (given back on the manager's I/O threads).
+        // A task's checkin (the reset is a round trip: given back from the connection's own thread).
         try await manager.withConnection { connection in
             await Task.yield()
-            _ = try connection.execute("SET TimeZone = 'Asia/Tokyo'")
+            _ = try await connection.execute("SET TimeZone = 'Asia/Tokyo'")
         }
         let afterTask = try manager.withConnection { connection in
             (connection.backendPID, Self.answer(connection, "SHOW TimeZone"))

@@ -216,7 +216,7 @@ struct SessionTests {
                             peak.update { $0 = max($0, now) }
                             defer { inUse.update { $0 -= 1 } }
                             try await Task.sleep(for: .milliseconds(20))
-                            return try connection.execute("SELECT $1::int", [.int(index)])[row: 0].int(0) ?? -1
+                            return try await connection.execute("SELECT $1::int", [.int(index)])[row: 0].int(0) ?? -1
                         }
                     }
                 }

@@ -147,6 +147,32 @@ struct PoolStateMachineTests {
         #expect(d.m.metrics().waiting == 0)
     }
 
+    @Test func handOverFromACheckinIsNotPrePingedUnderAStandingQueue() {
+        // Pre-ping after 500 ms idle; the connection is opened at 0 and then only ever handed from holder to waiter.
+        var d = Driver(config(size: 1, prePing: .milliseconds(500)))
+        var held = d.lease("A")
+        for step in 1...5 {
+            guard case .wait = d.request("T\(step)", at: Int64(step) * 400 * ms) else {
+                Issue.record("T\(step) should wait")
+                return
+            }
+            guard case .handOver(let lent, _) = d.release(held, at: Int64(step) * 400 * ms + 1) else {
+                Issue.record("expected a hand-over")
+                return
+            }
+            // Given back a moment ago: alive, whatever time passed since it last sat idle.
+            #expect(!lent.needsPing, "hand-over \(step) pinged")
+            held = lent
+        }
+        // Once it really sits idle longer than the threshold, the next checkout pings it.
+        _ = d.release(held, at: 3000 * ms)
+        guard case .leased(let late) = d.request("L", at: 3600 * ms) else {
+            Issue.record("expected a lease")
+            return
+        }
+        #expect(late.needsPing)
+    }
+
     @Test func overflowOpensUpToLimitAndClosesAboveSize() {
         var d = Driver(config(size: 2, overflow: 2))
         let lents = (0..<4).map { d.lease("R\($0)") }
@@ -622,6 +648,22 @@ struct PoolStateMachineTests {
             return
         }
         #expect(d.m.metrics().waiting == 2)
+    }
+
+    @Test func theFairnessBoundStopsGrowingWithTheQueueAt20Milliseconds() {
+        var d = Driver(config(size: 1))
+        _ = d.lease("A")
+        var thresholds: [Int64] = []
+        for index in 0..<60 {
+            guard case .wait = d.request("W\(index)", retries: true, at: 0) else {
+                Issue.record("W\(index) should wait")
+                return
+            }
+            thresholds.append(d.m.starvationThreshold())
+        }
+        #expect(thresholds[0] == 10 * ms && thresholds[4] == 10 * ms && thresholds[5] == 12 * ms)
+        #expect(thresholds[9] == 20 * ms && thresholds[59] == 20 * ms)
+        #expect(!d.m.isOldestWaiterStarving(now: 20 * ms - 1) && d.m.isOldestWaiterStarving(now: 20 * ms))
     }
 
     @Test func timedOutWokenWaiterPassesTheWakeOn() {

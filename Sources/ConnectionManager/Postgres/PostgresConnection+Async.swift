@@ -1,0 +1,110 @@
+import Dispatch
+
+extension PostgresConnection {
+    /// Runs blocking libpq work for a task on this connection's own thread (`executor`) and suspends the task
+    /// meanwhile: the cooperative pool is never blocked, and one statement costs one hop there and one back.
+    ///
+    /// Cancelling the task cancels the statement: before it was sent, `work` does not run and `CancellationError`
+    /// is thrown; while it runs, a cancel request goes to the server (`PQcancel`, from a thread of its own), the
+    /// server's 57014 answer becomes `CancellationError`, and the connection stays usable — `perform` does not
+    /// return before the server has taken the request (so it cannot hit a later statement), and marks the
+    /// connection broken when the server does not take it within `cancelDeliveryTimeout` (the pool then closes it
+    /// at checkin instead of lending it again).
+    func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let statement = AsyncStatement()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                executor.async {
+                    guard statement.start() else {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    let outcome = Result { try work() }
+                    guard let request = statement.finish() else {
+                        continuation.resume(with: outcome)
+                        return
+                    }
+                    if !request.wait(until: .now + Self.cancelDeliveryTimeout) {
+                        self.markBroken("A cancelled task's cancel request was not confirmed by the server.")
+                    }
+                    if case .failure(PostgresError.server(let error)) = outcome, error.sqlState == "57014" {
+                        continuation.resume(throwing: CancellationError())
+                    } else {
+                        continuation.resume(with: outcome)
+                    }
+                }
+            }
+        } onCancel: {
+            statement.cancel(self.cancelToken)
+        }
+    }
+
+    /// Runs `work` on this connection's thread and waits for it, whether or not the task is cancelled (a checkin's
+    /// rollback, which must happen either way).
+    func performUncancellable<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            executor.async { continuation.resume(returning: work()) }
+        }
+    }
+
+    /// How long a cancelled task's statement waits for the server to take the cancel request (1 s, as `cancel()`).
+    static var cancelDeliveryTimeout: Duration { .seconds(1) }
+
+    /// Runs `sql` like `execute`, from a task: the task suspends, the statement runs on this connection's thread.
+    /// - Throws: `CancellationError` when the task was cancelled (the statement was cancelled or never sent), else
+    ///   what `execute` throws.
+    public func execute(
+        _ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil
+    ) async throws -> QueryResult {
+        try await perform { try self.execute(sql, parameters, timeout: timeout) }
+    }
+}
+
+/// Where one task's statement is, so that the task's cancellation handler (any thread) and the connection's
+/// thread agree on whether a cancel request was sent and must be waited for.
+final class AsyncStatement: Sendable {
+    private enum Phase {
+        /// Queued on the connection's thread.
+        case queued
+        /// Cancelled before it started: it will not run.
+        case cancelledBeforeStart
+        case running
+        /// Cancelled while running: the request on its way to the server.
+        case cancelling(CancelRequest)
+        case finished
+    }
+
+    /// A pthread mutex (`PoolLock`), not `Synchronization.Mutex`: the thread sanitizer does not see the futex under
+    /// `Mutex` on Linux and reported the cancellation handler's write and the connection thread's read as a race.
+    private let phase = PoolLock(Phase.queued)
+
+    /// On the connection's thread, before the work: false when the task was cancelled first.
+    func start() -> Bool {
+        phase.withLock { phase in
+            guard case .queued = phase else { return false }
+            phase = .running
+            return true
+        }
+    }
+
+    /// On the connection's thread, after the work: the cancel request sent meanwhile, if any.
+    func finish() -> CancelRequest? {
+        phase.withLock { phase in
+            defer { phase = .finished }
+            if case .cancelling(let request) = phase { return request }
+            return nil
+        }
+    }
+
+    /// From the task's cancellation handler. Sending only starts a thread (which calls `PQcancel`): no libpq
+    /// call runs under this lock, and `finish` sees either no request or the one that was sent.
+    func cancel(_ token: CancelToken) {
+        phase.withLock { phase in
+            switch phase {
+            case .queued: phase = .cancelledBeforeStart
+            case .running: phase = .cancelling(token.sendInBackground())
+            case .cancelledBeforeStart, .cancelling, .finished: break
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import LocalCluster
+import Synchronization
+import Testing
+
+@testable import ConnectionManager
+
+/// The async API from tasks on a real server: statements in flight concurrently, cancellation (waiting, mid
+/// statement, after the hand-over), deadlines and shutdown, with the pool's counts consistent afterwards.
+@Suite("Task path")
+struct TaskPathTests {
+    /// Polls `condition` every 5 ms (suspending, not blocking) until it holds or `timeout` passes. Generous: in the
+    /// full suite, blocking tests running in parallel can hold the two cooperative threads for seconds.
+    static func eventually(timeout: Duration = .seconds(60), _ condition: () throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if try condition() { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// The pool's books balance: nothing out, everything open is idle, and the server sees exactly that many.
+    static func expectSettled(
+        _ manager: ConnectionManager, _ server: ServerView, app: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let m = manager.metrics()
+        #expect(m.checkedOut == 0 && m.waiting == 0, sourceLocation: sourceLocation)
+        #expect(m.totalCheckouts == m.totalCheckins, sourceLocation: sourceLocation)
+        #expect(m.connectionsCreated - m.connectionsClosed == m.checkedIn, sourceLocation: sourceLocation)
+        #expect(
+            try server.settledBackendCount(applicationName: app, expected: m.checkedIn) == m.checkedIn,
+            sourceLocation: sourceLocation)
+    }
+
+    /// Backends of `app` waiting for a lock (their statement is in flight on the server).
+    static func lockWaiters(_ server: ServerView, app: String) throws -> Int {
+        try server.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            [.text(app)])[row: 0].int(0) ?? -1
+    }
+
+    // Before statements ran on their connection's own thread, the six blocked the cooperative pool (two threads
+    // here) and this test could not even poll: the time limit turns that hang into a failure.
+    @Test(.timeLimit(.minutes(2))) func tasksRunTheirStatementsConcurrentlyOnDistinctConnections() async throws {
+        // No prefill (the library default): every connection is opened for a waiting task.
+        let app = ManagerTests.applicationName("task-concurrent")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-concurrent") {
+            $0.applicationName = app
+            $0.poolSize = 6
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        // Every task's statement waits for this lock, so it stays in flight until the test lets go.
+        try server.execute("SELECT pg_advisory_lock(4242)")
+        let tasks = 6
+        let pids = Task {
+            try await withThrowingTaskGroup(of: Int32.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask {
+                        try await manager.withConnection { connection in
+                            try await connection.execute("SELECT pg_advisory_xact_lock_shared(4242)")
+                            return connection.backendPID
+                        }
+                    }
+                }
+                var all: [Int32] = []
+                for try await pid in group { all.append(pid) }
+                return all
+            }
+        }
+        // All six statements are on the server at once: none waits for another to finish.
+        let allInFlight = try await Self.eventually { try Self.lockWaiters(server, app: app) == tasks }
+        let inFlight = try Self.lockWaiters(server, app: app)
+        #expect(allInFlight, "only \(inFlight) of \(tasks) statements were in flight")
+        try server.execute("SELECT pg_advisory_unlock(4242)")
+        let seen = try await pids.value
+        #expect(Set(seen).count == tasks)
+        let m = manager.metrics()
+        #expect(m.connectionsCreated == tasks && m.timeouts == 0)
+        try Self.expectSettled(manager, server, app: app)
+    }
+
+    @Test func cancellingATaskMidStatementCancelsTheQueryAndKeepsTheConnection() async throws {
+        let app = ManagerTests.applicationName("task-cancel-mid")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-cancel-mid") {
+            $0.applicationName = app
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        let pid = try manager.withConnection { $0.backendPID }
+        let task = Task { () -> (any Error)? in
+            do {
+                try await manager.withConnection { connection in
+                    _ = try await connection.execute("SELECT pg_sleep(60)")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let running = try await Self.eventually {
+            try server.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' "
+                    + "AND state = 'active'", [.int(Int(pid))])[row: 0].int(0) == 1
+        }
+        #expect(running)
+        task.cancel()
+        let error = await task.value
+        #expect(error is CancellationError, "got \(String(describing: error))")
+        // The same backend, idle and usable: the query was cancelled, not the connection.
+        let after = try await manager.withConnection { connection in
+            (connection.backendPID, try await connection.execute("SELECT 7")[row: 0].int(0))
+        }
+        #expect(after.0 == pid && after.1 == 7)
+        #expect(manager.metrics().connectionsClosed == 0)
+        try Self.expectSettled(manager, server, app: app)
+    }
+
+    @Test func aTaskCancelledBeforeItsStatementSkipsItAndGivesTheConnectionBack() async throws {
+        let app = ManagerTests.applicationName("task-cancel-handed")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-cancel-handed") {
+            $0.applicationName = app
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        let table = "task_cancel_\(UInt32.random(in: 0...UInt32.max))"
+        try server.execute("CREATE TABLE \(table) (n int)")
+        defer { _ = try? server.execute("DROP TABLE \(table)") }
+        let handed = Locked(false)
+        let task = Task { () -> (any Error)? in
+            do {
+                try await manager.withConnection { connection in
+                    handed.set(true)
+                    // Cancelled while it holds the connection, before the statement is sent.
+                    while !Task.isCancelled { await Task.yield() }
+                    _ = try await connection.execute("INSERT INTO \(table) VALUES (1)")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(await Self.eventually { handed.value })
+        task.cancel()
+        let error = await task.value
+        #expect(error is CancellationError, "got \(String(describing: error))")
+        #expect(try server.execute("SELECT count(*) FROM \(table)")[row: 0].int(0) == 0)
+        #expect(manager.metrics().checkedIn == 1 && manager.metrics().connectionsClosed == 0)
+        try Self.expectSettled(manager, server, app: app)
+    }
+
+    @Test func cancellationRacingTheHandOverNeverLosesAConnection() async throws {
+        let app = ManagerTests.applicationName("task-cancel-race")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-cancel-race") {
+            $0.applicationName = app
+            $0.poolSize = 2
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        var served = 0
+        var cancelled = 0
+        for round in 0..<40 {
+            // Both connections held by tasks that give them back as the waiters are cancelled.
+            let release = Locked(false)
+            let holders = (0..<2).map { _ in
+                Task {
+                    try await manager.withConnection { connection in
+                        while !release.value { await Task.yield() }
+                        _ = try await connection.execute("SELECT 1")
+                    }
+                }
+            }
+            #expect(await Self.eventually { manager.metrics().checkedOut == 2 })
+            let waiters = (0..<4).map { _ in
+                Task { () -> Bool in
+                    do {
+                        return try await manager.withConnection { connection in
+                            try await connection.execute("SELECT 1")[row: 0].int(0) == 1
+                        }
+                    } catch is CancellationError {
+                        return false
+                    } catch PoolError.cancelled {
+                        return false
+                    }
+                }
+            }
+            #expect(await Self.eventually { manager.metrics().waiting >= 1 })
+            release.set(true)
+            for (index, waiter) in waiters.enumerated() where (index + round) % 2 == 0 { waiter.cancel() }
+            for holder in holders { try await holder.value }
+            for waiter in waiters {
+                if try await waiter.value { served += 1 } else { cancelled += 1 }
+            }
+        }
+        #expect(served + cancelled == 160 && served >= 80)
+        #expect(manager.metrics().connectionsClosed == 0)
+        try Self.expectSettled(manager, server, app: app)
+    }
+
+    @Test func aWaitingTaskTimesOutAndOneCancelledWhileWaitingLeavesTheQueue() async throws {
+        let app = ManagerTests.applicationName("task-wait")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-wait") {
+            $0.applicationName = app
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+            $0.poolTimeout = .milliseconds(200)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        let held = try manager.checkOut()
+        do {
+            try await manager.withConnection { _ async in }
+            Issue.record("expected a timeout")
+        } catch PoolError.timedOut(_, let metrics) {
+            #expect(metrics.checkedOut == 1)
+        }
+        let waiter = Task { () -> (any Error)? in
+            do {
+                try await manager.withConnection { _ async in }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(await Self.eventually { manager.metrics().waiting == 1 })
+        waiter.cancel()
+        let error = await waiter.value
+        guard case PoolError.cancelled? = error else {
+            Issue.record("expected .cancelled, got \(String(describing: error))")
+            return
+        }
+        #expect(manager.metrics().waiting == 0 && manager.metrics().timeouts == 1)
+        held.close()
+        try Self.expectSettled(manager, server, app: app)
+    }
+
+    @Test func aStatementTimeoutFromATaskCancelsTheQueryAndTheConnectionStaysUsable() async throws {
+        let manager = try ManagerTests.manager("task-timeout") {
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        defer { manager.shutdown() }
+        let (pid, error) =
+            await
+            (try? manager.withConnection { connection -> (Int32, PostgresError?) in
+                do {
+                    _ = try await connection.execute("SELECT pg_sleep(30)", timeout: .milliseconds(100))
+                    return (connection.backendPID, nil)
+                } catch let error as PostgresError {
+                    return (connection.backendPID, error)
+                }
+            }) ?? (0, nil)
+        guard case .queryTimedOut? = error else {
+            Issue.record("expected .queryTimedOut, got \(String(describing: error))")
+            return
+        }
+        let after = try await manager.withConnection { connection in
+            (connection.backendPID, try await connection.execute("SELECT 1")[row: 0].int(0))
+        }
+        #expect(after.0 == pid && after.1 == 1)
+    }
+
+    @Test func shutdownFailsTheWaitingTasks() async throws {
+        let manager = try ManagerTests.manager("task-shutdown") {
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        let held = try manager.checkOut()
+        let waiters = (0..<3).map { _ in
+            Task { () -> (any Error)? in
+                do {
+                    try await manager.withConnection { _ async in }
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        #expect(await Self.eventually { manager.metrics().waiting == 3 })
+        manager.shutdown()
+        for waiter in waiters {
+            let error = await waiter.value
+            guard case PoolError.shutDown? = error else {
+                Issue.record("expected .shutDown, got \(String(describing: error))")
+                continue
+            }
+        }
+        held.close()
+        let m = manager.metrics()
+        #expect(m.checkedOut == 0 && m.waiting == 0 && m.connectionsCreated == m.connectionsClosed)
+    }
+}

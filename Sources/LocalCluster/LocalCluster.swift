@@ -78,19 +78,23 @@ public final class LocalCluster: Sendable {
     /// Concurrent first calls start exactly one cluster. A failed start is remembered and rethrown to every caller.
     /// Do not `stop()`, kill or pause it; start a private cluster for that.
     public static func shared() throws(LocalClusterError) -> LocalCluster {
-        try sharedCluster.withLock { cached throws(LocalClusterError) -> LocalCluster in
-            if cached == nil {
-                do throws(LocalClusterError) {
-                    cached = .success(try start())
-                } catch {
-                    cached = .failure(error)
-                }
+        sharedLock.lock()
+        defer { sharedLock.unlock() }
+        if sharedCluster == nil {
+            do throws(LocalClusterError) {
+                sharedCluster = .success(try start())
+            } catch {
+                sharedCluster = .failure(error)
             }
-            return try cached!.get()
         }
+        return try sharedCluster!.get()
     }
 
-    private static let sharedCluster = Mutex<Result<LocalCluster, LocalClusterError>?>(nil)
+    // A pthread-backed NSLock, not Synchronization.Mutex: the thread sanitizer does not see Mutex's futex on Linux
+    // and reported every concurrent first call as a race (the task-path tests run under TSan in CI).
+    private static let sharedLock = NSLock()
+    // Safety: read and written only while `sharedLock` is held (in `shared()`).
+    nonisolated(unsafe) private static var sharedCluster: Result<LocalCluster, LocalClusterError>?
 
     /// Stops every member (`pg_ctl stop -m immediate`, resuming paused ones first) and deletes `directory`.
     ///

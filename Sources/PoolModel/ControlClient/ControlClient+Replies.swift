@@ -41,13 +41,8 @@ extension ControlClient {
             self.access = access
         }
 
-        enum CodingKeys: String, CodingKey {
-            case pid, program, target, socket, library, access
-            case protocolVersion = "protocol_version"
-            case schemaVersion = "schema_version"
-            case poolName = "pool_name"
-            case startedAt = "started_at"
-        }
+        /// The service's own keys: this is `ControlInfo` read leniently (an older or newer peer may lack some).
+        typealias CodingKeys = ControlInfo.CodingKeys
 
         /// True unless the service said this peer may only read.
         public var mayAct: Bool { access != "read" }

@@ -109,10 +109,11 @@ struct RemoteSourceCore: Sendable, Equatable {
         }
         var merged = latest.healthHistory
         merged.append(contentsOf: snap.healthHistory)
-        let sameTarget = snap.failover.currentURL == latest.failover.currentURL
-        if let count = reply.healthCount, merged.count > count { merged.removeFirst(merged.count - count) }
-        guard !restarted, sameTarget, after == healthCursor, let replyCursor = reply.healthCursor,
-            merged.count == reply.healthCount ?? merged.count
+        let count = reply.healthCount ?? -1
+        if count >= 0, merged.count > count { merged.removeFirst(merged.count - count) }
+        // A delta without the window's length could not be trimmed: read whole instead.
+        guard !restarted, snap.failover.currentURL == latest.failover.currentURL, after == healthCursor,
+            let replyCursor = reply.healthCursor, merged.count == count
         else {
             snap.healthHistory = latest.healthHistory
             healthCursor = nil

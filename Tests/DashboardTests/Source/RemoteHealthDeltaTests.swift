@@ -126,6 +126,15 @@ struct RemoteHealthDeltaTests {
         again = core.snapshotArrived(short, at: Fixtures.at(2))
         #expect(again)
         #expect(core.healthAfter == nil)
+        // A delta without the window's length (it could not be trimmed): read whole as well.
+        again = core.snapshotArrived(try service.reply(healthAfter: nil), at: Fixtures.at(3))
+        #expect(!again)
+        service.check(1)
+        var unbounded = try service.reply(healthAfter: core.healthAfter)
+        unbounded.healthCount = nil
+        again = core.snapshotArrived(unbounded, at: Fixtures.at(4))
+        #expect(again)
+        #expect(core.healthAfter == nil)
     }
 
     @Test func aChangeOfTargetReadsTheNewTargetsHistoryWhole() throws {

@@ -21,6 +21,9 @@ public final class FakeService: Sendable {
         public var commandAnswer: (status: Int, succeeded: Bool, message: String) = (200, true, "Done.")
         public var commands: [String] = []
         public var protocolVersion = 1
+        /// Set: the service numbers `snapshot.healthHistory` with these sequences and answers `health_after`
+        /// (through the real ``ControlRouter``); `nil`: an older service, which sends the whole history.
+        public var healthSequences: [Int]?
     }
 
     /// What the fake service knows and answers with.
@@ -66,7 +69,20 @@ public final class FakeService: Sendable {
             ]
             return ControlTestServer.response(200, json(info))
         case ("GET", "/v1/snapshot"):
-            let after = query.flatMap { q in q.hasPrefix("events_after=") ? Int(q.dropFirst(13)) : nil }
+            var parameters: [String: String] = [:]
+            for pair in (query ?? "").split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { parameters[String(parts[0])] = String(parts[1]) }
+            }
+            let after = parameters["events_after"].flatMap { Int($0) }
+            if let sequences = s.healthSequences {
+                var numbered = s.snapshot
+                for i in numbered.events.indices { numbered.events[i].sequence = s.firstSequence + i }
+                let response = ControlRouter.snapshotResponse(
+                    numbered, eventsAfter: after, healthAfter: parameters["health_after"].flatMap { Int($0) },
+                    healthSequences: sequences)
+                return ControlTestServer.response(200, String(decoding: response.body, as: UTF8.self))
+            }
             var object =
                 (try? JSONSerialization.jsonObject(
                     with: ControlJSON.encoder().encode(s.snapshot))) as? [String: Any] ?? [:]

@@ -231,8 +231,12 @@ final class ControlEndpoint: Sendable {
             reply(response)
         case .info:
             reply(ControlRouter.infoResponse(service.controlInfo(access: access, socket: path)))
-        case .snapshot(let after):
-            reply(ControlRouter.snapshotResponse(service.snapshot(), eventsAfter: after))
+        case .snapshot(let eventsAfter, let healthAfter):
+            let taken = service.controlSnapshot()
+            reply(
+                ControlRouter.snapshotResponse(
+                    taken.snapshot, eventsAfter: eventsAfter, healthAfter: healthAfter,
+                    healthSequences: taken.healthSequences))
         case .status:
             reply(ControlRouter.statusResponse(service.healthStatus()))
         case .stack(let id):

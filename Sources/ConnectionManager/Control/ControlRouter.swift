@@ -9,8 +9,8 @@ public enum ControlRouter {
     public enum Action: Sendable, Equatable {
         /// `GET /v1/info`.
         case info
-        /// `GET /v1/snapshot[?events_after=N]`.
-        case snapshot(eventsAfter: Int?)
+        /// `GET /v1/snapshot[?events_after=N][&health_after=H]`.
+        case snapshot(eventsAfter: Int?, healthAfter: Int? = nil)
         /// `GET /v1/status`.
         case status
         /// `GET /v1/leaks/{id}/stack`.
@@ -41,9 +41,11 @@ public enum ControlRouter {
             return request.method == "GET" ? .status : methodNotAllowed(request, get)
         case ["v1", "snapshot"]:
             guard request.method == "GET" else { return methodNotAllowed(request, get) }
-            switch eventsAfter(in: request.query) {
-            case .success(let after): return .snapshot(eventsAfter: after)
-            case .failure(let problem): return .respond(.error(.badRequest, problem.message))
+            switch (cursor("events_after", in: request.query), cursor("health_after", in: request.query)) {
+            case (.success(let events), .success(let health)):
+                return .snapshot(eventsAfter: events, healthAfter: health)
+            case (.failure(let problem), _), (_, .failure(let problem)):
+                return .respond(.error(.badRequest, problem.message))
             }
         case let s where s.count == 4 && s[0] == "v1" && s[1] == "leaks" && s[3] == "stack":
             guard let id = Int(s[2]), id >= 0, s[2].allSatisfy(\.isASCII) else {
@@ -77,16 +79,17 @@ public enum ControlRouter {
         public var message: String
     }
 
-    /// `events_after=N` (N ≥ 0) in a query; other keys are ignored (readers ignore what they do not know).
-    static func eventsAfter(in query: String) -> Result<Int?, Problem> {
+    /// The cursor `key=N` (N ≥ 0, at most 18 digits) in a query (the last one when repeated); other keys are
+    /// ignored (readers ignore what they do not know).
+    static func cursor(_ key: String, in query: String) -> Result<Int?, Problem> {
         var after: Int?
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts[0] == "events_after" else { continue }
+            guard parts[0] == key else { continue }
             guard parts.count == 2, parts[1].count <= 18, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
                 let n = Int(parts[1])
             else {
-                return .failure(Problem(message: "events_after must be a whole number of at least 0."))
+                return .failure(Problem(message: "\(key) must be a whole number of at least 0."))
             }
             after = n
         }
@@ -162,13 +165,30 @@ public enum ControlRouter {
     }
 
     /// `GET /v1/snapshot`: only events newer than `eventsAfter`; the cursor is the newest retained event's.
-    public static func snapshotResponse(_ snapshot: ManagerSnapshot, eventsAfter: Int?) -> HTTPResponse {
+    ///
+    /// `healthSequences` numbers `snapshot.healthHistory` (parallel, increasing). With `healthAfter` = the
+    /// sequence of a check still in the history, `health_history` holds only the checks after it and
+    /// `health_history_after` says so; any other value (older than the window, of another target's history, of
+    /// another process, ahead) gets the whole history, as without the parameter: the reader starts over.
+    public static func snapshotResponse(
+        _ snapshot: ManagerSnapshot, eventsAfter: Int?, healthAfter: Int? = nil, healthSequences: [Int] = []
+    ) -> HTTPResponse {
         var filtered = snapshot
         let cursor = snapshot.events.last?.sequence ?? 0
         if let eventsAfter { filtered.events = snapshot.events.filter { $0.sequence > eventsAfter } }
-        return HTTPResponse(
-            status: .ok, body: ControlProtocol.encode(ControlSnapshotResponse(snapshot: filtered, eventsCursor: cursor))
-        )
+        // Sequences that do not match the history (a service without them) give no health cursor at all.
+        let numbered = healthSequences.count == snapshot.healthHistory.count && !healthSequences.isEmpty
+        var response = ControlSnapshotResponse(snapshot: filtered, eventsCursor: cursor)
+        if numbered || snapshot.healthHistory.isEmpty {
+            response.healthCursor = healthSequences.last ?? 0
+            response.healthCount = snapshot.healthHistory.count
+        }
+        if numbered, let healthAfter, let index = healthSequences.lastIndex(of: healthAfter) {
+            filtered.healthHistory = Array(snapshot.healthHistory[(index + 1)...])
+            response.snapshot = filtered
+            response.healthHistoryAfter = healthAfter
+        }
+        return HTTPResponse(status: .ok, body: ControlProtocol.encode(response))
     }
 
     /// `GET /v1/status`: 200 healthy, 503 not.

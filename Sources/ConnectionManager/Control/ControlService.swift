@@ -4,7 +4,7 @@ import Foundation
 /// can look at the shell alone).
 protocol ControlService: AnyObject, Sendable {
     /// Two short locks, no I/O: safe on the endpoint's queue.
-    func snapshot() -> ManagerSnapshot
+    func controlSnapshot() -> ControlSnapshot
     /// Built from ``snapshot()``: no I/O.
     func healthStatus() -> HealthStatus
     /// `/v1/info` facts for a peer with `access`.
@@ -14,4 +14,11 @@ protocol ControlService: AnyObject, Sendable {
     func knownCheckoutStack(connectionID: Int) -> [StackFrame]?
     /// Runs a command for `peer`; may block on the network. Called on the endpoint's command queue.
     func perform(_ command: MonitorCommand, by peer: ControlPeer) -> MonitorCommandOutcome
+}
+
+/// A snapshot and the health sequence of each of its `healthHistory` results (oldest first, strictly
+/// increasing; one counter over all the manager's targets), for `GET /v1/snapshot?health_after=N`.
+struct ControlSnapshot: Sendable, Equatable {
+    var snapshot: ManagerSnapshot
+    var healthSequences: [Int]
 }

@@ -10,6 +10,8 @@ public struct HealthHistory: Sendable, Equatable {
     public let capacity: Int
     /// Ring storage: grows to `capacity` by appending, then is overwritten in place.
     private var ring: [HealthCheckResult] = []
+    /// The results' sequence numbers, parallel to `ring` (strictly increasing in append order).
+    private var sequenceRing: [Int] = []
     /// Index of the oldest result once the ring is full (the next slot to overwrite).
     private var oldest = 0
     /// All checks ever appended (not only the window).
@@ -25,14 +27,22 @@ public struct HealthHistory: Sendable, Equatable {
     public init(capacity: Int = 300) {
         self.capacity = max(1, capacity)
         ring.reserveCapacity(self.capacity)
+        sequenceRing.reserveCapacity(self.capacity)
     }
 
     /// Records one result. O(1); no allocation once the ring is full.
-    public mutating func append(_ result: HealthCheckResult) {
+    ///
+    /// `sequence` numbers the check for `GET /v1/snapshot?health_after=N` (the manager passes one counter over
+    /// all its targets, so a cursor of one target's history is never found in another's); it must be greater
+    /// than the last one appended. Default: the history's own count (`totalChecks` after this append).
+    public mutating func append(_ result: HealthCheckResult, sequence: Int? = nil) {
+        let number = sequence ?? totalChecks + 1
         if ring.count < capacity {
             ring.append(result)
+            sequenceRing.append(number)
         } else {
             ring[oldest] = result
+            sequenceRing[oldest] = number
             oldest = (oldest + 1) % capacity
         }
         totalChecks += 1
@@ -62,6 +72,12 @@ public struct HealthHistory: Sendable, Equatable {
         ordered.append(contentsOf: ring[oldest...])
         ordered.append(contentsOf: ring[..<oldest])
         return ordered
+    }
+
+    /// The window's sequence numbers, oldest first (parallel to ``results``).
+    public var sequences: [Int] {
+        guard sequenceRing.count == capacity, oldest != 0 else { return sequenceRing }
+        return Array(sequenceRing[oldest...]) + Array(sequenceRing[..<oldest])
     }
 
     /// Counters over all checks ever; average and p95 over the healthy checks in the window.

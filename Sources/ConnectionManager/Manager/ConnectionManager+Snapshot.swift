@@ -2,7 +2,11 @@ import Foundation
 
 extension ConnectionManager {
     /// Everything the dashboard shows, in one consistent value. Takes two short locks; no I/O.
-    public func snapshot() -> ManagerSnapshot {
+    public func snapshot() -> ManagerSnapshot { controlSnapshot().snapshot }
+
+    /// ``snapshot()`` and the health sequence of each of its `healthHistory` results (taken under the same
+    /// lock), for `GET /v1/snapshot?health_after=N`.
+    func controlSnapshot() -> ControlSnapshot {
         let now = Date()
         var metrics = pool.metrics()
         let s = state.withLock { s in
@@ -10,20 +14,22 @@ extension ConnectionManager {
                 utilization: s.utilization, history: s.histories[s.failover.current], leaks: s.ledger.leaks(now: now),
                 returned: s.ledger.returnedLeaks(now: now), totalLeaked: s.ledger.totalLeaked,
                 failover: s.failover.stats, events: s.events, server: s.serverOverview,
-                recent: s.recentWindow.activity(current: Self.sample(metrics, s.histories[s.failover.current], now))
+                recent: s.recentWindow.activity(current: Self.sample(metrics, s.histories[s.failover.current], now)),
+                healthSequences: s.histories[s.failover.current].sequences
             )
         }
         metrics.leakedConnections = s.leaks.count
         let health = HealthVerdict.judge(
             last: s.history.latest, checksEnabled: configuration.healthCheckEnabled,
             interval: configuration.healthCheckInterval, deadline: configuration.connectTimeout * 2, now: now)
-        return ManagerSnapshot(
+        let snapshot = ManagerSnapshot(
             takenAt: now, startedAt: startedAt, metrics: metrics, utilizationHistory: s.utilization,
             lastHealthCheck: s.history.latest, healthHistory: s.history.results, healthStats: s.history.stats,
             leaks: s.leaks, returnedLeaks: s.returned, totalLeaked: s.totalLeaked,
             activeConnections: metrics.checkedOut, leakThreshold: configuration.leakThreshold.timeInterval,
             failover: s.failover, events: s.events, health: health, recent: s.recent, server: s.server
         ).scrubbing(secrets)
+        return ControlSnapshot(snapshot: snapshot, healthSequences: s.healthSequences)
     }
 
     /// The lifetime counters the last minute's counts are derived from.

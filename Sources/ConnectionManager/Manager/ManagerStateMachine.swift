@@ -91,6 +91,8 @@ struct ManagerStateMachine: Sendable {
     var failover: FailoverStateMachine
     /// Health history per target (index as in `targetURLs`).
     private(set) var histories: [HealthHistory]
+    /// The last health sequence given out (``recordHealth(target:_:)``); never reused in this process.
+    private(set) var healthSequence = 0
     /// What the last check of the current target said (`nil` before the first one and after a switch).
     private(set) var lastHealthy: Bool?
     var ledger = LeakLedger()
@@ -131,7 +133,7 @@ struct ManagerStateMachine: Sendable {
     mutating func healthChecked(target: Int, result: HealthCheckResult) -> [Action] {
         guard histories.indices.contains(target) else { return [] }
         let from = current
-        histories[target].append(result)
+        recordHealth(target: target, result)
         var actions: [Action] = []
         if target == current {
             if !result.healthy, lastHealthy != false {
@@ -152,12 +154,18 @@ struct ManagerStateMachine: Sendable {
         return actions + translate(failover.resultReceived(target: target, result: result), from: from)
     }
 
+    /// Appends to `target`'s history under the next health sequence (one counter over all targets, from 1).
+    private mutating func recordHealth(target: Int, _ result: HealthCheckResult) {
+        healthSequence += 1
+        histories[target].append(result, sequence: healthSequence)
+    }
+
     /// The answer to a `.probe` the shell ran itself (`.controlQueue` or `.callingThread`); it goes to the history
     /// and the failover machine, and further probes it asks for take the same route.
     mutating func probeAnswered(target: Int, result: HealthCheckResult, via route: ProbeRoute) -> [Action] {
         guard histories.indices.contains(target) else { return [] }
         let from = current
-        histories[target].append(result)
+        recordHealth(target: target, result)
         return translate(failover.resultReceived(target: target, result: result), from: from, route: route)
     }
 

@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// `snapshot()` returns the latest snapshot at once and starts the next poll (`GET /v1/snapshot?events_after=N`)
 /// on a background (serial) queue, so polls follow the dashboard's refresh rate; at most one is queued. Events are
-/// merged by their sequence. When the service stops answering, the last snapshot stays and
+/// merged by their sequence; the health history is read whole once, then only its newer checks
+/// (`health_after`, ``RemoteSourceCore``). When the service stops answering, the last snapshot stays and
 /// ``sourceStatus()`` says stale, with the reason; every tick retries, and a service that restarted on an
 /// `auto` socket (`<pool>.<pid>.sock`, new pid) is found again in the same directory.
 /// Commands go to `POST /v1/commands`, stacks come from `GET /v1/leaks/{id}/stack`.
@@ -98,8 +99,8 @@ public final class RemoteMonitorSource: MonitorSource {
 
     private func poll() {
         for _ in 0..<2 {
-            let (path, needsInfo, after, poolName) = core.withLock {
-                ($0.service.socketPath, $0.needsInfo, $0.eventsAfter, $0.service.poolName)
+            let (path, needsInfo, after, healthAfter, poolName) = core.withLock {
+                ($0.service.socketPath, $0.needsInfo, $0.eventsAfter, $0.healthAfter, $0.service.poolName)
             }
             let client = ControlClient(socketPath: path, timeout: timeout)
             do throws(ControlClientError) {
@@ -107,7 +108,8 @@ public final class RemoteMonitorSource: MonitorSource {
                     let info = try client.info()
                     core.withLock { $0.infoArrived(info, path: path) }
                 }
-                let reply = try client.snapshot(eventsAfter: needsInfo ? nil : after)
+                let reply = try client.snapshot(
+                    eventsAfter: needsInfo ? nil : after, healthAfter: needsInfo ? nil : healthAfter)
                 let time = now()
                 let restarted = core.withLock { $0.snapshotArrived(reply, at: time) }
                 if !restarted { return }

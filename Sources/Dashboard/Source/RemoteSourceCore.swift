@@ -13,6 +13,11 @@ import PoolModel
 /// marked with its age and the reason, and every tick retries) → *live* again when a poll succeeds.
 /// A service that restarted (new pid, new start time, or an event cursor that went back) has its events
 /// replaced rather than merged.
+///
+/// The health history is kept here too: after a full read, polls ask for `health_after` = the newest check's
+/// sequence and append what comes (`health_history_after` set), trimmed to the service's window
+/// (`health_count`). A restart, a change of target, a reply that does not continue our cursor or leaves fewer
+/// checks than the service holds (a gap) drops the cursor: the next poll, at once, reads the whole history.
 struct RemoteSourceCore: Sendable, Equatable {
     /// Events kept for the Events panel (the newest; the service may retain more).
     static let retainedEvents = 256
@@ -26,6 +31,9 @@ struct RemoteSourceCore: Sendable, Equatable {
     var failure: String?
     /// The newest event sequence merged; the next poll asks for events after it.
     var cursor: Int?
+    /// The newest health check's sequence in `latest.healthHistory`; the next poll asks for checks after it
+    /// (`nil`: read the whole history).
+    var healthCursor: Int?
     /// Read `/v1/info` before the next snapshot (after a failure: the service may be another process now).
     var needsInfo = false
 
@@ -34,11 +42,16 @@ struct RemoteSourceCore: Sendable, Equatable {
         latest = first.snapshot
         receivedAt = at
         cursor = first.eventsCursor
+        // A first reply is read whole (the shell asks without cursors); a delta here could not be placed.
+        healthCursor = first.healthHistoryAfter == nil ? first.healthCursor : nil
         trimEvents()
     }
 
     /// `events_after` for the next snapshot request.
     var eventsAfter: Int? { cursor }
+
+    /// `health_after` for the next snapshot request.
+    var healthAfter: Int? { healthCursor }
 
     func status(now: Date) -> SourceStatus {
         guard let failure else { return .live }
@@ -62,6 +75,7 @@ struct RemoteSourceCore: Sendable, Equatable {
         let wentBack = cursor.map { old in reply.eventsCursor.map { $0 < old } ?? false } ?? false
         let restarted = snap.startedAt != latest.startedAt || wentBack
         if restarted { restartDetected() }
+        let healthWhole = mergeHealth(into: &snap, reply, restarted: restarted)
         if let replyCursor = reply.eventsCursor, !restarted {
             // Merge: keep what we have, add what is newer than our cursor (a service that ignored
             // events_after would otherwise repeat events).
@@ -80,7 +94,34 @@ struct RemoteSourceCore: Sendable, Equatable {
         trimEvents()
         receivedAt = now
         failure = nil
-        return restarted
+        return restarted || !healthWhole
+    }
+
+    /// Puts the reply's health history into `snap`: as it is when whole, appended to ours when it is the delta
+    /// after our cursor. Returns false when it could not be placed (the caller polls again at once, without
+    /// `health_after`); `snap` then keeps our history until that poll.
+    private mutating func mergeHealth(
+        into snap: inout ManagerSnapshot, _ reply: ControlClient.SnapshotReply, restarted: Bool
+    ) -> Bool {
+        guard let after = reply.healthHistoryAfter else {
+            healthCursor = reply.healthCursor
+            return true
+        }
+        var merged = latest.healthHistory
+        merged.append(contentsOf: snap.healthHistory)
+        let count = reply.healthCount ?? -1
+        if count >= 0, merged.count > count { merged.removeFirst(merged.count - count) }
+        // A delta without the window's length could not be trimmed: read whole instead.
+        guard !restarted, snap.failover.currentURL == latest.failover.currentURL, after == healthCursor,
+            let replyCursor = reply.healthCursor, merged.count == count
+        else {
+            snap.healthHistory = latest.healthHistory
+            healthCursor = nil
+            return false
+        }
+        snap.healthHistory = merged
+        healthCursor = replyCursor
+        return true
     }
 
     /// A poll failed; the snapshot stays, marked stale.
@@ -97,6 +138,7 @@ struct RemoteSourceCore: Sendable, Equatable {
 
     private mutating func restartDetected() {
         cursor = nil
+        healthCursor = nil
         latest.events = []
         needsInfo = true
     }

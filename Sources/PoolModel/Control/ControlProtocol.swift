@@ -103,17 +103,34 @@ public struct ControlSnapshotResponse: Sendable, Equatable, Codable {
     /// The newest retained event's ``PoolEvent/sequence`` (0 before the first event): the next poll's
     /// `events_after`.
     public var eventsCursor: Int
+    /// The health sequence of the newest check in the service's `health_history` (0 while it is empty): the next
+    /// poll's `health_after`. Sequences number the manager's checks of all targets from 1, never reused.
+    public var healthCursor: Int?
+    /// How many checks the service's `health_history` holds (its window; the whole of it, even in a delta).
+    public var healthCount: Int?
+    /// Present when `snapshot.health_history` holds only the checks after this sequence (the request's
+    /// `health_after`, found in the history); absent when it is the whole history.
+    public var healthHistoryAfter: Int?
 
-    public init(protocolVersion: Int = ControlProtocol.version, snapshot: ManagerSnapshot, eventsCursor: Int) {
+    public init(
+        protocolVersion: Int = ControlProtocol.version, snapshot: ManagerSnapshot, eventsCursor: Int,
+        healthCursor: Int? = nil, healthCount: Int? = nil, healthHistoryAfter: Int? = nil
+    ) {
         self.protocolVersion = protocolVersion
         self.snapshot = snapshot
         self.eventsCursor = eventsCursor
+        self.healthCursor = healthCursor
+        self.healthCount = healthCount
+        self.healthHistoryAfter = healthHistoryAfter
     }
 
     enum CodingKeys: String, CodingKey {
         case snapshot
         case protocolVersion = "protocol_version"
         case eventsCursor = "events_cursor"
+        case healthCursor = "health_cursor"
+        case healthCount = "health_count"
+        case healthHistoryAfter = "health_history_after"
     }
 }
 

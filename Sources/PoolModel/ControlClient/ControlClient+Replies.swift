@@ -55,11 +55,23 @@ extension ControlClient {
         public var eventsCursor: Int?
         /// `sequence` of each of `snapshot.events`, in order (`nil` where the service sent none).
         public var eventSequences: [Int?]
+        /// The newest health check's sequence: the next `health_after` (`nil` from a service without them).
+        public var healthCursor: Int?
+        /// How many checks the service's health history holds (`nil` from a service that does not say).
+        public var healthCount: Int?
+        /// Set when `snapshot.healthHistory` holds only the checks after this sequence; `nil`: all of them.
+        public var healthHistoryAfter: Int?
 
-        public init(snapshot: ManagerSnapshot, eventsCursor: Int?, eventSequences: [Int?]) {
+        public init(
+            snapshot: ManagerSnapshot, eventsCursor: Int?, eventSequences: [Int?], healthCursor: Int? = nil,
+            healthCount: Int? = nil, healthHistoryAfter: Int? = nil
+        ) {
             self.snapshot = snapshot
             self.eventsCursor = eventsCursor
             self.eventSequences = eventSequences
+            self.healthCursor = healthCursor
+            self.healthCount = healthCount
+            self.healthHistoryAfter = healthHistoryAfter
         }
     }
 
@@ -88,11 +100,17 @@ extension ControlClient {
         /// The events' `sequence` keys as sent (nil where missing), read apart from PoolEvent (which reads a
         /// missing one as 0) in the same pass: a second decode of the body would parse all of it again.
         var eventSequences: [Int?]
+        var healthCursor: Int?
+        var healthCount: Int?
+        var healthHistoryAfter: Int?
 
         enum CodingKeys: String, CodingKey {
             case snapshot
             case protocolVersion = "protocol_version"
             case eventsCursor = "events_cursor"
+            case healthCursor = "health_cursor"
+            case healthCount = "health_count"
+            case healthHistoryAfter = "health_history_after"
         }
 
         init(from decoder: any Decoder) throws {
@@ -100,6 +118,9 @@ extension ControlClient {
             protocolVersion = try container.decode(Int.self, forKey: .protocolVersion)
             snapshot = try container.decode(ManagerSnapshot.self, forKey: .snapshot)
             eventsCursor = try container.decodeIfPresent(Int.self, forKey: .eventsCursor)
+            healthCursor = try container.decodeIfPresent(Int.self, forKey: .healthCursor)
+            healthCount = try container.decodeIfPresent(Int.self, forKey: .healthCount)
+            healthHistoryAfter = try container.decodeIfPresent(Int.self, forKey: .healthHistoryAfter)
             let sequences = try? container.decode(EventSequences.Snapshot.self, forKey: .snapshot)
             eventSequences =
                 sequences?.events.map(\.sequence) ?? Array(repeating: nil, count: snapshot.events.count)

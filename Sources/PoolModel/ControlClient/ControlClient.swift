@@ -40,10 +40,15 @@ public struct ControlClient: Sendable {
         return info
     }
 
-    /// `GET /v1/snapshot[?events_after=N]`: the pool's state; `snapshot.events` holds only events newer than
-    /// `eventsAfter` when it is given.
-    public func snapshot(eventsAfter: Int? = nil) throws(ControlClientError) -> SnapshotReply {
-        let route = "/v1/snapshot" + (eventsAfter.map { "?events_after=\($0)" } ?? "")
+    /// `GET /v1/snapshot[?events_after=N][&health_after=H]`: the pool's state; `snapshot.events` holds only
+    /// events newer than `eventsAfter` when it is given, `snapshot.healthHistory` only the checks after
+    /// `healthAfter` when the reply's ``SnapshotReply/healthHistoryAfter`` says so.
+    public func snapshot(eventsAfter: Int? = nil, healthAfter: Int? = nil) throws(ControlClientError)
+        -> SnapshotReply
+    {
+        let query = [eventsAfter.map { "events_after=\($0)" }, healthAfter.map { "health_after=\($0)" }]
+            .compactMap { $0 }.joined(separator: "&")
+        let route = "/v1/snapshot" + (query.isEmpty ? "" : "?" + query)
         let response = try request("GET", route)
         try expectOK(response, route: "GET \(route)")
         let envelope = try decode(SnapshotEnvelope.self, response, route: "GET \(route)")
@@ -52,7 +57,9 @@ public struct ControlClient: Sendable {
         }
         // Event sequences are read apart from PoolEvent, so services that do not send them still work.
         return SnapshotReply(
-            snapshot: envelope.snapshot, eventsCursor: envelope.eventsCursor, eventSequences: envelope.eventSequences)
+            snapshot: envelope.snapshot, eventsCursor: envelope.eventsCursor, eventSequences: envelope.eventSequences,
+            healthCursor: envelope.healthCursor, healthCount: envelope.healthCount,
+            healthHistoryAfter: envelope.healthHistoryAfter)
     }
 
     /// `GET /v1/status`: the status JSON exactly as the service wrote it, and whether it said healthy (200) or

@@ -60,6 +60,49 @@ struct ControlEndpointTests {
         #expect(decoded.snapshot.events.map(\.sequence) == decoded.snapshot.events.map(\.sequence).sorted())
     }
 
+    @Test("the health cursor: health_after=N returns only newer checks, a cursor not in the history the whole one")
+    func healthCursor() throws {
+        try #require(ControlTests.hasCurl, "curl is not installed: the curl tests need it")
+        let socket = ControlTests.directory() + "/h.sock"
+        let manager = try ControlTests.manager("health", socket: socket)
+        defer { manager.shutdown() }
+        _ = manager.checkHealthNow()
+        _ = manager.checkHealthNow()
+        let first = try ControlTests.curl(socket, "/v1/snapshot")
+        let whole = try ControlJSON.decoder().decode(ControlSnapshotResponse.self, from: Data(first.body.utf8))
+        let cursor = try #require(whole.healthCursor)
+        #expect(cursor >= 2 && whole.healthHistoryAfter == nil)
+        #expect(whole.healthCount == whole.snapshot.healthHistory.count)
+
+        _ = manager.checkHealthNow()
+        let after = try ControlTests.curl(socket, "/v1/snapshot?events_after=0&health_after=\(cursor)")
+        #expect(after.status == 200)
+        let delta = try ControlJSON.decoder().decode(ControlSnapshotResponse.self, from: Data(after.body.utf8))
+        #expect(delta.healthHistoryAfter == cursor)
+        let newer = delta.snapshot.healthHistory
+        #expect(!newer.isEmpty && newer.count <= (delta.healthCursor ?? 0) - cursor)
+        #expect(newer.last == delta.snapshot.lastHealthCheck)
+        // What was sent is the tail of the whole history (the manager's own, at least as new as the reply).
+        let history = manager.snapshot().healthHistory
+        #expect(history.count >= delta.healthCount ?? .max)
+        // (Compared by response time: the JSON's timestamps are to the millisecond.)
+        let times = history.map(\.responseTime)
+        let newest = try #require(newer.last?.responseTime)
+        let end = try #require(times.lastIndex(of: newest))
+        #expect(Array(times[...end].suffix(newer.count)) == newer.map(\.responseTime))
+
+        // A cursor the history does not hold (ahead of it, as from another process): the whole history.
+        let ahead = try ControlTests.curl(socket, "/v1/snapshot?health_after=\(cursor + 1_000_000)")
+        let body = try #require(ahead.json)
+        #expect(body["health_history_after"] == nil)
+        #expect(
+            ((body["snapshot"] as? [String: Any])?["health_history"] as? [Any])?.count == body["health_count"] as? Int)
+
+        let bad = try ControlTests.curl(socket, "/v1/snapshot?health_after=soon")
+        #expect(bad.status == 400)
+        #expect(bad.json?["error"] as? String == "health_after must be a whole number of at least 0.")
+    }
+
     @Test("the events cursor: events_after=N returns only newer events; commands are events naming their sender")
     func eventsCursorAndCommands() throws {
         try #require(ControlTests.hasCurl, "curl is not installed: the curl tests need it")

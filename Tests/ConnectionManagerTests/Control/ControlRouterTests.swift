@@ -30,6 +30,93 @@ struct ControlRouterTests {
             ControlRouter.route(Self.get("/v1/snapshot?x=1&events_after=0"), access: .read) == .snapshot(eventsAfter: 0)
         )
         #expect(ControlRouter.route(Self.get("/v1/leaks/17/stack"), access: .read) == .stack(connectionID: 17))
+        #expect(
+            ControlRouter.route(Self.get("/v1/snapshot?health_after=300"), access: .read)
+                == .snapshot(eventsAfter: nil, healthAfter: 300))
+        #expect(
+            ControlRouter.route(Self.get("/v1/snapshot?events_after=4&health_after=0"), access: .read)
+                == .snapshot(eventsAfter: 4, healthAfter: 0))
+    }
+
+    @Test func aMalformedHealthCursorIs400WithASentence() throws {
+        for query in [
+            "health_after=-1", "health_after=abc", "health_after", "health_after=", "health_after=1e3",
+            "events_after=1&health_after=x", "health_after=1234567890123456789",
+        ] {
+            guard case .respond(let response) = ControlRouter.route(Self.get("/v1/snapshot?" + query), access: .read)
+            else {
+                Issue.record("\(query) was accepted")
+                continue
+            }
+            #expect(response.status == .badRequest, "\(query)")
+            let body = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            #expect(body?["error"] as? String == "health_after must be a whole number of at least 0.", "\(query)")
+            #expect(body?["protocol_version"] as? Int == 1)
+        }
+    }
+
+    /// A snapshot whose health history holds the checks numbered `sequences` (response times = the numbers).
+    static func numbered(_ sequences: [Int]) -> (ManagerSnapshot, [Int]) {
+        var snapshot = ManagerSnapshotJSONTests.sample()
+        snapshot.healthHistory = sequences.map {
+            HealthCheckResult(
+                healthy: true, responseTime: Double($0),
+                checkedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double($0)),
+                target: "t")
+        }
+        return (snapshot, sequences)
+    }
+
+    static func health(_ response: HTTPResponse) throws -> ControlSnapshotResponse {
+        try ControlJSON.decoder().decode(ControlSnapshotResponse.self, from: response.body)
+    }
+
+    @Test func theHealthCursorSendsOnlyNewerChecks() throws {
+        let (snapshot, sequences) = Self.numbered([11, 12, 14, 15, 17])
+        let delta = try Self.health(
+            ControlRouter.snapshotResponse(
+                snapshot, eventsAfter: nil, healthAfter: 14, healthSequences: sequences))
+        #expect(delta.snapshot.healthHistory.map(\.responseTime) == [15, 17])
+        #expect(delta.healthHistoryAfter == 14 && delta.healthCursor == 17 && delta.healthCount == 5)
+        let none = try Self.health(
+            ControlRouter.snapshotResponse(snapshot, eventsAfter: nil, healthAfter: 17, healthSequences: sequences))
+        #expect(none.snapshot.healthHistory.isEmpty && none.healthHistoryAfter == 17 && none.healthCursor == 17)
+        // The rest of the snapshot is the same either way.
+        var rest = delta.snapshot
+        rest.healthHistory = snapshot.healthHistory
+        #expect(rest.healthStats == snapshot.healthStats && rest.lastHealthCheck == snapshot.lastHealthCheck)
+    }
+
+    @Test func aCursorNotInTheHistoryGetsItWhole() throws {
+        let (snapshot, sequences) = Self.numbered([11, 12, 14, 15, 17])
+        // Trimmed beyond the cursor (10), a gap in it (13: another target's check), another process's (99).
+        for after in [0, 10, 13, 99] {
+            let whole = try Self.health(
+                ControlRouter.snapshotResponse(
+                    snapshot, eventsAfter: nil, healthAfter: after, healthSequences: sequences))
+            #expect(whole.snapshot.healthHistory == snapshot.healthHistory, "health_after=\(after)")
+            #expect(whole.healthHistoryAfter == nil && whole.healthCursor == 17 && whole.healthCount == 5)
+        }
+    }
+
+    @Test func withoutTheParameterTheSnapshotIsAsBefore() throws {
+        let (snapshot, sequences) = Self.numbered([1, 2, 3])
+        let response = ControlRouter.snapshotResponse(snapshot, eventsAfter: nil, healthSequences: sequences)
+        let body = try #require(
+            try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        let inner = try #require(body["snapshot"] as? [String: Any])
+        #expect(
+            try JSONSerialization.data(withJSONObject: inner, options: .sortedKeys)
+                == JSONSerialization.data(
+                    withJSONObject: try JSONSerialization.jsonObject(with: ControlJSON.encoder().encode(snapshot)),
+                    options: .sortedKeys))
+        #expect(body["health_cursor"] as? Int == 3 && body["health_count"] as? Int == 3)
+        #expect(body["health_history_after"] == nil)
+        // Sequences that do not match the history (none given): no health cursor, the history whole.
+        let unnumbered = try Self.health(
+            ControlRouter.snapshotResponse(snapshot, eventsAfter: nil, healthAfter: 2, healthSequences: []))
+        #expect(unnumbered.healthCursor == nil && unnumbered.healthHistoryAfter == nil)
+        #expect(unnumbered.snapshot.healthHistory.count == 3)
     }
 
     struct Refusal: Sendable, CustomTestStringConvertible {

@@ -30,6 +30,17 @@ struct HealthHistoryTests {
         #expect(history.totalChecks == 10)
     }
 
+    @Test func sequencesFollowTheResultsThroughTheRing() {
+        var history = HealthHistory(capacity: 4)
+        #expect(history.sequences.isEmpty)
+        for n in 0..<3 { history.append(Self.result(n)) }
+        #expect(history.sequences == [1, 2, 3], "by default: the history's own count")
+        var numbered = HealthHistory(capacity: 4)
+        for n in 0..<10 { numbered.append(Self.result(n), sequence: 100 + 3 * n) }
+        #expect(numbered.sequences == [118, 121, 124, 127])
+        #expect(numbered.results.map(\.checkedAt) == (6..<10).map { Self.t0 + Double($0) })
+    }
+
     @Test(arguments: [1, 2, 3, 5, 7, 8, 9])
     func resultsAreOldestFirstAtEveryFillLevel(appended: Int) {
         var history = HealthHistory(capacity: 5)

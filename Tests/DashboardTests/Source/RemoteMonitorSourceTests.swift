@@ -134,4 +134,65 @@ struct RemoteMonitorSourceTests {
         #expect(clock.now - start < .milliseconds(100))
         #expect(slow.requests.count <= 1, "one poll in flight at a time")
     }
+
+    /// Through the socket, many polls of a service whose history grows, jumps past the window, changes target and
+    /// restarts: the attached dashboard's health history and numbers are the service's after every poll, and
+    /// most polls asked only for the newer checks.
+    @Test func theHealthHistoryIsTheServicesAfterManyPolls() throws {
+        let path = ControlTestServer.temporaryPath("health")
+        var histories = [HealthHistory(capacity: 40), HealthHistory(capacity: 40)]
+        var current = 0
+        var sequence = 0
+        var checks = 0
+        var startedAt = Fixtures.at(-7425)
+        func check(_ count: Int) {
+            for _ in 0..<count {
+                checks += 1
+                sequence += 1
+                histories[current].append(
+                    HealthCheckResult(
+                        healthy: checks % 9 != 0, responseTime: Double(checks % 50) / 1000,
+                        checkedAt: Fixtures.at(Double(checks)), target: "t\(current)"),
+                    sequence: sequence)
+            }
+        }
+        func publish(_ service: FakeService) {
+            var snap = Fixtures.normal()
+            snap.startedAt = startedAt
+            snap.healthHistory = histories[current].results
+            snap.lastHealthCheck = histories[current].latest
+            snap.healthStats = histories[current].stats
+            snap.failover.currentURL = "postgresql://db\(current)/orders"
+            let sequences = histories[current].sequences
+            service.update {
+                $0.snapshot = snap
+                $0.healthSequences = sequences
+            }
+        }
+        check(5)
+        let service = try FakeService(path: path, snapshot: Fixtures.normal())
+        defer { service.server.stop() }
+        publish(service)
+        let source = try RemoteMonitorSource.connect(socketPath: path, timeout: .seconds(5))
+        for step in 1...150 {
+            switch step % 50 {
+            case 17: check(60)  // past the window between two polls
+            case 29: current = 1 - current
+            case 41:
+                // A new process: its sequences start over (the pid stays: seen by the start time alone).
+                histories = [HealthHistory(capacity: 40), HealthHistory(capacity: 40)]
+                sequence = 0
+                startedAt = Fixtures.at(Double(step))
+                check(3)
+            default: check(step % 3)
+            }
+            publish(service)
+            source.pollNow()
+            let shown = source.snapshot()
+            #expect(shown.healthHistory == histories[current].results, "step \(step)")
+            #expect(shown.healthStats == histories[current].stats, "step \(step)")
+        }
+        let deltas = service.server.requests.filter { $0.target.contains("health_after=") }.count
+        #expect(deltas > 100, "\(deltas) polls asked for the newer checks only")
+    }
 }

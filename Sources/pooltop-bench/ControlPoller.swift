@@ -5,26 +5,35 @@ import Foundation
 #endif
 
 /// `--control-pollers N`: N clients that each read `GET /v1/snapshot` from the manager's control socket at
-/// `rate` per second, as `pooltop attach` does; what serving them costs the pool is what the run measures.
+/// `rate` per second with the cursors `pooltop attach` sends; what serving them costs the pool is what the run
+/// measures.
 enum ControlPoller {
     static func start(socket path: String, clients: Int, rate: Double) {
         for index in 0..<clients {
             let thread = Thread {
                 var after = 0
+                var healthAfter: Int?
                 // Spread the clients over the period so their polls do not coincide.
                 Thread.sleep(forTimeInterval: Double(index) / (rate * Double(clients)))
                 while true {
                     let started = Date()
-                    if let body = poll(path, "/v1/snapshot?events_after=\(after)"),
-                        let range = body.range(of: #""events_cursor":"#)
-                    {
-                        after = Int(body[range.upperBound...].prefix { $0.isNumber }) ?? after
+                    // The cursors `pooltop attach` sends: new events only, new health checks only.
+                    let route = "/v1/snapshot?events_after=\(after)" + (healthAfter.map { "&health_after=\($0)" } ?? "")
+                    if let body = poll(path, route) {
+                        after = number(after: #""events_cursor":"#, in: body) ?? after
+                        healthAfter = number(after: #""health_cursor":"#, in: body) ?? healthAfter
                     }
                     Thread.sleep(forTimeInterval: max(0, 1 / rate - Date().timeIntervalSince(started)))
                 }
             }
             thread.start()
         }
+    }
+
+    /// The whole number that follows `key` in `body`, if any.
+    static func number(after key: String, in body: String) -> Int? {
+        guard let range = body.range(of: key) else { return nil }
+        return Int(body[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// One request; the whole response as text, nil on failure.

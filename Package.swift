@@ -45,7 +45,9 @@ let package = Package(
         // and pooltop-attach: no ConnectionManager.
         .target(
             name: "AttachCommandLine",
-            dependencies: ["PoolModel", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "PoolModel", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // The attached dashboard alone: PoolModel + Dashboard (curses) + ArgumentParser, no libpq, no full
         // Foundation (BENCHMARKS.md, "Attached dashboard footprint").

@@ -4,42 +4,31 @@ extension ConnectionPool {
     /// Lends a connection, suspending the task (never blocking a cooperative thread) up to `timeout`
     /// (default: `poolTimeout`).
     ///
-    /// Same order and errors as the blocking `checkout`; opens and pings run on I/O threads (`blockingIO`).
-    /// Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
+    /// The rules of the blocking `checkout`, in the same order and with the same errors: the lane first, then the
+    /// machine; a task that has to wait queues like a thread, is woken to retry when a connection is parked (so
+    /// that once the queue is gone checkouts take the lane again, not a hand-over each), and is handed a
+    /// connection directly once it starves. Opens and pings run on I/O threads (`blockingIO`), never on a
+    /// cooperative thread. Cancelling the task while it waits removes it from the queue and throws `.cancelled`.
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) async throws(PoolError) -> Lease {
-        var habits = ThreadContext.currentHabits
+        let habits = ThreadContext.currentHabits
         let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
-        var now = MonotonicClock.now
+        let now = MonotonicClock.now
         habits.pointee.noteCheckout(now: now)
         if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)) {
-            switch laneCheck(claim, now: now) {
-            case .usable:
-                return laneLease(claim, habits: habits, stack: stack, now: now)
-            case .needsPing:
-                // Never a round trip on a cooperative thread: the ping runs on an I/O thread.
-                let connection = claimedConnection(claim)
-                let isAlive = await withCheckedContinuation { continuation in
-                    blockingIO { continuation.resume(returning: self.factory.ping(connection)) }
-                }
-                // Another thread now: its habits, and the time after the ping.
-                habits = ThreadContext.currentHabits
-                now = MonotonicClock.now
-                if pingedClaimIsUsable(claim, isAlive: isAlive, now: now) {
-                    return laneLease(claim, habits: habits, stack: stack, now: now)
-                }
-            case .closed:
-                break
-            }
+            if let lease = await checkedLaneLease(claim, stack: stack) { return lease }
         }
         let context = LeaseContext(threadName: habits.pointee.name, stack: stack)
-        let deadline = now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
-        var pending: LentConnection<Connection>?
+        let deadline = MonotonicClock.now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
         let requestID: PoolRequestID
         switch withMachine({ $0.leaseRequested(context: context, waiter: nil, now: now) }) {
         case .leased(let lent):
             if !lent.needsPing { return makeLease(lent) }
-            pending = lent
+            if await isAlive(lent.connection) { return makeLease(lent) }
             requestID = withMachine { $0.makeRequestID() }
+            let parker = TaskParker<Result<LentConnection<Connection>, PoolError>>()
+            return try await waitAsync(
+                .ping(failed: lent), parker: parker, id: requestID, context: context, deadline: deadline,
+                stack: stack)
         case .needsWaiter(let id):
             requestID = id
         case .shutDown:
@@ -49,35 +38,131 @@ extension ConnectionPool {
         case .open, .replace, .wait, .waitForRetry:
             preconditionFailure("the state machine enqueued a request without a waiter")
         }
-        while true {
-            let toPing = pending
-            let result = await withTaskCancellationHandler {
-                await withCheckedContinuation { continuation in
-                    let waiter = Waiter.task(continuation)
-                    if let toPing {
-                        blockingIO { self.pingOrReplace(toPing, waiter: waiter, id: requestID, deadline: deadline) }
-                    } else {
-                        enqueue(context: context, waiter: waiter, id: requestID, deadline: deadline)
+        let parker = TaskParker<Result<LentConnection<Connection>, PoolError>>()
+        return try await waitAsync(
+            .enqueue, parker: parker, id: requestID, context: context, deadline: deadline, stack: stack)
+    }
+
+    /// How a waiting async checkout starts: by queueing, or (its lent connection's pre-ping failed) by asking
+    /// the machine for a replacement, which also queues it.
+    private enum AsyncStart {
+        case enqueue
+        case ping(failed: LentConnection<Connection>)
+    }
+
+    /// The async counterpart of `waitBlocking`: queued as request `id` (a waiter that retries), it awaits its
+    /// parker until handed a connection, woken to retry (the lane, then the machine's idle connections), starving
+    /// (its timer wakes it to retry once the bound has passed, which closes the lane for it), failed, or
+    /// cancelled. The deadline is the request's timer (`waiterTimerFired`).
+    private func waitAsync(
+        _ start: AsyncStart, parker: TaskParker<Result<LentConnection<Connection>, PoolError>>, id: PoolRequestID,
+        context: LeaseContext, deadline: Int64, stack: CapturedStack?
+    ) async throws(PoolError) -> Lease {
+        let waiter = Waiter.task(parker)
+        let result: Result<Lease, PoolError> = await withTaskCancellationHandler {
+            switch start {
+            case .enqueue: enqueue(context: context, waiter: waiter, id: id, deadline: deadline)
+            case .ping(let lent): replaceAfterFailedPing(lent, waiter: waiter, id: id, deadline: deadline)
+            }
+            while true {
+                let event = await parker.next()
+                let lent: LentConnection<Connection>
+                switch event {
+                case .value(.failure(let error)):
+                    return .failure(error)
+                case .value(.success(let value)):
+                    lent = value
+                case .retry:
+                    switch retryAsync(id, stack: stack) {
+                    case .lease(let lease): return .success(lease)
+                    case .lent(let value): lent = value
+                    case .claim(let claim):
+                        if let lease = await checkedLaneLease(claim, stack: stack) { return .success(lease) }
+                        // Dead or recycled: the machine has it back. Ask again, still request `id`.
+                        requeue(id, context: context, waiter: waiter, deadline: deadline)
+                        continue
+                    case .wait:
+                        continue
                     }
                 }
-            } onCancel: {
-                let now = MonotonicClock.now
-                let actions = withMachine { $0.leaseCancelled(requestID, now: now) }
-                run(actions, connectError: nil)
+                if !lent.needsPing { return .success(makeLease(lent)) }
+                if await isAlive(lent.connection) { return .success(makeLease(lent)) }
+                replaceAfterFailedPing(lent, waiter: waiter, id: id, deadline: deadline)
             }
-            let lent = try result.get()
-            if !lent.needsPing { return makeLease(lent) }
-            pending = lent
+        } onCancel: {
+            let now = MonotonicClock.now
+            let actions = withMachine { $0.leaseCancelled(id, now: now) }
+            run(actions, connectError: nil)
+        }
+        return try result.get()
+    }
+
+    /// A lane claim made by a task, checked as a thread's is (recycle age, pre-ping), with the ping on an I/O
+    /// thread. `nil` when the connection was closed (the machine has the slot back).
+    private func checkedLaneLease(_ claim: FastLane<Connection>.Claim, stack: CapturedStack?) async -> Lease? {
+        switch laneCheck(claim, now: MonotonicClock.now) {
+        case .usable:
+            return laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: MonotonicClock.now)
+        case .needsPing:
+            let isAlive = await isAlive(claimedConnection(claim))
+            // Another thread now: its habits, and the time after the ping.
+            let now = MonotonicClock.now
+            guard pingedClaimIsUsable(claim, isAlive: isAlive, now: now) else { return nil }
+            return laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: now)
+        case .closed:
+            return nil
         }
     }
 
-    /// Enqueues an async waiter (or serves it at once) and arms its deadline.
+    /// Pings `connection` on an I/O thread: never a round trip on a cooperative thread.
+    private func isAlive(_ connection: Connection) async -> Bool {
+        await withCheckedContinuation { continuation in
+            blockingIO { continuation.resume(returning: self.factory.ping(connection)) }
+        }
+    }
+
+    private enum AsyncRetry {
+        case lease(Lease)
+        case lent(LentConnection<Connection>)
+        /// A lane slot this request now holds, still to be checked (it left the queue).
+        case claim(FastLane<Connection>.Claim)
+        case wait
+    }
+
+    /// A woken task retries as a thread does (`retry`): the lane first, then the machine's idle connections. The
+    /// lane's checks that may ping are left to the caller.
+    private func retryAsync(_ id: PoolRequestID, stack: CapturedStack?) -> AsyncRetry {
+        let now = MonotonicClock.now
+        if lane.isOpen.load(ordering: .sequentiallyConsistent),
+            let claim = lane.claim(preferred: preferredSlot(ThreadContext.currentHabits))
+        {
+            guard let actions = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
+                // Served or failed meanwhile (the result is on its way): the claim goes back to the lane.
+                returnClaimToLane(claim)
+                return .wait
+            }
+            run(actions, connectError: nil)
+            return .claim(claim)
+        }
+        switch withMachine({ $0.waiterRetried(id, now: now) }) {
+        case .leased(let lent): return .lent(lent)
+        case .wait, .notWaiting: return .wait
+        }
+    }
+
+    /// A task that left the queue for a lane claim that turned out dead asks again (a newcomer's request with
+    /// its old id and deadline).
+    private func requeue(_ id: PoolRequestID, context: LeaseContext, waiter: Waiter, deadline: Int64) {
+        enqueue(context: context, waiter: waiter, id: id, deadline: deadline)
+    }
+
+    /// Enqueues an async waiter (or serves it at once) and arms its timer.
     private func enqueue(context: LeaseContext, waiter: Waiter, id: PoolRequestID, deadline: Int64) {
         let now = MonotonicClock.now
         // Checked under the lock so that a cancellation either sees the waiter queued or is seen here.
         let action = withMachine { machine -> Machine.LeaseAction? in
             if Task.isCancelled { return nil }
-            return machine.leaseRequested(context: context, waiter: waiter, requestID: id, now: now)
+            return machine.leaseRequested(context: context, waiter: waiter, retries: true, requestID: id, now: now)
         }
         guard let action else {
             resume(waiter, with: .failure(.cancelled))
@@ -87,18 +172,18 @@ extension ConnectionPool {
         case .leased(let lent):
             resume(waiter, with: .success(lent))
         case .open(_, let open):
-            armDeadline(id, at: deadline)
+            armTimer(id, deadline: deadline, since: now)
             blockingIO { self.runOpen(open) }
         case .replace(let old, _, let open):
-            armDeadline(id, at: deadline)
+            armTimer(id, deadline: deadline, since: now)
             blockingIO {
                 self.factory.close(old)
                 self.runOpen(open)
             }
         case .wait:
-            armDeadline(id, at: deadline)
+            armTimer(id, deadline: deadline, since: now)
         case .waitForRetry(_, let at):
-            armDeadline(id, at: deadline)
+            armTimer(id, deadline: deadline, since: now)
             scheduleConnectRetry(at: at)
         case .failed(let reason):
             resume(waiter, with: .failure(error(for: reason, connectError: nil)))
@@ -109,28 +194,53 @@ extension ConnectionPool {
         }
     }
 
-    /// On the pool's queue: pings a lent connection; a dead one is replaced for the same request.
-    private func pingOrReplace(_ lent: LentConnection<Connection>, waiter: Waiter, id: PoolRequestID, deadline: Int64) {
-        if factory.ping(lent.connection) {
-            var alive = lent
-            alive.needsPing = false
-            resume(waiter, with: .success(alive))
-            return
-        }
+    /// The pre-ping of a lent connection failed: the machine closes it and opens a replacement for the same
+    /// request, which waits at the head of the queue.
+    private func replaceAfterFailedPing(
+        _ lent: LentConnection<Connection>, waiter: Waiter, id: PoolRequestID, deadline: Int64
+    ) {
         let now = MonotonicClock.now
-        let actions = withMachine { $0.pingFailed(lent, waiter: waiter, requestID: id, now: now) }
-        if actions.enqueued != nil { armDeadline(id, at: deadline) }
-        run(actions, connectError: nil, opensInline: true)
+        let actions = withMachine { machine in
+            let actions = machine.pingFailed(lent, waiter: waiter, retries: true, requestID: id, now: now)
+            // Cancelled while it pinged (its handler found nothing queued): it leaves the queue again.
+            let cancelled = Task.isCancelled ? actions.enqueued.map { machine.leaseCancelled($0, now: now) } : nil
+            return (actions, cancelled)
+        }
+        if actions.0.enqueued != nil, actions.1 == nil { armTimer(id, deadline: deadline, since: now) }
+        run(actions.0, connectError: nil)
+        if let cancelled = actions.1 { run(cancelled, connectError: nil) }
     }
 
-    /// Fails request `id` with `.timedOut` at the monotonic `deadline` unless it was served by then.
-    private func armDeadline(_ id: PoolRequestID, at deadline: Int64) {
-        let delay = max(0, deadline - MonotonicClock.now)
+    /// Arms request `id`'s one timer: at its starvation bound (a wake-up to retry, which lets the machine see it
+    /// starve when nothing else does), or at its deadline if that comes first. The timer re-arms itself until the
+    /// request left the queue.
+    private func armTimer(_ id: PoolRequestID, deadline: Int64, since: Int64) {
+        let starvesAt = since &+ Machine.starvationNanoseconds &+ 100_000
+        scheduleWaiterTimer(id, at: min(deadline, starvesAt), deadline: deadline)
+    }
+
+    private func scheduleWaiterTimer(_ id: PoolRequestID, at: Int64, deadline: Int64) {
+        let delay = max(0, at - MonotonicClock.now)
         queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
-            guard let self else { return }
-            let now = MonotonicClock.now
-            let actions = self.withMachine { $0.leaseDeadlinePassed(id, now: now) }
-            self.run(actions, connectError: nil)
+            self?.waiterTimerFired(id, deadline: deadline)
         }
+    }
+
+    /// Request `id`'s timer: past its deadline it fails with `.timedOut` (a no-op once it was served); before
+    /// that, while it still waits, one machine step — which closes the lane once the oldest waiter starves, so
+    /// that the connections parked there are handed over — and the timer is armed one (queue-dependent) bound
+    /// later. Tasks are not woken for it: the machine hands the starving one a connection.
+    private func waiterTimerFired(_ id: PoolRequestID, deadline: Int64) {
+        let now = MonotonicClock.now
+        if now >= deadline {
+            let actions = withMachine { $0.leaseDeadlinePassed(id, now: now) }
+            run(actions, connectError: nil)
+            return
+        }
+        let next = withMachine { machine -> Int64? in
+            machine.isWaiting(id) ? now &+ machine.starvationThreshold() &+ 100_000 : nil
+        }
+        guard let next else { return }
+        scheduleWaiterTimer(id, at: min(deadline, next), deadline: deadline)
     }
 }

@@ -15,7 +15,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
 
     enum Waiter: Sendable {
         case thread(ThreadParker)
-        case task(CheckedContinuation<Result<LentConnection<Connection>, PoolError>, Never>)
+        case task(TaskParker<Result<LentConnection<Connection>, PoolError>>)
     }
 
     typealias Machine = PoolStateMachine<Connection, Waiter>
@@ -285,6 +285,13 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         act(on: action)
     }
 
+    /// A claim nobody takes after all goes back to the lane as it was (its idle time kept).
+    func returnClaimToLane(_ claim: FastLane<Connection>.Claim) {
+        _ = lane.beginReturn(claim.slot, seq: claim.seq)
+        lane.park(claim.slot, now: lane.block(claim.slot).pointee.idleSince.load(ordering: .relaxed), isCheckin: false)
+        afterPark(claim.slot, returnsSoon: false)
+    }
+
     /// After parking `slot`: if the lane closed or changed epoch meanwhile, the machine gets it back; if requests
     /// wait and this thread is not about to take it again, the oldest sleeping one is woken to try.
     @inline(__always)
@@ -375,11 +382,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         {
             guard let actions = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
                 // Served or failed meanwhile (the result is on its way): the claim goes back to the lane.
-                _ = lane.beginReturn(claim.slot, seq: claim.seq)
-                lane.park(
-                    claim.slot, now: lane.block(claim.slot).pointee.idleSince.load(ordering: .relaxed), isCheckin: false
-                )
-                afterPark(claim.slot, returnsSoon: false)
+                returnClaimToLane(claim)
                 return .wait
             }
             run(actions, connectError: nil)
@@ -467,15 +470,15 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     func resume(_ waiter: Waiter, with result: Result<LentConnection<Connection>, PoolError>) {
         switch waiter {
         case .thread(let parker): parker.resume(result)
-        case .task(let continuation): continuation.resume(returning: result)
+        case .task(let parker): parker.resume(result)
         }
     }
 
-    /// Wakes a parked thread to retry its checkout (`waiterRetried`). Tasks are never woken, only resumed.
+    /// Wakes a waiting thread or task to retry its checkout (`waiterRetried`).
     func wake(_ waiter: Waiter) {
         switch waiter {
         case .thread(let parker): parker.wakeToRetry()
-        case .task: assertionFailure("the state machine woke a task waiter to retry")
+        case .task(let parker): parker.wakeToRetry()
         }
     }
 

@@ -159,6 +159,11 @@ extension PoolStateMachine {
         return actions
     }
 
+    /// Request `id` is still in the queue.
+    func isWaiting(_ id: PoolRequestID) -> Bool {
+        waiters.firstIndex(where: { $0.id == id }) != nil
+    }
+
     // MARK: Helpers
 
     /// Serves the oldest waiter with the connection in `slot` (whose state the caller already took over).

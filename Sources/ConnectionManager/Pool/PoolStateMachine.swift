@@ -39,7 +39,10 @@ struct LeaseContext: Sendable {
 /// running callers may take the idle connection first (barging: no context switch per checkout once a queue has
 /// formed). A woken waiter that finds nothing idle sleeps again. Once the oldest waiter has waited
 /// `starvationNanoseconds`, returned connections are handed to it directly and newcomers queue behind it
-/// (fairness bound). Waiters that cannot retry (tasks) are always handed connections directly, in FIFO order.
+/// (fairness bound). Threads and tasks both wait as waiters that retry (`retries`); a waiter that cannot retry
+/// would always be handed connections directly, in FIFO order (the pool has none since tasks retry too: handed
+/// every connection, a queue of tasks never drained — each checkout suspended behind connections reserved for
+/// tasks not yet running).
 ///
 /// Invariants (checked by `invariantViolation()` in tests): `idle + leased + connecting + pinging + empty == slots`;
 /// while running, idle connections outnumber woken waiters only if no waiter sleeps unwoken; a waiter with
@@ -291,7 +294,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         // `openCount` no longer includes this connection.
         let isOverflow = openCount >= poolSize
         if lifecycle == .running, !waiters.isEmpty {
-            // Starvation mode (and tasks, and overflow connections that would close when idle): hand over.
+            // Starvation mode (and waiters that cannot retry, and overflow connections that would close when idle):
+            // hand over.
             if isOverflow || !waiters[0].retries || isOldestWaiterStarving(now: now) {
                 let (lent, waiter) = serveOldestWaiter(slot: slot, now: now, isFresh: false)
                 return .handOver(lent, to: waiter)
@@ -329,7 +333,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
 
     /// The lane may lend the connections parked in it: the pool runs, is not above `poolSize` (overflow
     /// connections go through the machine, which closes them after their idle lifetime), and no waiter must be served first
-    /// (a starving waiter, or a task, which cannot retry and is only ever handed a connection).
+    /// (a starving waiter, or one that cannot retry and is only ever handed a connection).
     func laneMayLend(now: Int64) -> Bool {
         guard lifecycle == .running, openCount + connectingCount <= poolSize else { return false }
         guard !waiters.isEmpty else { return true }
@@ -385,7 +389,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// One step towards "no idle connection while a waiter sleeps unwoken": wakes the oldest sleeping waiter
-    /// that can retry, or hands an idle connection to it when it cannot (a task). `nil` when balanced.
+    /// that can retry, or hands an idle connection to it when it cannot. `nil` when balanced.
     mutating func nextWake(now: Int64) -> Wake? {
         guard lifecycle == .running, idle.count > wokenCount,
             let index = waiters.firstIndex(where: { !$0.isWoken })

@@ -157,6 +157,32 @@ struct FastLaneTests {
         #expect(pool.metrics().timeouts == 0)
     }
 
+    /// Tasks that queued while the first connections opened (no prefill) leave the queue once connections are
+    /// parked again, and then check out through the lane. Before, a waiting task was only ever handed a
+    /// connection, which kept a queue for good: each checkout suspended behind connections reserved for tasks
+    /// not yet running (64 tasks: 85k checkouts/s without prefill against 1.7M with it).
+    @Test func aQueueOfTasksDrainsBackToTheLane() async throws {
+        let pool = makePool(size: 2, timeout: .seconds(60))
+        let rounds = 2000
+        let allServed = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    for _ in 0..<rounds {
+                        guard let lease = try? await pool.checkout() else { return false }
+                        pool.checkin(lease)
+                    }
+                    return true
+                }
+            }
+            return await group.allSatisfy { $0 }
+        }
+        #expect(allServed)
+        let fromLane = pool.lane.totals().checkouts
+        let metrics = pool.metrics()
+        #expect(metrics.totalCheckouts == 8 * rounds && metrics.waiting == 0)
+        #expect(fromLane * 2 > metrics.totalCheckouts, "\(fromLane) of \(metrics.totalCheckouts) from the lane")
+    }
+
     @Test func aTaskWaiterIsHandedTheConnectionWhileThreadsBarge() async throws {
         // A generous timeout: under a loaded test run the task may be handed the connection long before the
         // cooperative pool resumes it, and the spinning thread waits meanwhile.

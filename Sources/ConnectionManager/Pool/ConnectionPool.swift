@@ -30,8 +30,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     let slotCount: Int
     /// Where connections given back wait for the next checkout without a lock (see `FastLane`).
     let lane: FastLane<Connection>
-    let recycleNanoseconds: Int64?
-    let prePingNanoseconds: Int64?
+    /// The machine's recycle/pre-ping rule, for the lane's loans.
+    let reuse: ReuseRule
     /// Timers (deadlines of async waiters, the breaker's retry), each a short machine step; blocking work goes to
     /// `blockingIO`. Serial, so that on Linux it has a thread of its own: on a concurrent queue the timers shared
     /// Dispatch's one-thread-per-core pool with whatever else the process blocks there, and a task's 300 ms pool
@@ -61,8 +61,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
         lane = FastLane(count: slotCount)
         lane.isOpen.store(true, ordering: .relaxed)
-        recycleNanoseconds = clamped.recycle?.nanoseconds
-        prePingNanoseconds = clamped.prePingAfterIdle?.nanoseconds
+        reuse = ReuseRule(clamped)
         queue = DispatchQueue(label: label)
         ioLabel = label + ".io"
         timeoutNanoseconds = clamped.poolTimeout.nanoseconds
@@ -221,15 +220,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     @inline(__always)
     func laneCheck(_ claim: FastLane<Connection>.Claim, now: Int64) -> LaneCheck {
         let block = lane.block(claim.slot)
-        if let recycleNanoseconds, now - block.pointee.openedAt.load(ordering: .relaxed) > recycleNanoseconds {
+        if reuse.isTooOld(openedAt: block.pointee.openedAt.load(ordering: .relaxed), now: now) {
             giveClaimToMachine(claim, isUsable: false, isRecycled: true, now: now)
             return .closed
         }
-        if let prePingNanoseconds,
-            prePingNanoseconds == 0 || now - block.pointee.idleSince.load(ordering: .relaxed) > prePingNanoseconds
-        {
-            return .needsPing
-        }
+        if reuse.needsPing(idleSince: block.pointee.idleSince.load(ordering: .relaxed), now: now) { return .needsPing }
         return .usable
     }
 

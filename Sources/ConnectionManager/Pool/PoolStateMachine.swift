@@ -104,8 +104,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
 
     let poolSize: Int
     let maxOverflow: Int
-    let recycleNanoseconds: Int64?
-    let prePingNanoseconds: Int64?
+    /// When a connection is recycled or pinged before it is lent (the lane applies the same rule).
+    let reuse: ReuseRule
     /// How long a request would wait at most: once connects have failed that long, waiting for one is pointless.
     let poolTimeoutNanoseconds: Int64
     let keepaliveNanoseconds: Int64?
@@ -166,8 +166,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         let c = configuration.clamped
         poolSize = c.poolSize
         maxOverflow = c.maxOverflow
-        recycleNanoseconds = c.recycle?.nanoseconds
-        prePingNanoseconds = c.prePingAfterIdle?.nanoseconds
+        reuse = ReuseRule(c)
         poolTimeoutNanoseconds = c.poolTimeout.nanoseconds
         keepaliveNanoseconds = c.keepalive?.nanoseconds
         minIdle = c.minIdle
@@ -215,7 +214,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                     index = preferred
                 }
                 // While the breaker is open an old connection is better than none: recycling waits.
-                if let recycleNanoseconds, now - slots[slot].openedAt > recycleNanoseconds, breaker.isClosed {
+                if reuse.isTooOld(openedAt: slots[slot].openedAt, now: now), breaker.isClosed {
                     guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
                     idle.remove(at: index)
                     let old = takeConnection(slot, invalidated: true, freesSlot: false)
@@ -334,8 +333,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// The lane may lend the connections parked in it: the pool runs, is not above `poolSize` (overflow
     /// connections go through the machine, which closes them after their idle lifetime), and no waiter must be served first
     /// (a starving waiter, or one that cannot retry and is only ever handed a connection).
+    /// While connects fail (the breaker is not closed) the lane does not lend either: the machine keeps a connection
+    /// past its recycle age then (an old connection is better than none), and the lane's loans apply the same
+    /// `ReuseRule` without knowing the breaker.
     func laneMayLend(now: Int64) -> Bool {
-        guard lifecycle == .running, openCount + connectingCount <= poolSize else { return false }
+        guard lifecycle == .running, breaker.isClosed, openCount + connectingCount <= poolSize else { return false }
         guard !waiters.isEmpty else { return true }
         return waiters[0].retries && !isOldestWaiterStarving(now: now)
     }
@@ -420,10 +422,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
             needsPing = false
         } else if let suspectSince, slots[slot].idleSince <= suspectSince {
             needsPing = true  // Idle when another connection was found dead (pre-ping or not).
-        } else if let prePingNanoseconds {
-            needsPing = prePingNanoseconds == 0 || now - slots[slot].idleSince > prePingNanoseconds
         } else {
-            needsPing = false
+            needsPing = reuse.needsPing(idleSince: slots[slot].idleSince, now: now)
         }
         slots[slot].state = .leased
         slots[slot].leaseSeq &+= 1

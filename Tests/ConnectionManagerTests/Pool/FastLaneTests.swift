@@ -157,6 +157,27 @@ struct FastLaneTests {
         #expect(pool.metrics().timeouts == 0)
     }
 
+    /// While connects fail (the breaker is not closed) an old connection is better than none: the machine does
+    /// not recycle it, and neither may the lane. Before, a loan from the lane closed it for its age, and the
+    /// checkout then failed with `.connectBackoff` although a working connection had been there.
+    @Test func theLaneKeepsAnOldConnectionWhileConnectsFail() throws {
+        let server = MemoryServer()
+        let pool = ConnectionPool(
+            configuration: PoolConfiguration(
+                poolSize: 2, maxOverflow: 0, poolTimeout: .milliseconds(300), recycle: .milliseconds(200)),
+            factory: MemoryConnectionFactory(server: server))
+        let kept = try pool.checkout()
+        server.failOpens.store(true, ordering: .relaxed)
+        // The second connection cannot be opened: the breaker opens.
+        #expect(throws: PoolError.self) { try pool.checkout() }
+        pool.checkin(kept)
+        Thread.sleep(forTimeInterval: 0.3)
+        let again = try pool.checkout()
+        #expect(again.connection === kept.connection)
+        #expect(server.closed.load(ordering: .relaxed) == 0)
+        pool.checkin(again)
+    }
+
     /// Tasks that queued while the first connections opened (no prefill) leave the queue once connections are
     /// parked again, and then check out through the lane. Before, a waiting task was only ever handed a
     /// connection, which kept a queue for good: each checkout suspended behind connections reserved for tasks

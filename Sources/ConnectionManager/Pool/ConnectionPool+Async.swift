@@ -52,8 +52,8 @@ extension ConnectionPool {
 
     /// The async counterpart of `waitBlocking`: queued as request `id` (a waiter that retries), it awaits its
     /// parker until handed a connection, woken to retry (the lane, then the machine's idle connections), starving
-    /// (its timer wakes it to retry once the bound has passed, which closes the lane for it), failed, or
-    /// cancelled. The deadline is the request's timer (`waiterTimerFired`).
+    /// (the pool's starvation check then closes the lane for it, and it is handed the next connection), failed,
+    /// or cancelled. The deadline is the request's own timer.
     private func waitAsync(
         _ start: AsyncStart, parker: TaskParker<Result<LentConnection<Connection>, PoolError>>, id: PoolRequestID,
         context: LeaseContext, deadline: Int64, stack: CapturedStack?
@@ -160,10 +160,13 @@ extension ConnectionPool {
     private func enqueue(context: LeaseContext, waiter: Waiter, id: PoolRequestID, deadline: Int64) {
         let now = MonotonicClock.now
         // Checked under the lock so that a cancellation either sees the waiter queued or is seen here.
-        let action = withMachine { machine -> Machine.LeaseAction? in
-            if Task.isCancelled { return nil }
-            return machine.leaseRequested(context: context, waiter: waiter, retries: true, requestID: id, now: now)
+        let (action, checkAt) = withMachine { machine -> (Machine.LeaseAction?, Int64?) in
+            if Task.isCancelled { return (nil, nil) }
+            let action = machine.leaseRequested(
+                context: context, waiter: waiter, retries: true, requestID: id, now: now)
+            return (action, machine.armStarvationCheck(now: now))
         }
+        if let checkAt { scheduleStarvationCheck(at: checkAt) }
         guard let action else {
             resume(waiter, with: .failure(.cancelled))
             return
@@ -172,18 +175,18 @@ extension ConnectionPool {
         case .leased(let lent):
             resume(waiter, with: .success(lent))
         case .open(_, let open):
-            armTimer(id, deadline: deadline, since: now)
+            armDeadline(id, at: deadline)
             blockingIO { self.runOpen(open) }
         case .replace(let old, _, let open):
-            armTimer(id, deadline: deadline, since: now)
+            armDeadline(id, at: deadline)
             blockingIO {
                 self.factory.close(old)
                 self.runOpen(open)
             }
         case .wait:
-            armTimer(id, deadline: deadline, since: now)
+            armDeadline(id, at: deadline)
         case .waitForRetry(_, let at):
-            armTimer(id, deadline: deadline, since: now)
+            armDeadline(id, at: deadline)
             scheduleConnectRetry(at: at)
         case .failed(let reason):
             resume(waiter, with: .failure(error(for: reason, connectError: nil)))
@@ -204,43 +207,22 @@ extension ConnectionPool {
             let actions = machine.pingFailed(lent, waiter: waiter, retries: true, requestID: id, now: now)
             // Cancelled while it pinged (its handler found nothing queued): it leaves the queue again.
             let cancelled = Task.isCancelled ? actions.enqueued.map { machine.leaseCancelled($0, now: now) } : nil
-            return (actions, cancelled)
+            return (actions, cancelled, machine.armStarvationCheck(now: now))
         }
-        if actions.0.enqueued != nil, actions.1 == nil { armTimer(id, deadline: deadline, since: now) }
+        if let checkAt = actions.2 { scheduleStarvationCheck(at: checkAt) }
+        if actions.0.enqueued != nil, actions.1 == nil { armDeadline(id, at: deadline) }
         run(actions.0, connectError: nil)
         if let cancelled = actions.1 { run(cancelled, connectError: nil) }
     }
 
-    /// Arms request `id`'s one timer: at its starvation bound (a wake-up to retry, which lets the machine see it
-    /// starve when nothing else does), or at its deadline if that comes first. The timer re-arms itself until the
-    /// request left the queue.
-    private func armTimer(_ id: PoolRequestID, deadline: Int64, since: Int64) {
-        let starvesAt = since &+ Machine.starvationNanoseconds &+ 100_000
-        scheduleWaiterTimer(id, at: min(deadline, starvesAt), deadline: deadline)
-    }
-
-    private func scheduleWaiterTimer(_ id: PoolRequestID, at: Int64, deadline: Int64) {
-        let delay = max(0, at - MonotonicClock.now)
+    /// Fails request `id` with `.timedOut` at the monotonic `deadline` unless it was served by then.
+    private func armDeadline(_ id: PoolRequestID, at deadline: Int64) {
+        let delay = max(0, deadline - MonotonicClock.now)
         queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
-            self?.waiterTimerFired(id, deadline: deadline)
+            guard let self else { return }
+            let now = MonotonicClock.now
+            let actions = self.withMachine { $0.leaseDeadlinePassed(id, now: now) }
+            self.run(actions, connectError: nil)
         }
-    }
-
-    /// Request `id`'s timer: past its deadline it fails with `.timedOut` (a no-op once it was served); before
-    /// that, while it still waits, one machine step — which closes the lane once the oldest waiter starves, so
-    /// that the connections parked there are handed over — and the timer is armed one (queue-dependent) bound
-    /// later. Tasks are not woken for it: the machine hands the starving one a connection.
-    private func waiterTimerFired(_ id: PoolRequestID, deadline: Int64) {
-        let now = MonotonicClock.now
-        if now >= deadline {
-            let actions = withMachine { $0.leaseDeadlinePassed(id, now: now) }
-            run(actions, connectError: nil)
-            return
-        }
-        let next = withMachine { machine -> Int64? in
-            machine.isWaiting(id) ? now &+ machine.starvationThreshold() &+ 100_000 : nil
-        }
-        guard let next else { return }
-        scheduleWaiterTimer(id, at: min(deadline, next), deadline: deadline)
     }
 }

@@ -113,9 +113,13 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         }
         if case .needsWaiter(let id) = action {
             let waiter = Waiter.thread(thread.parker)
-            action = withMachine {
-                $0.leaseRequested(context: context, waiter: waiter, retries: true, requestID: id, now: now)
+            let checkAt: Int64?
+            (action, checkAt) = withMachine { machine in
+                let action = machine.leaseRequested(
+                    context: context, waiter: waiter, retries: true, requestID: id, now: now)
+                return (action, machine.armStarvationCheck(now: now))
             }
+            if let checkAt { scheduleStarvationCheck(at: checkAt) }
         } else if case .leased(let lent) = action, !lent.needsPing {
             return makeLease(lent)
         }
@@ -395,10 +399,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         var next = first
         var id = id
         // A queued request first looks at the lane once (a connection parked just before it queued), then
-        // sleeps until it is handed a connection, woken to retry, starving (it retries once, which closes the
-        // lane for it), or past its deadline.
+        // sleeps until it is handed a connection (also once it starves: the pool's starvation check closes the
+        // lane for it), woken to retry, or past its deadline.
         var checkLane = first == nil && id != nil
-        var starvesAt = since &+ Machine.starvationNanoseconds &+ 100_000
         while true {
             let result: Result<LentConnection<Connection>, PoolError>
             if let next {
@@ -411,16 +414,10 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
                 case .wait: continue
                 }
             } else {
-                let until = min(deadline, starvesAt)
-                switch parker.wait(until: until) {
+                switch parker.wait(until: deadline) {
                 case .value(let value):
                     result = value as! Result<LentConnection<Connection>, PoolError>
                 case .retry:
-                    checkLane = true
-                    continue
-                case .timedOut where until < deadline:
-                    // Look again once the (queue-dependent) bound has passed, in case nothing else happens.
-                    starvesAt = MonotonicClock.now &+ withMachine { $0.starvationThreshold() } &+ 100_000
                     checkLane = true
                     continue
                 case .timedOut:
@@ -438,9 +435,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             let lent = try result.get()
             if !lent.needsPing || factory.ping(lent.connection) { return makeLease(lent) }
             let now = MonotonicClock.now
-            let actions = withMachine {
-                $0.pingFailed(lent, waiter: .thread(parker), retries: true, requestID: id, now: now)
+            let (actions, checkAt) = withMachine { machine in
+                let actions = machine.pingFailed(lent, waiter: .thread(parker), retries: true, requestID: id, now: now)
+                return (actions, machine.armStarvationCheck(now: now))
             }
+            if let checkAt { scheduleStarvationCheck(at: checkAt) }
             id = actions.enqueued ?? id
             run(actions, connectError: nil, opensInline: true)
         }
@@ -519,6 +518,19 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// stopped server held up the deadline timers behind it. At most one job per slot is in flight.
     func blockingIO(_ work: @escaping @Sendable () -> Void) {
         DispatchQueue(label: ioLabel).async(execute: work)
+    }
+
+    /// Runs the pool's starvation check at monotonic time `at` (`PoolStateMachine.armStarvationCheck`): one machine
+    /// step, after which the lane's mirror is closed if the oldest waiter starves; re-armed while requests wait.
+    func scheduleStarvationCheck(at: Int64) {
+        let delay = max(0, at - MonotonicClock.now)
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
+            guard let self else { return }
+            let now = MonotonicClock.now
+            if let next = self.withMachine({ $0.starvationCheckDue(now: now) }) {
+                self.scheduleStarvationCheck(at: next)
+            }
+        }
     }
 
     /// Tells the machine at monotonic time `at` that the breaker's backoff may have ended (its trial open then

@@ -159,6 +159,29 @@ extension PoolStateMachine {
         return actions
     }
 
+    // MARK: The fairness check
+
+    /// When the pool's one starvation check should run (monotonic ns): at the time the oldest waiter starves, at
+    /// least 1 ms from `now`; `nil` when nobody waits or a check is already armed no later. The check
+    /// (`starvationCheckDue`) is a machine step and nothing else: it lets the lane's mirror see the oldest waiter
+    /// starve when nothing else reaches the machine (running callers barging through the lane), which closes the
+    /// lane, so that the connections parked there and the next ones given back go to that waiter. One timer for
+    /// the pool, whatever the queue: waiters are not woken for it.
+    mutating func armStarvationCheck(now: Int64) -> Int64? {
+        guard lifecycle == .running, !waiters.isEmpty else { return nil }
+        let at = max(waiters[0].enqueuedAt &+ starvationThreshold() &+ 100_000, now &+ 1_000_000)
+        if starvationCheckAt != 0, starvationCheckAt <= at { return nil }
+        starvationCheckAt = at
+        return at
+    }
+
+    /// The starvation check's timer fired: the check is the step itself; the result re-arms it for whoever is the
+    /// oldest waiter now (`nil`: nobody waits, or a check is armed no later).
+    mutating func starvationCheckDue(now: Int64) -> Int64? {
+        if starvationCheckAt <= now { starvationCheckAt = 0 }
+        return armStarvationCheck(now: now)
+    }
+
     /// Request `id` is still in the queue.
     func isWaiting(_ id: PoolRequestID) -> Bool {
         waiters.firstIndex(where: { $0.id == id }) != nil

@@ -115,6 +115,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var breaker: ConnectBreaker
     /// The breaker deadline a `connectRetryDue` is scheduled for (0: none), so that one timer serves all waiters.
     var retryTimerAt: Int64 = 0
+    /// When the armed starvation check runs (0: none armed), so that one timer serves all waiters.
+    var starvationCheckAt: Int64 = 0
 
     var lifecycle = Lifecycle.running
     var generation = 0

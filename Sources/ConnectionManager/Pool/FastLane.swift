@@ -44,7 +44,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let holdSince = Atomic<Int64>(0)
         /// When the current lane loan began, at least at the coarse clock's resolution.
         let leaseAt = Atomic<Int64>(0)
-        /// The thread (`ThreadContext.Habits.id`) whose name alone the `Record` holds (no stack, statement or
+        /// The thread (`ThreadHabits.id`) whose name alone the `Record` holds (no stack, statement or
         /// long-session mark): its next checkout of this slot need not touch the record. 0: rewrite it.
         let recordOwner = Atomic<UInt>(0)
         let idleSince = Atomic<Int64>(0)

@@ -42,6 +42,9 @@ import Synchronization
 ///   only, a store may still sit in the store buffer when the later load runs, both loads can read the old values,
 ///   and (1) leaves a connection parked in a closed lane, lent to nobody, until the lane drains again; (2) lets a
 ///   request sleep beside a parked connection until it retries at its starvation bound (10–20 ms).
+/// - Observers: `state`'s acquiring load pairs with the releases of the word's writers (park, the claim and
+///   give-back compare-and-swaps), so a lane loan listed by `ConnectionPool.checkedOutConnections` never shows an
+///   earlier loan's `leaseAt`: it reads `leaseNotStarted` (and is skipped) until the claimer has made it its lease.
 /// - Hints (relaxed, no pairing): the checkout's first `isOpen`/`waiterCount` loads, `claimMostRecent`'s scan and
 ///   the observers (`isLent`, `idleCount`, `totals`, `holdSamples`). A stale value costs a detour through the
 ///   machine, a less recent slot or an approximate gauge, never a wrong lease: the compare-and-swap decides.
@@ -69,7 +72,8 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         /// When the current loan (by the machine or the lane) began, for its hold time: precise, or `.min` when
         /// only the coarse clock was read.
         let holdSince = Atomic<Int64>(0)
-        /// When the current lane loan began, at least at the coarse clock's resolution.
+        /// When the current lane loan began, at least at the coarse clock's resolution; `leaseNotStarted` from the
+        /// park until the claimer has checked the connection and made it its lease (`ConnectionPool.laneLease`).
         let leaseAt = Atomic<Int64>(0)
         /// The thread (`ThreadHabits.id`) whose name alone the `Record` holds (no stack, statement or
         /// long-session mark): its next checkout of this slot need not touch the record. 0: rewrite it.
@@ -85,6 +89,10 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
 
     /// Recent hold times per slot (nanoseconds; 0: no sample yet).
     static var holdCapacity: Int { 16 }
+
+    /// `Block.leaseAt` of a slot parked or claimed but not yet lent: the claimer may still be checking it (the
+    /// recycle age, a pre-ping round trip), and the record still describes an earlier loan.
+    static var leaseNotStarted: Int64 { .max }
 
     /// Who holds a lane lease, for `checkedOutConnections` and the leak detector. Written by the holder at
     /// checkout and by `recordSQL`/`markExpectedLong`, read by observers, always under the slot's `spin` lock.
@@ -207,8 +215,9 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         // Who wins: of racing claimers and a `reclaimIdle`, one. Acquire: pairs with the store in `park` that made
         // this word idle, so the facts its owner wrote (connection pointer, idle stamp, epoch, counters) are visible
         // here. Relaxed, a claimer could read the pointer of a connection the machine closed and replaced in this
-        // slot since (use after free) or an old epoch. The release half pairs with nothing this protocol needs (the
-        // claimer's writes to the block come after it and are published by its own `park` or `leave`).
+        // slot since (use after free) or an old epoch. Release: passes `park`'s facts on to an observer whose
+        // acquiring `state` load reads this word — `leaseAt` is then `leaseNotStarted` or this loan's start, never
+        // an earlier loan's (`ConnectionPool.checkedOutConnections`).
         guard
             block.pointee.word.compareExchange(
                 expected: word, desired: Self.word(seq, .lent), ordering: .acquiringAndReleasing
@@ -273,8 +282,8 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     /// Who wins: the compare-and-swap alone makes a second checkin of a lease (or one of an older seq) do nothing,
     /// and keeps `reclaimIdle` and claimers off a slot being given back. Its acquire half pairs with the claim's
     /// release, which covers only what came before the claim; the holder's own later writes (`holdSince`,
-    /// `leaseAt`) reach this thread by program order or by whatever handed it the lease. Nothing reads block
-    /// facts after seeing `returning`, so its release half is not needed either (observers take the record's lock).
+    /// `leaseAt`) reach this thread by program order or by whatever handed it the lease. Its release half passes
+    /// this loan's `leaseAt` on to an observer whose acquiring `state` load reads `returning`.
     @inline(__always)
     func beginReturn(_ slot: Int, seq: UInt64) -> Bool {
         block(slot).pointee.word.compareExchange(
@@ -289,6 +298,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let block = block(slot)
         // The facts, relaxed: published by the store of the word below.
         block.pointee.idleSince.store(now, ordering: .relaxed)
+        block.pointee.leaseAt.store(Self.leaseNotStarted, ordering: .relaxed)
         if isCheckin { Self.bump(block.pointee.checkins) }
         // Relaxed: only the owner writes the word while it is returning or out (its own `beginReturn`, or the
         // machine's `leave`/`reclaimIdle` ordered before this lease by the machine's lock), so this reads that value.
@@ -348,8 +358,9 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     // MARK: Observation
 
     /// The state of `slot` now. Acquire: pairs with the stores and compare-and-swaps of the word, so an observer
-    /// sees the block as its writer left it when it wrote this state — not what the new owner writes after a
-    /// claim (`leaseAt`, the record): `ConnectionPool.checkedOutConnections` reads the word again after those.
+    /// sees the block at least as its writer left it when it wrote this state (after a claim: `leaseAt` is
+    /// `leaseNotStarted` or the new loan's start) — and maybe newer: `ConnectionPool.checkedOutConnections`
+    /// reads the word again after reading the rest.
     func state(_ slot: Int) -> (state: State, seq: UInt64) {
         let word = block(slot).pointee.word.load(ordering: .acquiring)
         return (State(rawValue: word & 3)!, word >> 2)

@@ -152,7 +152,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     func withRecord<T>(_ slot: Int, _ body: (inout Record) -> T) -> T {
         let spin = UnsafePointer(block(slot))
         // A lock: this acquiring exchange pairs with the previous holder's releasing store below. Weaker, a reader
-        // could see a `Record` half written (its strings and stack are reference counted: a crash, not a typo).
+        // could see a `Record` half written (its strings and stack are reference counted: a torn reference crashes).
         while spin.pointee.spin.exchange(true, ordering: .acquiring) { sched_yield() }
         defer { spin.pointee.spin.store(false, ordering: .releasing) }
         return body(&record(slot).pointee)

@@ -209,7 +209,12 @@ extension ConnectionPool {
                     record.lastSQL = laneRecord.lastSQL
                     record.isExpectedLong = laneRecord.isExpectedLong
                 }
-                record.checkedOutAt = lane.block(record.slot).pointee.leaseAt.load(ordering: .relaxed)
+                let leaseAt = lane.block(record.slot).pointee.leaseAt.load(ordering: .relaxed)
+                // Claimed, but the claimer is still checking it (recycle age, pre-ping): nobody holds it yet, and the
+                // record and the time would be an earlier loan's (the leak detector took the boot, or that loan's
+                // start, for this one's).
+                if leaseAt == FastLane<Connection>.leaseNotStarted { continue }
+                record.checkedOutAt = leaseAt
                 // Still the same loan (not given back and lent again meanwhile)?
                 if lane.state(record.slot) == (laneState, seq) { raw.append(record) }
             }

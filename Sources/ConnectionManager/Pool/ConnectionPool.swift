@@ -60,6 +60,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         leaseWords = .allocate(capacity: slotCount)
         for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
         lane = FastLane(count: slotCount)
+        // Relaxed: nobody else sees the pool before `init` returns (publishing it orders this store).
         lane.isOpen.store(true, ordering: .relaxed)
         reuse = ReuseRule(clamped)
         queue = DispatchQueue(label: label)
@@ -70,6 +71,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     }
 
     deinit {
+        // As in `withMachine`: close, then drain (nobody else can park now, so no pair is needed).
         lane.isOpen.store(false, ordering: .sequentiallyConsistent)
         drainLane()
         let leased = state.withLock { $0.leasedCount }
@@ -95,6 +97,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     public func checkout(timeout: Duration? = nil, captureStack: Bool = false) throws(PoolError) -> Lease {
         let habits = ThreadContext.currentHabits
         let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
+        // Hints (relaxed): a stale `isOpen` lends a connection the closing drain would have taken back (it returns
+        // through the machine, see FastLane's "Memory ordering"); a stale `waiterCount` only changes the clock read.
         if lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)) {
             let time = habits.pointee.checkoutTime(waiting: lane.waiterCount.load(ordering: .relaxed) != 0)
             if laneClaimIsUsable(claim, now: time.now) {
@@ -159,6 +163,8 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
             guard lane.beginReturn(slot, seq: lease.seq) else { return }
         } else {
             let leased = lease.seq << 1 | 1
+            // Who wins: one checkin of a machine lease. Acquire: pairs with `makeLease`'s releasing store, so a
+            // checkin on another thread reads the `prepare`d facts (`holdSince`, the epoch `mayPark` compares).
             guard
                 leaseWords[slot].compareExchange(
                     expected: leased, desired: lease.seq << 1, ordering: .acquiringAndReleasing
@@ -295,6 +301,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// wait and this thread is not about to take it again, the oldest sleeping one is woken to try.
     @inline(__always)
     private func afterPark(_ slot: Int, returnsSoon: Bool) {
+        // Both loads follow `park`'s sequentially consistent store: the parking side of FastLane's Dekker pairs
+        // (1) `mayPark` against `withMachine` closing the lane or changing its epoch, then draining, and (2) the
+        // `waiterCount` load against a request that starts waiting and then looks at the lane (`retry`).
         if !lane.mayPark(slot) {
             reclaim(slot)
             return
@@ -326,6 +335,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// machine (after the lock).
     @inline(__always)
     func withMachine<Result>(_ body: (inout Machine) -> Result) -> Result {
+        // Under the lock: only here are `waiterCount`, `epoch` and `isOpen` written, so the relaxed loads read the
+        // last store. The stores are sequentially consistent: the store half of FastLane's Dekker pairs (1) a lane
+        // that closes or changes epoch, then drains (after the lock), against a `park` followed by `mayPark`, and
+        // (2) a request that starts waiting, then looks at the lane (`retry`), against a park followed by
+        // `afterPark`'s `waiterCount` load. Release stores would let both sides miss each other.
         let (result, drains) = state.withLock { machine -> (Result, Bool) in
             let result = body(&machine)
             let waiting = machine.waiters.count
@@ -375,6 +389,11 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// A waiting request tries again: the lane first, then the machine's idle connections.
     private func retry(_ id: PoolRequestID, thread: ThreadContext, stack: CapturedStack?) -> Retry {
         let now = MonotonicClock.now
+        // The load half of FastLane's Dekker pair (2) on the waiting side: after this request's `waiterCount` store
+        // (`withMachine`), before the claim's loads of the words. Those are relaxed; the hardware keeps them after
+        // the store (x86: a sequentially consistent store is a locked xchg, a full barrier; ARMv8: this ldar is
+        // ordered after the stlr and before later loads), though the C++ model proper would want them sequentially
+        // consistent. Should both sides miss, this request sleeps until woken or until its starvation bound.
         if lane.isOpen.load(ordering: .sequentiallyConsistent),
             let claim = lane.claim(preferred: preferredSlot(ThreadContext.currentHabits)),
             laneClaimIsUsable(claim, now: now)
@@ -453,6 +472,7 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         lane.prepare(
             lent.slot, connection: lent.connection, connectionID: lent.connectionID, openedAt: lent.openedAt,
             machineSeq: lent.seq, checkedOutAt: lent.checkedOutAt, epoch: lent.laneEpoch)
+        // Release: publishes `prepare`'s facts to the checkin's acquiring compare-and-swap (on any thread).
         leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
         notify { $0.onCheckout?(lent.connection) }
         return Lease(

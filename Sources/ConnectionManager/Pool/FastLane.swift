@@ -19,10 +19,40 @@ import Synchronization
 /// word `seq << 2 | state` with `state` out (0: the machine's), idle (1), lent (2) or returning (3), and the
 /// connection's facts, all atomics. `seq` only grows, so a stale lease never matches a later one. Who holds a
 /// lane lease and what it runs (for the leak detector) lives in a `Record` per slot behind its own tiny lock.
+///
+/// Memory ordering (each atomic operation says at its site what it pairs with and what a weaker one would break):
+/// - Publication (release, then acquire). A block's facts (connection pointer, ids, times, epoch, its counters and
+///   hold ring) are relaxed atomics with one writer at a time: the slot's owner. It writes them before the store
+///   in `park`; the next owner reads them after the compare-and-swap in `tryClaim` (or `reclaimIdle`) that read
+///   that store. Ownership passes only so, through the machine's lock (`leave`, `connectionReleased`, a new
+///   lease's `prepare`) or with the lease itself (by whatever hands it to another thread), never by a relaxed
+///   operation.
+/// - Who wins (compare-and-swap on the state word with the expected seq): claim (idle → lent), give back
+///   (lent → returning) and reclaim (idle → out). Of racing threads exactly one takes a slot, a second checkin of a
+///   lease finds the word changed, a stale lease never matches. `park` (returning or out → idle) and `leave`
+///   (returning → out) are plain stores: only the owner writes the word in those states.
+/// - Nothing stranded (two Dekker pairs: each side stores, then loads what the other side stored; both sides
+///   sequentially consistent, so in their one total order one store comes first and the other side's load sees
+///   it). (1) `park` stores idle, then `mayPark` loads `isOpen` and `epoch`; the shell stores `isOpen`/`epoch`
+///   (`ConnectionPool.withMachine`, under the lock), then `drainLane` loads each word (`reclaimIdle`): the parker
+///   gives its connection back to the machine, or the drain does. (2) `park` stores idle, then `afterPark` loads
+///   `waiterCount`; a request that starts waiting stores `waiterCount` (`withMachine`), then `retry` loads
+///   `isOpen` and claims: the parker wakes a waiter, or the request finds the connection (the claim's own loads
+///   of the words are relaxed: see `ConnectionPool.retry` for why that holds). With release/acquire
+///   only, a store may still sit in the store buffer when the later load runs, both loads can read the old values,
+///   and (1) leaves a connection parked in a closed lane, lent to nobody, until the lane drains again; (2) lets a
+///   request sleep beside a parked connection until it retries at its starvation bound (10–20 ms).
+/// - Observers: `state`'s acquiring load pairs with the releases of the word's writers (park, the claim and
+///   give-back compare-and-swaps), so a lane loan listed by `ConnectionPool.checkedOutConnections` never shows an
+///   earlier loan's `leaseAt`: it reads `leaseNotStarted` (and is skipped) until the claimer has made it its lease.
+/// - Hints (relaxed, no pairing): the checkout's first `isOpen`/`waiterCount` loads, `claimMostRecent`'s scan and
+///   the observers (`isLent`, `idleCount`, `totals`, `holdSamples`). A stale value costs a detour through the
+///   machine, a less recent slot or an approximate gauge, never a wrong lease: the compare-and-swap decides.
 final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     // Safety: the blocks hold only atomics; a slot's connection pointer and facts are written before the store
-    // that parks it and read after the acquiring CAS that claims it; each `Record` is guarded by its own lock.
-    // The machine keeps a strong reference to every connection in the lane until it reclaims the slot.
+    // that parks it and read after the acquiring CAS that claims it (see "Memory ordering" above); each `Record`
+    // is guarded by its own lock. The machine keeps a strong reference to every connection in the lane until it
+    // reclaims the slot.
 
     enum State: UInt64 {
         case out = 0
@@ -42,9 +72,10 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         /// When the current loan (by the machine or the lane) began, for its hold time: precise, or `.min` when
         /// only the coarse clock was read.
         let holdSince = Atomic<Int64>(0)
-        /// When the current lane loan began, at least at the coarse clock's resolution.
+        /// When the current lane loan began, at least at the coarse clock's resolution; `leaseNotStarted` from the
+        /// park until the claimer has checked the connection and made it its lease (`ConnectionPool.laneLease`).
         let leaseAt = Atomic<Int64>(0)
-        /// The thread (`ThreadContext.Habits.id`) whose name alone the `Record` holds (no stack, statement or
+        /// The thread (`ThreadHabits.id`) whose name alone the `Record` holds (no stack, statement or
         /// long-session mark): its next checkout of this slot need not touch the record. 0: rewrite it.
         let recordOwner = Atomic<UInt>(0)
         let idleSince = Atomic<Int64>(0)
@@ -58,6 +89,10 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
 
     /// Recent hold times per slot (nanoseconds; 0: no sample yet).
     static var holdCapacity: Int { 16 }
+
+    /// `Block.leaseAt` of a slot parked or claimed but not yet lent: the claimer may still be checking it (the
+    /// recycle age, a pre-ping round trip), and the record still describes an earlier loan.
+    static var leaseNotStarted: Int64 { .max }
 
     /// Who holds a lane lease, for `checkedOutConnections` and the leak detector. Written by the holder at
     /// checkout and by `recordSQL`/`markExpectedLong`, read by observers, always under the slot's `spin` lock.
@@ -75,11 +110,14 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     private let records: UnsafeMutableRawPointer
     private let holds: UnsafeMutablePointer<Atomic<Int64>>
     /// The machine lets the lane lend: running, and no waiter that must be served first. Mirrored from the
-    /// machine under its lock after every change.
+    /// machine under its lock after every change (`ConnectionPool.withMachine`: sequentially consistent stores,
+    /// the closing side of Dekker pair (1); loaded sequentially consistently by `mayPark` and the waiter's
+    /// `retry`, relaxed as a hint by a checkout's first look).
     let isOpen = Atomic<Bool>(false)
-    /// Requests waiting in the machine (mirrored like `isOpen`).
+    /// Requests waiting in the machine (mirrored like `isOpen`; the waiting side of Dekker pair (2), loaded
+    /// sequentially consistently by `afterPark`, relaxed by the clock heuristics).
     let waiterCount = Atomic<Int>(0)
-    /// The machine's `laneEpoch` (mirrored like `isOpen`).
+    /// The machine's `laneEpoch` (mirrored like `isOpen`; Dekker pair (1) with `mayPark`).
     let epoch = Atomic<Int>(0)
 
     init(count: Int) {
@@ -113,6 +151,8 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     @inline(__always)
     func withRecord<T>(_ slot: Int, _ body: (inout Record) -> T) -> T {
         let spin = UnsafePointer(block(slot))
+        // A lock: this acquiring exchange pairs with the previous holder's releasing store below. Weaker, a reader
+        // could see a `Record` half written (its strings and stack are reference counted: a torn reference crashes).
         while spin.pointee.spin.exchange(true, ordering: .acquiring) { sched_yield() }
         defer { spin.pointee.spin.store(false, ordering: .releasing) }
         return body(&record(slot).pointee)
@@ -123,7 +163,8 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         (records + slot * Self.blockStride).assumingMemoryBound(to: Record.self)
     }
 
-    /// Adds a hold time to the ring of `slot` (by its owner).
+    /// Adds a hold time to the ring of `slot` (by its owner). Relaxed: one writer (the owner, passed on as the
+    /// block's facts are); `holdSamples` may read a sample from before or after this one, each whole.
     @inline(__always)
     func recordHold(_ slot: Int, _ nanoseconds: Int64) {
         let block = block(slot)
@@ -140,7 +181,9 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     @inline(__always)
     static func word(_ seq: UInt64, _ state: State) -> UInt64 { seq << 2 | state.rawValue }
 
-    /// One more on a counter only the slot's current owner writes (no locked instruction needed).
+    /// One more on a counter only the slot's current owner writes (no locked instruction needed). A load and a
+    /// store, not an atomic add: correct because the next owner sees this store through the hand-over (park's
+    /// store → the claim's acquire, or the machine's lock); two owners at once would lose counts.
     @inline(__always)
     static func bump(_ counter: borrowing Atomic<Int>) {
         counter.store(counter.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
@@ -165,9 +208,16 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     @inline(__always)
     func tryClaim(_ slot: Int) -> Claim? {
         let block = block(slot)
+        // A hint (relaxed): the compare-and-swap below decides, with this value as its expectation.
         let word = block.pointee.word.load(ordering: .relaxed)
         guard word & 3 == State.idle.rawValue else { return nil }
         let seq = (word >> 2) &+ 1
+        // Who wins: of racing claimers and a `reclaimIdle`, one. Acquire: pairs with the store in `park` that made
+        // this word idle, so the facts its owner wrote (connection pointer, idle stamp, epoch, counters) are visible
+        // here. Relaxed, a claimer could read the pointer of a connection the machine closed and replaced in this
+        // slot since (use after free) or an old epoch. Release: passes `park`'s facts on to an observer whose
+        // acquiring `state` load reads this word — `leaseAt` is then `leaseNotStarted` or this loan's start, never
+        // an earlier loan's (`ConnectionPool.checkedOutConnections`).
         guard
             block.pointee.word.compareExchange(
                 expected: word, desired: Self.word(seq, .lent), ordering: .acquiringAndReleasing
@@ -181,6 +231,8 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         for _ in 0..<3 {
             var best = -1
             var bestSince = Int64.min
+            // Hints (relaxed): a slot seen idle here may be taken meanwhile, and a stale stamp may pick a less recent
+            // slot (LIFO is best effort); `tryClaim`'s compare-and-swap decides.
             for slot in 0..<count {
                 let block = block(slot)
                 guard block.pointee.word.load(ordering: .relaxed) & 3 == State.idle.rawValue else { continue }
@@ -197,13 +249,17 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     }
 
     /// The connection of a slot its caller owns (claimed, or lent by the machine and prepared), not retained.
+    /// Relaxed: the owner's claim (acquire) or its own `prepare` ordered the pointer before this load.
     @inline(__always)
     func connection(_ slot: Int) -> Unmanaged<Connection> {
         let bits = block(slot).pointee.connection.load(ordering: .relaxed)
         return Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
     }
 
-    /// Records the facts of a connection the machine just lent, so that its checkin can park it here.
+    /// Records the facts of a connection the machine just lent, so that its checkin can park it here. Relaxed
+    /// stores: the word is `out` (the machine's), so no other thread reads these as facts until the `park` that
+    /// publishes them; a checkin on another thread sees them through `ConnectionPool.makeLease`'s release of the
+    /// lease word (or whatever handed it the lease).
     @inline(__always)
     func prepare(
         _ slot: Int, connection: Connection, connectionID: Int, openedAt: Int64, machineSeq: UInt64,
@@ -222,6 +278,12 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     // MARK: Giving back
 
     /// The holder of lane lease `seq` starts giving it back; false when it was already given back.
+    ///
+    /// Who wins: the compare-and-swap alone makes a second checkin of a lease (or one of an older seq) do nothing,
+    /// and keeps `reclaimIdle` and claimers off a slot being given back. Its acquire half pairs with the claim's
+    /// release, which covers only what came before the claim; the holder's own later writes (`holdSince`,
+    /// `leaseAt`) reach this thread by program order or by whatever handed it the lease. Its release half passes
+    /// this loan's `leaseAt` on to an observer whose acquiring `state` load reads `returning`.
     @inline(__always)
     func beginReturn(_ slot: Int, seq: UInt64) -> Bool {
         block(slot).pointee.word.compareExchange(
@@ -234,9 +296,18 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     @inline(__always)
     func park(_ slot: Int, now: Int64, isCheckin: Bool = true) {
         let block = block(slot)
+        // The facts, relaxed: published by the store of the word below.
         block.pointee.idleSince.store(now, ordering: .relaxed)
+        block.pointee.leaseAt.store(Self.leaseNotStarted, ordering: .relaxed)
         if isCheckin { Self.bump(block.pointee.checkins) }
+        // Relaxed: only the owner writes the word while it is returning or out (its own `beginReturn`, or the
+        // machine's `leave`/`reclaimIdle` ordered before this lease by the machine's lock), so this reads that value.
         let seq = block.pointee.word.load(ordering: .relaxed) >> 2
+        // Release: pairs with the acquiring compare-and-swap of the next `tryClaim` or `reclaimIdle` (publication).
+        // Sequentially consistent: the store half of both Dekker pairs — the caller loads `isOpen`/`epoch`
+        // (`mayPark`) and `waiterCount` after it (`ConnectionPool.afterPark`), while the shell stores those before
+        // it drains or a request looks at the lane. A release store could still be in the store buffer when those
+        // loads run: a connection parked in a lane that just closed, with neither side reclaiming it.
         block.pointee.word.store(Self.word(seq, .idle), ordering: .sequentiallyConsistent)
     }
 
@@ -244,14 +315,26 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     @inline(__always)
     func leave(_ slot: Int, seq: UInt64) -> UInt64 {
         let block = block(slot)
+        // Before the machine hears of it: the next holder (lent by the machine, after this thread's
+        // `connectionReleased` under the lock) parks from this word and continues its seq. The lock is what orders
+        // the two (the release here adds nothing to it); nobody reads block facts after seeing `out`.
         block.pointee.word.store(Self.word(seq, .out), ordering: .releasing)
+        // Relaxed: written by `prepare` before the park this thread's claim read (acquire).
         return block.pointee.machineSeq.load(ordering: .relaxed)
     }
 
     /// Takes an idle slot out of the lane for the machine; returns the machine's lease seq, nil if not idle.
     func reclaimIdle(_ slot: Int) -> UInt64? {
         let block = block(slot)
+        // Sequentially consistent: the load half of Dekker pair (1) on the closing side — the shell stored
+        // `isOpen`/`epoch` before it drains, a parker stores the word before it loads them (`park`). Relaxed or
+        // acquire, it could read the word from before a concurrent park, skip the slot, while the parker read the
+        // old `isOpen`: a connection stranded in a closed lane.
         let word = block.pointee.word.load(ordering: .sequentiallyConsistent)
+        // The compare-and-swap: who wins against claimers (one of them or the drain takes the slot). It needs
+        // acquire (pairs with `park`'s store: `machineSeq` below and `idleSince` in `ConnectionPool.reclaim` are
+        // the parked lease's); weaker, a stale `machineSeq` would make the machine take this give-back for a stale
+        // lease and ignore it, and the slot would stay lent forever. Sequentially consistent like the load before.
         guard word & 3 == State.idle.rawValue,
             block.pointee.word.compareExchange(
                 expected: word, desired: Self.word(word >> 2, .out), ordering: .sequentiallyConsistent
@@ -261,6 +344,11 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     }
 
     /// The connection in `slot` may be parked: the lane is open and the connection was lent in its epoch.
+    ///
+    /// Sequentially consistent loads of `isOpen` and `epoch`: after `park`'s store (`ConnectionPool.afterPark`),
+    /// the load half of Dekker pair (1) on the parking side, paired with `withMachine`'s stores and the drain's
+    /// loads of the word (see `reclaimIdle`). Called before parking too, where it is only a filter. The slot's
+    /// own `epoch` is relaxed: the lease's `prepare` wrote it, ordered before by the claim or the lease word.
     @inline(__always)
     func mayPark(_ slot: Int) -> Bool {
         isOpen.load(ordering: .sequentiallyConsistent)
@@ -269,19 +357,23 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
 
     // MARK: Observation
 
-    /// The state of `slot` now.
+    /// The state of `slot` now. Acquire: pairs with the stores and compare-and-swaps of the word, so an observer
+    /// sees the block at least as its writer left it when it wrote this state (after a claim: `leaseAt` is
+    /// `leaseNotStarted` or the new loan's start) — and maybe newer: `ConnectionPool.checkedOutConnections`
+    /// reads the word again after reading the rest.
     func state(_ slot: Int) -> (state: State, seq: UInt64) {
         let word = block(slot).pointee.word.load(ordering: .acquiring)
         return (State(rawValue: word & 3)!, word >> 2)
     }
 
-    /// Lease `seq` of `slot` is still out (lent, not being given back).
+    /// Lease `seq` of `slot` is still out (lent, not being given back). Relaxed: exact on the holder's thread
+    /// (its own claim and `beginReturn`), a hint elsewhere.
     @inline(__always)
     func isLent(_ slot: Int, seq: UInt64) -> Bool {
         block(slot).pointee.word.load(ordering: .relaxed) == Self.word(seq, .lent)
     }
 
-    /// Idle connections in the lane now.
+    /// Idle connections in the lane now (relaxed: a gauge; slots may be claimed or parked while it counts).
     func idleCount() -> Int {
         var idle = 0
         for slot in 0..<count where block(slot).pointee.word.load(ordering: .relaxed) & 3 == State.idle.rawValue {
@@ -290,7 +382,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         return idle
     }
 
-    /// Checkouts and checkins served by the lane so far.
+    /// Checkouts and checkins served by the lane so far (relaxed: monotonic counters, read in no particular order).
     func totals() -> (checkouts: Int, checkins: Int) {
         var checkouts = 0
         var checkins = 0

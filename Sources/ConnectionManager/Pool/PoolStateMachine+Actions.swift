@@ -113,3 +113,115 @@ extension PoolStateMachine.ReleaseAction: Sendable where Connection: Sendable, W
 extension PoolStateMachine.RetryAction: Sendable where Connection: Sendable {}
 extension PoolStateMachine.Wake: Sendable where Connection: Sendable, Waiter: Sendable {}
 extension PoolStateMachine.Actions: Sendable where Connection: Sendable, Waiter: Sendable {}
+
+// MARK: Equality (for tests that compare whole actions)
+
+// Connections compare by identity (`===`): the machine hands out the very objects it was given, and two leases
+// of equal-looking but distinct connections are different leases.
+
+extension LentConnection: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.slot == rhs.slot && lhs.seq == rhs.seq && lhs.connection === rhs.connection
+            && lhs.connectionID == rhs.connectionID && lhs.needsPing == rhs.needsPing && lhs.openedAt == rhs.openedAt
+            && lhs.checkedOutAt == rhs.checkedOutAt && lhs.laneEpoch == rhs.laneEpoch
+    }
+}
+
+/// Two reasons are equal when they say the same thing: the same case with equal facts. A backoff's error is
+/// compared by its dynamic type and its description (`any Error` has no equality; the shell shows the user
+/// nothing else of it), and a timeout's metrics snapshot field by field, samples included.
+extension PoolFailureReason: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.timedOut(let lw, let lm), .timedOut(let rw, let rm)):
+            return lw == rw && lm == rm
+        case (.connectFailed, .connectFailed), (.shutDown, .shutDown), (.cancelled, .cancelled):
+            return true
+        case (.connectBackoff(let le, let lr), .connectBackoff(let re, let rr)):
+            return lr == rr && Self.sameError(le, re)
+        case (.timedOut, _), (.connectFailed, _), (.connectBackoff, _), (.shutDown, _), (.cancelled, _):
+            return false
+        }
+    }
+
+    /// The same dynamic type and the same description.
+    static func sameError(_ lhs: any Error, _ rhs: any Error) -> Bool {
+        ObjectIdentifier(type(of: lhs)) == ObjectIdentifier(type(of: rhs))
+            && String(describing: lhs) == String(describing: rhs)
+    }
+}
+
+extension PoolStateMachine.LeaseAction: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.leased(let l), .leased(let r)):
+            return l == r
+        case (.open(let lid, let lo), .open(let rid, let ro)):
+            return lid == rid && lo == ro
+        case (.replace(let lc, let lid, let lo), .replace(let rc, let rid, let ro)):
+            return lc === rc && lid == rid && lo == ro
+        case (.wait(let l), .wait(let r)), (.needsWaiter(let l), .needsWaiter(let r)):
+            return l == r
+        case (.waitForRetry(let lid, let lat), .waitForRetry(let rid, let rat)):
+            return lid == rid && lat == rat
+        case (.failed(let l), .failed(let r)):
+            return l == r
+        case (.shutDown, .shutDown):
+            return true
+        case (.leased, _), (.open, _), (.replace, _), (.wait, _), (.waitForRetry, _), (.failed, _),
+            (.needsWaiter, _), (.shutDown, _):
+            return false
+        }
+    }
+}
+
+extension PoolStateMachine.ReleaseAction: Equatable where Waiter: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.none, .none):
+            return true
+        case (.close(let l), .close(let r)):
+            return l === r
+        case (.handOver(let ll, let lw), .handOver(let rl, let rw)):
+            return ll == rl && lw == rw
+        case (.closeAndOpen(let lc, let lo), .closeAndOpen(let rc, let ro)):
+            return lc === rc && lo == ro
+        case (.wake(let l), .wake(let r)):
+            return l == r
+        case (.none, _), (.close, _), (.handOver, _), (.closeAndOpen, _), (.wake, _):
+            return false
+        }
+    }
+}
+
+extension PoolStateMachine.RetryAction: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.leased(let l), .leased(let r)): return l == r
+        case (.wait, .wait), (.notWaiting, .notWaiting): return true
+        case (.leased, _), (.wait, _), (.notWaiting, _): return false
+        }
+    }
+}
+
+extension PoolStateMachine.Wake: Equatable where Waiter: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.wake(let l), .wake(let r)): return l == r
+        case (.handOver(let ll, let lw), .handOver(let rl, let rw)): return ll == rl && lw == rw
+        case (.wake, _), (.handOver, _): return false
+        }
+    }
+}
+
+extension PoolStateMachine.Actions: Equatable where Waiter: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.close.elementsEqual(rhs.close, by: { $0 === $1 }) && lhs.open == rhs.open
+            && lhs.handOver.elementsEqual(rhs.handOver, by: { $0.0 == $1.0 && $0.1 == $1.1 })
+            && lhs.fail.elementsEqual(rhs.fail, by: { $0.0 == $1.0 && $0.1 == $1.1 }) && lhs.wake == rhs.wake
+            && lhs.enqueued == rhs.enqueued
+            && lhs.ping.elementsEqual(rhs.ping, by: { $0.slot == $1.slot && $0.connection === $1.connection })
+            && lhs.retryAt == rhs.retryAt && lhs.isFirstConnect == rhs.isFirstConnect
+            && lhs.serverRestarted == rhs.serverRestarted
+    }
+}

@@ -1,5 +1,5 @@
 /// Gauges and counters taken under the lock; percentiles are computed later, outside it.
-struct PoolMetricsSnapshot: Sendable {
+struct PoolMetricsSnapshot: Sendable, Equatable {
     /// Every field except the latency summaries.
     var metrics: PoolMetrics
     var waitSamples: [Int64]

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -38,32 +37,10 @@ final class ThreadContext: @unchecked Sendable {
     // thread, which alone reaches the context through the thread-specific key (others only see the parker).
     let name: String
     let parker = ThreadParker()
-    /// What the pool remembers about this thread's last checkin. Only the owning thread reads or writes it
+    /// What the pool remembers about this thread (`ThreadHabits`). Only the owning thread reads or writes it
     /// (behind a pointer: no dynamic exclusivity checks on the hot path).
-    struct Habits {
-        /// The thread's name (as `ThreadContext.name`).
-        var name: String
-        /// Unique per thread for the life of the process (never reused, unlike an address).
-        let id: UInt = ThreadContext.nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        /// The pool this thread last gave a connection back to, and its slot (affinity: that connection again).
-        var affinityPool: ObjectIdentifier?
-        var affinitySlot = -1
-        /// When this thread last gave a connection back (monotonic ns, 0: never).
-        var lastCheckinAt: Int64 = 0
-        /// The last time, this thread came back for a connection within `returnsSoonNanoseconds` of giving one
-        /// back: it will most likely take the one it gives back now again, so waking a waiter would be in vain.
-        var returnsSoon = false
-        /// The coarse clock's value at this thread's last precisely timed lane checkout.
-        var lastPreciseTick: Int64 = 0
-        /// `lastCheckinAt` was read from the precise clock.
-        var lastCheckinIsPrecise = false
-        /// The last idle-since stamp this thread gave a parked connection: stamps only grow, so the connections
-        /// one thread gives back keep their order (LIFO) even within a tick of the coarse clock.
-        var lastParkStamp: Int64 = 0
-    }
+    typealias Habits = ThreadHabits
     let habits: UnsafeMutablePointer<Habits>
-    static var returnsSoonNanoseconds: Int64 { 50_000 }
-    static let nextID = Atomic<UInt>(0)
 
     deinit {
         habits.deinitialize(count: 1)
@@ -231,46 +208,5 @@ final class ThreadParker: @unchecked Sendable {
         while true {
             if case .value(let result) = wait(until: nil) { return result }
         }
-    }
-}
-
-extension ThreadContext.Habits {
-    @inline(__always)
-    func preferredSlot(in pool: ObjectIdentifier) -> Int {
-        affinityPool == pool ? affinitySlot : -1
-    }
-
-    /// `now` is precise. An unknown or coarse last checkin counts as "not coming back soon" (a waiter is woken).
-    @inline(__always)
-    mutating func noteCheckout(now: Int64) {
-        returnsSoon = lastCheckinIsPrecise && now - lastCheckinAt < ThreadContext.returnsSoonNanoseconds
-    }
-
-    @inline(__always)
-    mutating func nextParkStamp(_ now: Int64) -> Int64 {
-        lastParkStamp = Swift.max(now, lastParkStamp &+ 1)
-        return lastParkStamp
-    }
-
-    /// The time for a lane checkout: precise (and remembered for the waiter heuristics) whenever requests wait
-    /// and at most once per coarse clock tick (a few ms) otherwise — so a thread that checks out rarely is
-    /// always timed precisely, and a busy one pays the precise clock on well under 1 % of its checkouts.
-    /// Returns it with whether it is precise.
-    @inline(__always)
-    mutating func checkoutTime(waiting: Bool) -> (now: Int64, isPrecise: Bool) {
-        let coarse = MonotonicClock.coarse
-        guard waiting || coarse != lastPreciseTick else { return (coarse, false) }
-        lastPreciseTick = coarse
-        let now = MonotonicClock.now
-        noteCheckout(now: now)
-        return (now, true)
-    }
-
-    @inline(__always)
-    mutating func noteCheckin(pool: ObjectIdentifier, slot: Int, now: Int64, isPrecise: Bool = true) {
-        lastCheckinAt = now
-        lastCheckinIsPrecise = isPrecise
-        affinityPool = pool
-        affinitySlot = slot
     }
 }

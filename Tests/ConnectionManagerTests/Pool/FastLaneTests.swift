@@ -256,6 +256,47 @@ struct FastLaneTests {
         #expect(pool.metrics().checkedOut == 0)
     }
 
+    /// A checkout claims a parked connection, then pre-pings it before it becomes the caller's lease: during that
+    /// ping the lane's record of the slot still describes an earlier loan. The leak detector must not see the
+    /// earlier loan's start (or 0, the boot, for a slot the lane never lent) as this one's.
+    @Test func aLaneClaimBeingPrePingedIsNotListedWithAnEarlierLoansStart() throws {
+        let server = MemoryServer()
+        let pool = ConnectionPool(
+            configuration: PoolConfiguration(
+                poolSize: 1, maxOverflow: 0, poolTimeout: .seconds(5), prePingAfterIdle: .zero),
+            factory: MemoryConnectionFactory(server: server))
+        // A machine lease, parked by its checkin: the lane has never lent this slot (round 1); round 2 claims it
+        // after round 1's lane loan.
+        let first = try pool.checkout()
+        pool.checkin(first)
+        for round in 1...2 {
+            let inPing = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            server.pingHook.withLock {
+                $0 = {
+                    inPing.signal()
+                    release.wait()
+                }
+            }
+            let before = MonotonicClock.now
+            let done = DispatchSemaphore(value: 0)
+            let thread = Thread {
+                if let lease = try? pool.checkout() { pool.checkin(lease) }
+                done.signal()
+            }
+            thread.start()
+            try #require(inPing.wait(timeout: .now() + 30) == .success)
+            let records = pool.checkedOutConnections()
+            server.pingHook.withLock { $0 = nil }
+            release.signal()
+            try #require(done.wait(timeout: .now() + 30) == .success)
+            // Not the caller's yet: not listed, or if listed then not as a loan that began before this checkout.
+            let starts = records.map(\.checkedOutAtNanoseconds)
+            #expect(starts.allSatisfy { $0 >= before }, "round \(round): listed from \(starts), checkout at \(before)")
+        }
+        #expect(pool.checkedOutConnections().isEmpty && server.pings.load(ordering: .relaxed) == 2)
+    }
+
     @Test func overflowConnectionsGoThroughTheMachineAndClose() throws {
         let server = MemoryServer()
         let pool = makePool(size: 1, overflow: 1, server: server)

@@ -23,6 +23,8 @@ final class MemoryServer: Sendable {
     let failOpens = Atomic<Bool>(false)
     let identity = Mutex<String>("boot-1")
     let openDelayMicroseconds = Atomic<Int>(0)
+    /// Runs inside every `ping` (a test holds a ping there).
+    let pingHook = Mutex<(@Sendable () -> Void)?>(nil)
 }
 
 struct MemoryConnectError: Error, CustomStringConvertible {
@@ -52,6 +54,7 @@ struct MemoryConnectionFactory: PoolConnectionFactory {
 
     func ping(_ connection: MemoryConnection) -> Bool {
         server.pings.wrappingAdd(1, ordering: .relaxed)
+        if let hook = server.pingHook.withLock({ $0 }) { hook() }
         return connection.isAlive.load(ordering: .relaxed)
     }
 

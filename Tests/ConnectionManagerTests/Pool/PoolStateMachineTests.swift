@@ -2,10 +2,11 @@ import Testing
 
 @testable import ConnectionManager
 
-final class FakeConnection: @unchecked Sendable {
+final class FakeConnection: @unchecked Sendable, CustomStringConvertible {
     // Safety: immutable.
     let name: String
     init(_ name: String) { self.name = name }
+    var description: String { name }
 }
 
 typealias Machine = PoolStateMachine<FakeConnection, String>
@@ -27,10 +28,25 @@ private struct TestConnectError: Error, CustomStringConvertible {
 
 private let ctx = LeaseContext(threadName: "test", stack: nil)
 
+private typealias Actions = Machine.Actions
+private typealias Lent = LentConnection<FakeConnection>
+
+/// The id of the `n`th request that needed one (ids are handed out in order from 1).
+private func rid(_ n: UInt64) -> PoolRequestID { PoolRequestID(rawValue: n) }
+
+/// The next lease of the connection `lent` was (same slot, the next seq), begun at `now`.
+private func again(_ lent: Lent, at now: Int64, needsPing: Bool = false, epoch: Int = 0) -> Lent {
+    Lent(
+        slot: lent.slot, seq: lent.seq + 1, connection: lent.connection, connectionID: lent.connectionID,
+        needsPing: needsPing, openedAt: lent.openedAt, checkedOutAt: now, laneEpoch: epoch)
+}
+
 /// Test driver: feeds facts, checks invariants after each, and unpacks actions.
 private struct Driver {
     var m: Machine
     var opened = 0
+    /// Every connection `open` made, in order (`c1`, `c2`, …).
+    var connections: [FakeConnection] = []
     init(_ configuration: PoolConfiguration) { m = Machine(configuration: configuration) }
 
     mutating func check(sourceLocation: SourceLocation = #_sourceLocation) {
@@ -50,9 +66,10 @@ private struct Driver {
 
     mutating func open(_ slot: Int, identity: String? = nil, at now: Int64 = 0) -> Machine.Actions {
         opened += 1
+        connections.append(FakeConnection("c\(opened)"))
         defer { check() }
         return m.connectionOpened(
-            slot: slot, connection: FakeConnection("c\(opened)"), backendPID: Int32(100 + opened), identity: identity,
+            slot: slot, connection: connections[opened - 1], backendPID: Int32(100 + opened), identity: identity,
             now: now)
     }
 
@@ -102,6 +119,33 @@ struct PoolStateMachineTests {
         #expect(next.connection === b.connection)
         let m = d.m.metrics()
         #expect(m.checkedIn == 1 && m.checkedOut == 1 && m.totalCheckouts == 3 && m.totalCheckins == 2)
+    }
+
+    @Test func actionsCompareConnectionsByIdentityAndEveryField() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        #expect(a == Lent(slot: 0, seq: 1, connection: d.connections[0], connectionID: 1, needsPing: false))
+        // Another object with the same name is another connection.
+        var lookalike = a
+        lookalike.connection = FakeConnection(a.connection.name)
+        #expect(a != lookalike)
+        #expect(a != again(a, at: 0) && again(a, at: 1) != again(a, at: 2))
+        #expect(again(a, at: 1) != again(a, at: 1, needsPing: true) && again(a, at: 1) != again(a, at: 1, epoch: 1))
+        #expect(Machine.ReleaseAction.close(a.connection) != .close(lookalike.connection))
+        #expect(Machine.ReleaseAction.handOver(a, to: "W") != .handOver(a, to: "V"))
+        #expect(Machine.LeaseAction.wait(rid(1)) != .needsWaiter(rid(1)))
+        #expect(Machine.RetryAction.leased(a) != .leased(lookalike))
+        // Order matters in every list; every field counts.
+        #expect(
+            Actions(fail: [("W1", .shutDown), ("W2", .cancelled)])
+                != Actions(fail: [("W2", .cancelled), ("W1", .shutDown)]))
+        #expect(
+            Actions(ping: [(slot: 0, connection: a.connection)])
+                != Actions(ping: [(slot: 0, connection: lookalike.connection)]))
+        #expect(Actions(retryAt: 1) != Actions() && Actions(isFirstConnect: true) != Actions())
+        #expect(
+            PoolFailureReason.timedOut(waited: .seconds(1), metrics: d.m.metricsSnapshot())
+                != .timedOut(waited: .seconds(2), metrics: d.m.metricsSnapshot()))
     }
 
     @Test func hotPathNeedsNoWaiterWhenIdleExists() {
@@ -177,23 +221,15 @@ struct PoolStateMachineTests {
         var d = Driver(config(size: 2, overflow: 2))
         let lents = (0..<4).map { d.lease("R\($0)") }
         #expect(d.m.metrics().overflow == 2)
-        guard case .wait = d.request("R4") else {
-            Issue.record("fifth should wait")
-            return
-        }
-        guard case .handOver(let handed, "R4") = d.release(lents[0]) else {
-            Issue.record("hand-over")
-            return
-        }
+        #expect(d.request("R4") == .wait(rid(5)))
+        // Above poolSize a returned connection is handed over (it would close if it went idle).
+        #expect(d.release(lents[0], at: 1 * ms) == .handOver(again(lents[0], at: 1 * ms), to: "R4"))
         // Above poolSize with nobody waiting: returned overflow connections close.
-        guard case .close = d.release(lents[1]), case .close = d.release(lents[2]) else {
-            Issue.record("overflow should close")
-            return
-        }
-        guard case .none = d.release(lents[3]), case .none = d.release(handed) else {
-            Issue.record("persistent ones stay")
-            return
-        }
+        #expect(d.release(lents[1]) == .close(lents[1].connection))
+        #expect(d.release(lents[2]) == .close(lents[2].connection))
+        // Back at poolSize: kept idle.
+        #expect(d.release(lents[3]) == .none)
+        #expect(d.release(again(lents[0], at: 1 * ms)) == .none)
         let m = d.m.metrics()
         #expect(m.checkedIn == 2 && m.overflow == 0 && m.connectionsClosed == 2 && m.invalidations == 0)
     }
@@ -201,45 +237,36 @@ struct PoolStateMachineTests {
     @Test func deadlineFailsWithMetricsAndIsNoOpAfterServed() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1", at: 0), case .wait(let w2) = d.request("W2", at: 0) else {
-            Issue.record("should wait")
-            return
-        }
-        let timedOut = d.m.leaseDeadlinePassed(w1, now: 30 * ms)
+        #expect(d.request("W1", at: 0) == .wait(rid(2)))
+        #expect(d.request("W2", at: 0) == .wait(rid(3)))
+        let timedOut = d.m.leaseDeadlinePassed(rid(2), now: 30 * ms)
         d.check()
-        guard timedOut.fail.count == 1, case .timedOut(let waited, let snapshot) = timedOut.fail[0].1 else {
-            Issue.record("expected a timeout")
-            return
-        }
-        #expect(timedOut.fail[0].0 == "W1")
-        #expect(waited == .milliseconds(30))
+        // The snapshot is the one taken as W1 left (nothing changed since: nothing was idle to pass on).
+        let snapshot = d.m.metricsSnapshot()
         #expect(snapshot.metrics.checkedOut == 1 && snapshot.metrics.waiting == 1 && snapshot.metrics.timeouts == 1)
-        guard case .handOver(_, "W2") = d.release(a) else {
-            Issue.record("W2 next")
-            return
-        }
-        #expect(d.m.leaseDeadlinePassed(w2, now: 40 * ms).fail.isEmpty)
+        #expect(timedOut == Actions(fail: [("W1", .timedOut(waited: .milliseconds(30), metrics: snapshot))]))
+        #expect(d.release(a, at: 31 * ms) == .handOver(again(a, at: 31 * ms), to: "W2"))
+        #expect(d.m.leaseDeadlinePassed(rid(3), now: 40 * ms) == Actions())
         #expect(d.m.metrics().timeouts == 1)
     }
 
     @Test func recycleReplacesOldIdleAtCheckout() {
         var d = Driver(config(size: 1, recycle: .milliseconds(100)))
         let a = d.lease("A", at: 0)
-        _ = d.release(a, at: 10 * ms)
-        guard case .leased = d.request("young", at: 50 * ms) else {
-            Issue.record("young is reused")
-            return
-        }
+        #expect(d.release(a, at: 10 * ms) == .none)
+        #expect(d.request("young", at: 50 * ms) == .leased(again(a, at: 50 * ms)))
         d = Driver(config(size: 1, recycle: .milliseconds(100)))
         let b = d.lease("B", at: 0)
-        _ = d.release(b, at: 10 * ms)
-        guard case .replace(let old, _, let open) = d.request("C", at: 200 * ms) else {
-            Issue.record("old connection should be replaced")
-            return
-        }
-        #expect(old === b.connection)
-        let actions = d.open(open.slot, at: 201 * ms)
-        #expect(actions.handOver.first?.1 == "C")
+        #expect(d.release(b, at: 10 * ms) == .none)
+        // Older than the recycle age: closed, and its slot opens the replacement for this request, which waits.
+        #expect(
+            d.request("C", at: 200 * ms) == .replace(close: b.connection, rid(2), .init(slot: 0, checkIdentity: true)))
+        #expect(d.m.metrics().waiting == 1)
+        let actions = d.open(0, at: 201 * ms)
+        let replacement = Lent(
+            slot: 0, seq: 2, connection: d.connections[1], connectionID: 2, needsPing: false, openedAt: 201 * ms,
+            checkedOutAt: 201 * ms)
+        #expect(actions == Actions(handOver: [(replacement, "C")]))
         #expect(d.m.metrics().invalidations == 1)
     }
 
@@ -264,21 +291,20 @@ struct PoolStateMachineTests {
     @Test func pingFailureReplacesForSameRequestAheadOfWaiters() {
         var d = Driver(config(size: 1, prePing: .zero))
         let a = d.lease("A")
-        _ = d.release(a, at: 1 * ms)
-        guard case .leased(let lent) = d.request("B", at: 2 * ms), lent.needsPing else {
-            Issue.record("expected a lease to ping")
-            return
-        }
-        guard case .wait = d.request("W", at: 3 * ms) else {
-            Issue.record("W waits")
-            return
-        }
+        #expect(d.release(a, at: 1 * ms) == .none)
+        let lent = again(a, at: 2 * ms, needsPing: true)
+        #expect(d.request("B", at: 2 * ms) == .leased(lent))
+        #expect(d.request("W", at: 3 * ms) == .wait(rid(2)))
+        // Closed (the lane's epoch moves: the others may be dead too), reopened in its slot for B, enqueued first.
         let actions = d.m.pingFailed(lent, waiter: "B", requestID: nil, now: 4 * ms)
         d.check()
-        #expect(actions.close.first === a.connection)
-        #expect(actions.open.count == 1 && actions.open[0].checkIdentity)
-        let opened = d.open(actions.open[0].slot, identity: nil, at: 5 * ms)
-        #expect(opened.handOver.first?.1 == "B")
+        #expect(
+            actions == Actions(close: [a.connection], open: [.init(slot: 0, checkIdentity: true)], enqueued: rid(3)))
+        let opened = d.open(0, identity: nil, at: 5 * ms)
+        let replacement = Lent(
+            slot: 0, seq: 3, connection: d.connections[1], connectionID: 2, needsPing: false, openedAt: 5 * ms,
+            checkedOutAt: 5 * ms, laneEpoch: 1)
+        #expect(opened == Actions(handOver: [(replacement, "B")]))
         let m = d.m.metrics()
         #expect(m.totalCheckouts == 2 && m.invalidations == 1 && m.waiting == 1)
     }
@@ -389,28 +415,16 @@ struct PoolStateMachineTests {
         var d = Driver(config(size: 2))
         let a = d.lease("A")
         let b = d.lease("B")
-        _ = d.release(b)
+        #expect(d.release(b) == .none)
         d.m.suspend()  // so that an idle connection and waiters coexist
-        guard case .wait = d.request("W1"), case .wait = d.request("W2") else {
-            Issue.record("waits")
-            return
-        }
+        #expect(d.request("W1") == .wait(rid(3)))
+        #expect(d.request("W2", retries: true) == .wait(rid(4)))
         let actions = d.m.shutdown()
         d.check()
-        #expect(actions.fail.map(\.0) == ["W1", "W2"])
-        guard case .shutDown = actions.fail[0].1 else {
-            Issue.record("fails with shutDown")
-            return
-        }
-        #expect(actions.close.count == 1 && actions.close[0] === b.connection)
-        guard case .close = d.release(a) else {
-            Issue.record("busy closes on return")
-            return
-        }
-        guard case .shutDown = d.request("late") else {
-            Issue.record("no checkout after shutdown")
-            return
-        }
+        #expect(actions == Actions(close: [b.connection], fail: [("W1", .shutDown), ("W2", .shutDown)]))
+        #expect(d.m.shutdown() == Actions())
+        #expect(d.release(a) == .close(a.connection))
+        #expect(d.request("late") == .shutDown)
         let m = d.m.metrics()
         #expect(m.checkedIn == 0 && m.checkedOut == 0 && m.connectionsClosed == 2)
     }
@@ -428,9 +442,10 @@ struct PoolStateMachineTests {
         }
         let actions = d.m.connectionOpenFailed(slot: openB.slot, error: TestConnectError(), now: 1 * ms)
         d.check()
-        // Nobody fails at once, and nothing opens while the breaker backs off (50 ms, half of it or more).
-        #expect(actions.fail.isEmpty && actions.open.isEmpty)
-        let retryAt = try! #require(actions.retryAt)
+        // Nobody fails at once, and nothing opens while the breaker backs off (50 ms, half of it or more): only
+        // the timer for its end is armed.
+        let retryAt = d.m.breaker.retryAt
+        #expect(actions == Actions(retryAt: retryAt))
         #expect(retryAt >= 26 * ms && retryAt <= 51 * ms)
         var m = d.m.metrics()
         #expect(m.connectFailures == 1 && m.timeouts == 0 && m.waiting == 2)
@@ -467,31 +482,37 @@ struct PoolStateMachineTests {
     @Test func cancelledWaiterLeavesQueue() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1"), case .wait = d.request("W2") else {
-            Issue.record("wait")
-            return
-        }
-        let actions = d.m.leaseCancelled(w1, now: 0)
+        #expect(d.request("W1") == .wait(rid(2)))
+        #expect(d.request("W2") == .wait(rid(3)))
+        #expect(d.m.leaseCancelled(rid(2), now: 0) == Actions(fail: [("W1", .cancelled)]))
         d.check()
-        #expect(actions.fail.map(\.0) == ["W1"])
-        guard case .handOver(_, "W2") = d.release(a) else {
-            Issue.record("W2 served")
-            return
-        }
+        #expect(d.m.leaseCancelled(rid(2), now: 1) == Actions(), "gone: a second cancel does nothing")
+        #expect(d.release(a, at: 2) == .handOver(again(a, at: 2), to: "W2"))
         #expect(d.m.metrics().timeouts == 0)
+    }
+
+    @Test func cancelledWokenWaiterPassesTheIdleConnectionToTheTaskBehindIt() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(2)))
+        #expect(d.request("T2", at: 0) == .wait(rid(3)))
+        #expect(d.release(a, at: 10) == .wake("W1"))
+        // W1 leaves before it retried: the idle connection it was woken for goes to T2, which cannot retry.
+        let actions = d.m.leaseCancelled(rid(2), now: 20)
+        d.check()
+        #expect(actions == Actions(handOver: [(again(a, at: 20), "T2")], fail: [("W1", .cancelled)]))
+        #expect(d.m.wokenCount == 0 && d.m.metrics().waiting == 0)
     }
 
     @Test func doubleReleaseIsNoOp() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        _ = d.release(a)
+        #expect(d.release(a) == .none)
+        #expect(d.release(a) == .none, "again while idle")
         let b = d.lease("B")
-        guard case .none = d.release(a) else {
-            Issue.record("stale release does nothing")
-            return
-        }
+        #expect(d.release(a) == .none, "again while the next lease is out")
         #expect(d.m.metrics().checkedOut == 1)
-        _ = d.release(b)
+        #expect(d.release(b) == .none)
         #expect(d.m.metrics().totalCheckins == 2)
     }
 
@@ -548,106 +569,96 @@ struct PoolStateMachineTests {
     @Test func releaseWakesOldestThreadWaiterWhichTakesIdle() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
-            case .wait(let w2) = d.request("W2", retries: true, at: 0)
-        else {
-            Issue.record("should wait")
-            return
-        }
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(2)))
+        #expect(d.request("W2", retries: true, at: 0) == .wait(rid(3)))
         // Young queue: the connection goes idle and the oldest waiter is woken, not handed the connection.
-        guard case .wake("W1") = d.release(a, at: 100_000) else {
-            Issue.record("expected W1 woken")
-            return
-        }
+        #expect(d.release(a, at: 100_000) == .wake("W1"))
         #expect(d.m.metrics().checkedIn == 1 && d.m.wokenCount == 1)
         // Only one wake per idle connection: W2 is not a stale retry's victim.
-        guard case .leased(let lent) = d.retried(w1, at: 150_000) else {
-            Issue.record("W1 takes the idle connection")
-            return
-        }
-        #expect(lent.connection === a.connection && d.m.metrics().waiting == 1)
-        #expect(d.m.metrics().waitTime.max == 0.000_15)
-        // W2 is still queued and asleep.
-        guard case .wait = d.retried(w2, at: 160_000) else {
-            Issue.record("a stale retry with nothing idle sleeps again")
-            return
-        }
+        #expect(d.retried(rid(2), at: 150_000) == .leased(again(a, at: 150_000)))
         #expect(d.m.metrics().waiting == 1)
+        #expect(d.m.metrics().waitTime.max == 0.000_15)
+        // W2 is still queued and asleep: a stale retry with nothing idle sleeps again.
+        #expect(d.retried(rid(3), at: 160_000) == .wait)
+        #expect(d.m.metrics().waiting == 1)
+    }
+
+    @Test func aTaskWaiterIsHandedTheConnectionAThreadWaiterIsWoken() {
+        var task = Driver(config(size: 1))
+        let a = task.lease("A")
+        #expect(task.request("T", at: 1 * ms) == .wait(rid(2)))
+        #expect(task.release(a, at: 2 * ms) == .handOver(again(a, at: 2 * ms), to: "T"))
+        #expect(task.m.metrics().waiting == 0 && task.m.metrics().checkedIn == 0)
+
+        var thread = Driver(config(size: 1))
+        let b = thread.lease("B")
+        #expect(thread.request("W", retries: true, at: 1 * ms) == .wait(rid(2)))
+        #expect(thread.release(b, at: 2 * ms) == .wake("W"))
+        #expect(thread.m.metrics().waiting == 1 && thread.m.metrics().checkedIn == 1)
+        #expect(thread.retried(rid(2), at: 3 * ms) == .leased(again(b, at: 3 * ms)))
+        #expect(thread.retried(rid(2), at: 4 * ms) == .notWaiting)
     }
 
     @Test func newcomerBargesAndWokenWaiterKeepsItsPlace() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
-            case .wait = d.request("W2", retries: true, at: 10)
-        else {
-            Issue.record("should wait")
-            return
-        }
-        guard case .wake("W1") = d.release(a, at: 100_000) else {
-            Issue.record("expected W1 woken")
-            return
-        }
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(2)))
+        #expect(d.request("W2", retries: true, at: 10) == .wait(rid(3)))
+        #expect(d.release(a, at: 100_000) == .wake("W1"))
         // A running caller arrives before W1 is back: it takes the idle connection (no context switch).
-        guard case .leased(let barged) = d.request("N", retries: true, at: 110_000) else {
-            Issue.record("newcomer barges")
-            return
-        }
+        let barged = again(a, at: 110_000)
+        #expect(d.request("N", retries: true, at: 110_000) == .leased(barged))
         // W1 finds nothing and sleeps again, still first in line.
-        guard case .wait = d.retried(w1, at: 120_000) else {
-            Issue.record("W1 sleeps again")
-            return
-        }
+        #expect(d.retried(rid(2), at: 120_000) == .wait)
         #expect(d.m.metrics().waiting == 2 && d.m.wokenCount == 0)
-        guard case .wake("W1") = d.release(barged, at: 200_000) else {
-            Issue.record("W1 is woken again, ahead of W2")
-            return
-        }
+        #expect(d.release(barged, at: 200_000) == .wake("W1"), "W1 is woken again, ahead of W2")
         // While W1 is on its way, a second release does not wake W2: W1 may still find one (Go's mutexWoken).
-        guard case .leased(let barged2) = d.request("N2", retries: true, at: 210_000) else {
-            Issue.record("newcomer barges")
-            return
-        }
-        guard case .none = d.release(barged2, at: 220_000) else {
-            Issue.record("no second wake while W1 is woken and one connection is idle")
-            return
-        }
+        let barged2 = again(barged, at: 210_000)
+        #expect(d.request("N2", retries: true, at: 210_000) == .leased(barged2))
+        #expect(d.release(barged2, at: 220_000) == .none)
     }
 
     @Test func starvingWaiterIsHandedTheConnectionDirectly() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
-            case .wait = d.request("W2", retries: true, at: 0)
-        else {
-            Issue.record("should wait")
-            return
-        }
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(2)))
+        #expect(d.request("W2", retries: true, at: 1 * ms) == .wait(rid(3)))
         let threshold = Machine.starvationNanoseconds
-        guard case .wake("W1") = d.release(a, at: threshold - 1) else {
-            Issue.record("below the threshold: wake")
-            return
-        }
-        guard case .leased(let b) = d.request("N", at: threshold - 1) else {
-            Issue.record("newcomer barges below the threshold")
-            return
-        }
-        // W1 has now waited the threshold: newcomers queue and the release hands over directly.
-        guard case .wait = d.request("N2", retries: true, at: threshold) else {
-            Issue.record("no barging while the oldest waiter starves")
-            return
-        }
-        guard case .handOver(let lent, "W1") = d.release(b, at: threshold) else {
-            Issue.record("starvation mode hands over")
-            return
-        }
-        #expect(lent.connection === a.connection && d.m.wokenCount == 0)
-        // W1's stale wake-up finds it already served.
-        guard case .notWaiting = d.retried(w1, at: threshold + 1) else {
-            Issue.record("served request is not waiting")
-            return
-        }
-        #expect(d.m.metrics().waiting == 2)
+        #expect(d.m.starvationThreshold() == threshold)
+        // Below the bound: the oldest waiter is woken and a running caller barges in before it.
+        #expect(d.release(a, at: 5 * ms) == .wake("W1"))
+        let barged = again(a, at: 6 * ms)
+        #expect(d.request("N", at: 6 * ms) == .leased(barged))
+        #expect(d.retried(rid(2), at: 7 * ms) == .wait)
+        // W1 has now waited exactly the bound: the release hands the connection to it directly.
+        let handed = again(barged, at: threshold)
+        #expect(d.release(barged, at: threshold) == .handOver(handed, to: "W1"))
+        #expect(d.m.wokenCount == 0)
+        // W1's stale wake-up (if any) finds it already served.
+        #expect(d.retried(rid(2), at: threshold + 1) == .notWaiting)
+        // W2 (waiting since 1 ms) starves too by the next release.
+        #expect(d.release(handed, at: threshold + 1 * ms) == .handOver(again(handed, at: threshold + 1 * ms), to: "W2"))
+        #expect(d.m.metrics().waiting == 0)
+    }
+
+    @Test func aStarvingWaiterStopsBargingEvenWithAConnectionIdle() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(2)))
+        #expect(d.request("W2", retries: true, at: 0) == .wait(rid(3)))
+        let threshold = Machine.starvationNanoseconds
+        // Woken just below the bound: the connection sits idle while W1 is on its way.
+        #expect(d.release(a, at: threshold - 1) == .wake("W1"))
+        let laneOpenBefore = d.m.laneMayLend(now: threshold - 1)
+        #expect(laneOpenBefore)
+        // At the bound a newcomer queues behind W1 although a connection is idle, and the lane closes.
+        #expect(d.request("N", retries: true, at: threshold) == .wait(rid(4)))
+        let laneOpenAtTheBound = d.m.laneMayLend(now: threshold)
+        #expect(!laneOpenAtTheBound)
+        let w1 = again(a, at: threshold + 1)
+        #expect(d.retried(rid(2), at: threshold + 1) == .leased(w1))
+        // W2 starves as well: handed over, ahead of N.
+        #expect(d.release(w1, at: threshold + 2) == .handOver(again(w1, at: threshold + 2), to: "W2"))
     }
 
     @Test func theFairnessBoundStopsGrowingWithTheQueueAt20Milliseconds() {
@@ -669,39 +680,27 @@ struct PoolStateMachineTests {
     @Test func timedOutWokenWaiterPassesTheWakeOn() {
         var d = Driver(config(size: 1))
         let a = d.lease("A")
-        guard case .wait(let w1) = d.request("W1", retries: true, at: 0),
-            case .wait = d.request("W2", retries: true, at: 0)
-        else {
-            Issue.record("should wait")
-            return
-        }
-        guard case .wake("W1") = d.release(a, at: 10) else {
-            Issue.record("W1 woken")
-            return
-        }
-        let actions = d.m.leaseDeadlinePassed(w1, now: 20)
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(2)))
+        #expect(d.request("W2", retries: true, at: 0) == .wait(rid(3)))
+        #expect(d.release(a, at: 10) == .wake("W1"))
+        let actions = d.m.leaseDeadlinePassed(rid(2), now: 20)
         d.check()
-        #expect(actions.fail.map(\.0) == ["W1"] && actions.wake == ["W2"])
+        let snapshot = d.m.metricsSnapshot()
+        #expect(snapshot.metrics.timeouts == 1 && snapshot.metrics.waiting == 1 && snapshot.metrics.checkedIn == 1)
+        // W1 leaves without the idle connection it was woken for: W2 is woken in its place.
+        #expect(
+            actions == Actions(fail: [("W1", .timedOut(waited: .nanoseconds(20), metrics: snapshot))], wake: ["W2"]))
     }
 
     @Test func taskWaiterBehindWokenThreadIsServedFromIdle() {
         var d = Driver(config(size: 2))
         let a = d.lease("A")
         let b = d.lease("B")
-        guard case .wait = d.request("W1", retries: true, at: 0), case .wait = d.request("T2", at: 0) else {
-            Issue.record("should wait")
-            return
-        }
-        guard case .wake("W1") = d.release(a, at: 10) else {
-            Issue.record("W1 woken")
-            return
-        }
+        #expect(d.request("W1", retries: true, at: 0) == .wait(rid(3)))
+        #expect(d.request("T2", at: 0) == .wait(rid(4)))
+        #expect(d.release(a, at: 10) == .wake("W1"))
         // The task cannot retry: it is handed the second idle connection, keeping FIFO order.
-        guard case .handOver(let lent, "T2") = d.release(b, at: 20) else {
-            Issue.record("task served")
-            return
-        }
-        #expect(lent.connection === b.connection)
+        #expect(d.release(b, at: 20) == .handOver(again(b, at: 20), to: "T2"))
     }
 
     @Test func suspendedPoolWakesNobodyAndResumeServesInOrder() {
@@ -813,22 +812,29 @@ extension PoolStateMachineTests {
             #expect(d.m.metrics().connecting == 0 && d.m.metrics().connectFailures == 2)
         }
 
-        @Test func permanentConnectErrorFailsTheWaitersAtOnce() {
-            var d = Driver(config(size: 2))
-            guard case .open(_, let o1) = d.request("R1") else {
-                Issue.record("R1 opens")
-                return
-            }
-            let failed = d.m.connectionOpenFailed(slot: o1.slot, error: TestConnectError(), isPermanent: true, now: 0)
+        @Test func permanentConnectErrorFailsEveryWaiterAtOnce() {
+            var d = Driver(config(size: 1))
+            #expect(d.request("R1") == .open(rid(1), .init(slot: 0, checkIdentity: true)))
+            #expect(d.request("R2", retries: true) == .wait(rid(2)))
+            #expect(d.request("R3") == .wait(rid(3)))
+            // Nothing is open to give back and retrying will not help: every waiter fails, not only R1.
+            let failed = d.m.connectionOpenFailed(slot: 0, error: TestConnectError(), isPermanent: true, now: 0)
             d.check()
-            guard failed.fail.map(\.0) == ["R1"], case .connectFailed = failed.fail[0].1 else {
-                Issue.record("R1 fails with connectFailed: \(failed.fail)")
-                return
-            }
-            guard case .failed(.connectBackoff) = d.request("R2", at: 1 * ms) else {
-                Issue.record("R2 fails fast while the breaker is open")
-                return
-            }
+            #expect(failed == Actions(fail: [("R1", .connectFailed), ("R2", .connectFailed), ("R3", .connectFailed)]))
+            #expect(d.m.metrics().waiting == 0 && d.m.metrics().connecting == 0)
+            // While the breaker is open a newcomer fails at once with the error and the end of the backoff.
+            let retryAt = d.m.breaker.retryAt
+            #expect(retryAt > 0)
+            #expect(
+                d.request("R4", at: 1 * ms)
+                    == .failed(.connectBackoff(lastError: TestConnectError(), retryAt: retryAt)))
+            // The reason's equality looks at the error's type and text, and at the time.
+            #expect(
+                PoolFailureReason.connectBackoff(lastError: TestConnectError(), retryAt: retryAt)
+                    != .connectBackoff(lastError: PoolConnectError.unknown, retryAt: retryAt))
+            #expect(
+                PoolFailureReason.connectBackoff(lastError: TestConnectError(), retryAt: retryAt)
+                    != .connectBackoff(lastError: TestConnectError(), retryAt: retryAt + 1))
         }
 
         @Test func withConnectionsOpenRequestsWaitForOneGivenBackEvenWhenTripped() {
@@ -886,11 +892,11 @@ extension PoolStateMachineTests {
             _ = d.release(b, at: 500 * ms)
             _ = d.release(a, at: 600 * ms)
             #expect(d.m.metrics().connectionsCreated == 3)
-            #expect(d.m.maintenanceDue(laneIdle: 0, now: 900 * ms).close.isEmpty)
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 900 * ms) == Actions())
             // c idle since 3 ms passes its lifetime first; b next; a never (pool size).
-            #expect(d.m.maintenanceDue(laneIdle: 0, now: 1_003 * ms).close.map(\.name) == [c.connection.name])
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 1_003 * ms) == Actions(close: [c.connection]))
             d.check()
-            #expect(d.m.maintenanceDue(laneIdle: 0, now: 5_000 * ms).close.map(\.name) == [b.connection.name])
+            #expect(d.m.maintenanceDue(laneIdle: 0, now: 5_000 * ms) == Actions(close: [b.connection]))
             d.check()
             let m = d.m.metrics()
             #expect(m.checkedIn == 1 && m.overflow == 0 && m.connectionsClosed == 2)

@@ -110,7 +110,8 @@ struct ConnectionPoolTests {
                 && metrics.size == 1
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(100) && elapsed < .seconds(1))
+        // The 100 ms asked for, not the pool's 5 s (the bound between them is generous: shared, noisy machines).
+        #expect(elapsed >= .milliseconds(100) && elapsed < .seconds(4))
         pool.checkin(held)
         #expect(pool.metrics().timeouts == 1 && pool.metrics().connectFailures == 0)
     }
@@ -217,8 +218,9 @@ struct ConnectionPoolTests {
             }
         }
         let elapsed = ContinuousClock.now - start
-        // Not before the deadline; the upper bound is only a sanity check (the machines are shared and noisy).
-        #expect(elapsed >= .milliseconds(99) && elapsed < .seconds(20))
+        // Not before the deadline. No upper bound: in the full suite the cooperative pool is shared with tests
+        // that block it, and a 100 ms timeout was once seen to come back after 50 s.
+        #expect(elapsed >= .milliseconds(99))
         pool.checkin(held)
     }
 

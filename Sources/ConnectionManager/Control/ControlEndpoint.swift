@@ -309,8 +309,8 @@ enum ControlPeerFacts {
 /// Socket files to remove at process exit (best effort, only if still ours): `atexit` runs on `exit()` and a
 /// return from `main`, not on a signal or a crash — the next start replaces such a stale file.
 enum ControlSocketCleanup {
-    private static let files = Mutex<[String: (device: UInt64, inode: UInt64)]>([:])
-    private static let installed = Mutex(false)
+    private static let files = PoolLock<[String: (device: UInt64, inode: UInt64)]>([:])
+    private static let installed = PoolLock(false)
 
     static func register(_ path: String, device: UInt64, inode: UInt64) {
         files.withLock { $0[path] = (device, inode) }

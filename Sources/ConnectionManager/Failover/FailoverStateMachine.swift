@@ -4,7 +4,7 @@ import Foundation
 ///
 /// The manager feeds it facts (health check results, connection failures seen by checkouts, SQLSTATE 25006,
 /// manual requests, elapsed retry timers) with the time they happened, and runs the actions it returns.
-/// Keep it inside the manager's `Mutex`; run the actions after unlocking.
+/// Keep it inside the manager's lock; run the actions after unlocking.
 ///
 /// Rules:
 /// - A failed check of the current target is retried `retryAttempts` times, `retryDelay` apart; then the

@@ -34,7 +34,7 @@ public final class HealthMonitor: Sendable {
     private let onResult: ResultHandler
     private let queue: DispatchQueue
     private let queueKey = DispatchSpecificKey<UInt8>()
-    private let state: Mutex<State>
+    private let state: PoolLock<State>
 
     private struct State {
         var histories: [HealthHistory]
@@ -75,7 +75,7 @@ public final class HealthMonitor: Sendable {
         self.check = check
         self.onResult = onResult
         self.queue = DispatchQueue(label: "pooltop.health-monitor")
-        self.state = Mutex(
+        self.state = PoolLock(
             State(histories: targets.map { _ in HealthHistory(capacity: historyCapacity) }, current: current))
         queue.setSpecific(key: queueKey, value: 1)
     }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Pure value type, no I/O, no clock: the manager feeds it the pool's list of checked-out connections and
 /// `now` every few seconds (`update`), the server's view when it fetched one (`updateServerActivity`),
-/// and terminations it performed (`markTerminated`). Not thread-safe; keep it inside the manager's `Mutex`.
+/// and terminations it performed (`markTerminated`). Not thread-safe; keep it inside the manager's lock.
 ///
 /// A connection's life here: not tracked (held ≤ threshold, or expected to be long) → leaked (reported once
 /// in `Changes.detected`) → returned (in `Changes.returned` and `returnedLeaks` for `returnedRetention`) or

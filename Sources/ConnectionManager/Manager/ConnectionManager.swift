@@ -22,7 +22,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
     let pool: ConnectionPool<PostgresConnectionFactory>
     /// Serializes the manager's own bookkeeping that does I/O (leak scans, failover switches).
     let controlQueue = DispatchQueue(label: "pooltop.manager.control")
-    let state: Mutex<ManagerState>
+    let state: PoolLock<ManagerState>
     let checkoutCounter = Atomic<Int>(0)
     /// Non-zero while some connection was terminated as a leak and not yet given back (fast path check).
     let terminatedCount = Atomic<Int>(0)
@@ -34,9 +34,9 @@ public final class ConnectionManager: MonitorSource, Sendable {
     /// Forwards the health monitor's results to this manager (the monitor exists before `self` does).
     let healthSink = HealthSink()
     /// The control endpoint, when `controlSocket` is not `.off` (started last in `init`, stopped first in `shutdown`).
-    let control = Mutex<ControlEndpoint?>(nil)
+    let control = PoolLock<ControlEndpoint?>(nil)
     /// Repeated warnings (a failed checkout per call during an outage) are logged once per 10 s with a count.
-    let logThrottle = Mutex(LogThrottle(interval: .seconds(10)))
+    let logThrottle = PoolLock(LogThrottle(interval: .seconds(10)))
     private static let controlQueueKey = DispatchSpecificKey<Bool>()
 
     /// Creates a manager and starts its health monitor and leak scanner (no connection is opened until
@@ -64,7 +64,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
                 connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
                 minIdle: configuration.minIdle, overflowIdleTimeout: configuration.overflowIdleTimeout),
             factory: factory, label: "pooltop.pool")
-        state = Mutex(ManagerState(configuration: configuration, startedAt: startedAt))
+        state = PoolLock(ManagerState(configuration: configuration, startedAt: startedAt))
         probes = HealthProbe(
             targets: configuration.targets, connectTimeout: configuration.connectTimeout,
             applicationName: configuration.effectiveApplicationName + " (health)",
@@ -249,7 +249,7 @@ public final class ConnectionManager: MonitorSource, Sendable {
 /// A late-bound, thread-safe callback slot.
 final class HealthSink: Sendable {
     typealias Handler = @Sendable (HealthTarget, HealthCheckResult) -> Void
-    private let handler = Mutex<Handler?>(nil)
+    private let handler = PoolLock<Handler?>(nil)
 
     func set(_ newHandler: Handler?) {
         handler.withLock { $0 = newHandler }

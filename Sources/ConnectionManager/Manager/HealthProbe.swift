@@ -25,7 +25,7 @@ final class HealthProbe: Sendable {
     let freshConnectionEvery: Duration
     /// The targets' passwords, scrubbed from every result's error.
     let secrets: SecretScrubber
-    private let idle: Mutex<[Int: Kept]> = Mutex([:])
+    private let idle: PoolLock<[Int: Kept]> = PoolLock([:])
 
     private struct Kept: Sendable {
         let connection: PostgresConnection

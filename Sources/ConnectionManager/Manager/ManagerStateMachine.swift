@@ -5,7 +5,7 @@ import Logging
 /// machine's answers mean for the pool, what a person's manual failover came to, which connections were ended as
 /// leaks, and how loud each event is. Pure: no I/O, no clock, no locks.
 ///
-/// `ConnectionManager` keeps it inside its `Mutex` (in ``ManagerState``), steps it with a fact and the time it
+/// `ConnectionManager` keeps it inside its lock (`PoolLock`) (in ``ManagerState``), steps it with a fact and the time it
 /// happened, unlocks, then performs the actions in order — no lock is held across libpq, as `ConnectionPool` does
 /// with `PoolStateMachine`. It owns the failover machine, the health history per target, the leak ledger and the
 /// set of connections ended as leaks (one record each; the shell mirrors ``terminatedCount`` into an atomic).

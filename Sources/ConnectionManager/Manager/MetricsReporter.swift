@@ -9,7 +9,7 @@ final class MetricsReporter: Sendable {
     private let size, checkedIn, checkedOut, overflow, waiting, utilization, leaked: Gauge
     private let checkouts, created, closed, invalidations, timeouts, connectFailures: Counter
     private let waitP99, holdP99: Gauge
-    private let previous = Synchronization.Mutex<PoolMetrics?>(nil)
+    private let previous = PoolLock<PoolMetrics?>(nil)
 
     init(label: String) {
         size = Gauge(label: "\(label).size")

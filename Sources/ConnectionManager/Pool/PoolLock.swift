@@ -10,7 +10,10 @@
 /// from thread to thread through the kernel under contention (swiftlang/swift#88440, fixed later by #88523).
 /// Measured on the pool's checkout+checkin loop it made 4 contending threads several times slower. glibc's
 /// default mutex spins nothing but lets a running thread re-take a just-released lock, which is what a pool's
-/// short critical sections need. Same shape as `Mutex.withLock`, so switching back is a one-line change.
+/// short critical sections need. And the thread sanitizer cannot see `Mutex`'s contended hand-over (it happens in
+/// the kernel), so it reported contended `Mutex` sections as races (`PostgresConnectionFactoryTests`); a pthread
+/// mutex it understands. Every lock in this module is a `PoolLock` for both reasons. Same shape as
+/// `Mutex.withLock`, so switching back is a one-line change.
 final class PoolLock<Value>: @unchecked Sendable {
     // Safety: `value` is only accessed between `pthread_mutex_lock` and `pthread_mutex_unlock` of `mutex`.
     // Both live behind pointers: stable addresses, and no dynamic exclusivity check on the hot path.

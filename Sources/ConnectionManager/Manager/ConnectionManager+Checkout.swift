@@ -20,8 +20,15 @@ extension ConnectionManager {
     /// run on its own thread (one hop there and back per statement), never blocking the cooperative pool.
     /// The connection goes back inline when that needs no round trip (the usual autocommit case), else from
     /// the connection's thread (a rollback of a transaction left open).
-    public func withConnection<T: Sendable>(_ body: (PooledConnection) async throws -> T) async throws -> T {
-        let lease = try await checkoutLeaseAsync(expectedLong: false)
+    public func withConnection<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PooledConnection) async throws -> T
+    ) async throws -> T {
+        try await lend(try await checkoutLeaseAsync(expectedLong: false), to: body)
+    }
+
+    private func lend<T: Sendable>(
+        _ lease: Lease, isolation: isolated (any Actor)? = #isolation, to body: (PooledConnection) async throws -> T
+    ) async throws -> T {
         let connection = PooledConnection(lease: lease, manager: self)
         do {
             let value = try await body(connection)
@@ -54,7 +61,7 @@ extension ConnectionManager {
     /// The async ``withSession(expectedLong:_:)-1k7ld``: waiting for a connection suspends the task instead of
     /// blocking a thread of the cooperative pool; libpq calls run on the manager's own threads.
     public func withSession<T: Sendable>(
-        expectedLong: Bool = false, _ body: (Session) async throws -> T
+        expectedLong: Bool = false, isolation: isolated (any Actor)? = #isolation, _ body: (Session) async throws -> T
     ) async throws -> T {
         let lease = try await checkoutLeaseAsync(expectedLong: expectedLong)
         let session = Session(lease: lease, manager: self)
@@ -90,13 +97,20 @@ extension ConnectionManager {
         return lease
     }
 
+    /// The lane first, synchronously (`ConnectionPool.checkoutFromLane`: a parked connection costs no async
+    /// checkout frame), else the pool's async checkout. One stack-capture decision for both.
     func checkoutLeaseAsync(expectedLong: Bool) async throws(PoolError) -> Lease {
+        let captureStack = shouldCaptureStack()
         let lease: Lease
-        do {
-            lease = try await pool.checkout(captureStack: shouldCaptureStack())
-        } catch {
-            checkoutFailed(error)
-            throw error
+        if let parked = pool.checkoutFromLane(captureStack: captureStack) {
+            lease = parked
+        } else {
+            do {
+                lease = try await pool.checkout(captureStack: captureStack)
+            } catch {
+                checkoutFailed(error)
+                throw error
+            }
         }
         if expectedLong { lease.markExpectedLong(true) }
         return lease

@@ -43,6 +43,29 @@ extension ConnectionPool {
             .enqueue, parker: parker, id: requestID, context: context, deadline: deadline, stack: stack)
     }
 
+    /// The lane's part of `checkout` alone: a parked connection that is usable now, or nil (then call
+    /// `checkout`). Never waits, pings or opens, so it never suspends: a caller that would change executors to
+    /// wait (the manager's `withConnection`) looks here first and stays where it is when this succeeds.
+    public func checkoutFromLane(captureStack: Bool = false) -> Lease? {
+        let habits = ThreadContext.currentHabits
+        guard lane.isOpen.load(ordering: .relaxed), let claim = lane.claim(preferred: preferredSlot(habits)) else {
+            return nil
+        }
+        let now = MonotonicClock.now
+        switch laneCheck(claim, now: now) {
+        case .usable:
+            habits.pointee.noteCheckout(now: now)
+            let stack = captureStack ? CapturedStack.capture(skip: 1) : nil
+            return laneLease(claim, habits: habits, stack: stack, now: now)
+        case .needsPing:
+            // `checkout` pings it off the caller's thread.
+            returnClaimToLane(claim)
+            return nil
+        case .closed:
+            return nil
+        }
+    }
+
     /// How a waiting async checkout starts: by queueing, or (its lent connection's pre-ping failed) by asking
     /// the machine for a replacement, which also queues it.
     private enum AsyncStart {

@@ -327,4 +327,40 @@ struct TaskPathTests {
         let m = manager.metrics()
         #expect(m.checkedOut == 0 && m.waiting == 0 && m.connectionsCreated == m.connectionsClosed)
     }
+
+    // Tasks sharing one connection (child tasks of its holder) take turns on it: never two statements on one libpq
+    // connection at once (they queue on the connection's serial executor). Each statement sleeps, so two at once
+    // would overlap (libpq refuses: "another command is already in progress").
+    @Test(.timeLimit(.minutes(2))) func childTasksSharingAConnectionTakeTurns() async throws {
+        let manager = try ManagerTests.manager("task-share") {
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+        }
+        defer { manager.shutdown() }
+        let values = try await manager.withConnection { connection in
+            try await withThrowingTaskGroup(of: Int?.self) { group in
+                for i in 0..<6 {
+                    group.addTask {
+                        try await connection.execute("SELECT \(i) FROM pg_sleep(0.02)")[row: 0].int(0)
+                    }
+                }
+                var all: [Int] = []
+                for try await value in group { all.append(value ?? -1) }
+                return all.sorted()
+            }
+        }
+        #expect(values == Array(0..<6))
+        let m = manager.metrics()
+        #expect(m.checkedOut == 0 && m.connectionsCreated == 1)
+    }
+
+    // After shutdown the threads end; a task that still calls in gets a thread of its own and its answer.
+    @Test(.timeLimit(.minutes(1))) func aTaskCallingAfterShutdownGetsItsErrorNotAHang() async throws {
+        let manager = try ManagerTests.manager("task-after-shutdown")
+        try await manager.withConnection { connection in _ = try await connection.execute("SELECT 1") }
+        manager.shutdown()
+        await #expect(throws: PoolError.self) {
+            try await manager.withConnection { connection in _ = try await connection.execute("SELECT 1") }
+        }
+    }
 }

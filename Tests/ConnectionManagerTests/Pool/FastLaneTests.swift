@@ -313,6 +313,43 @@ struct FastLaneTests {
         pool.checkin(again)
         #expect(pool.metrics().connectionsCreated == 2)
     }
+
+    // `checkoutFromLane` is the lane's part of a checkout alone: it lends a parked connection, and otherwise
+    // returns nil having changed nothing — no open, no queue, no ping (a parked connection that needs one stays
+    // parked for the full checkout, which pings it off the caller's thread).
+    @Test func checkoutFromLaneLendsAParkedConnectionAndOtherwiseChangesNothing() async throws {
+        let server = MemoryServer()
+        let pool = ConnectionPool(
+            configuration: PoolConfiguration(poolSize: 2, maxOverflow: 0, prePingAfterIdle: .milliseconds(20)),
+            factory: MemoryConnectionFactory(server: server))
+        #expect(pool.checkoutFromLane() == nil)
+        var m = pool.metrics()
+        #expect(m.connectionsCreated == 0 && m.waiting == 0 && m.totalCheckouts == 0)
+
+        let first = try await pool.checkout()
+        pool.checkin(first)
+        let lent = try #require(pool.checkoutFromLane(captureStack: true))
+        #expect(lent.connectionID == first.connectionID && lent.isLane)
+        let record = try #require(pool.checkedOutConnections().first)
+        #expect(record.connectionID == first.connectionID && record.stack != nil)
+        // The one connection is out: nothing parked, and no second one is opened for the asking.
+        #expect(pool.checkoutFromLane() == nil)
+        #expect(pool.metrics().connectionsCreated == 1)
+        pool.checkin(lent)
+
+        // Idle past the pre-ping threshold: left parked, unpinged, for the full checkout to ping.
+        try await Task.sleep(for: .milliseconds(60))
+        let pingsBefore = server.pings.load(ordering: .relaxed)
+        #expect(pool.checkoutFromLane() == nil)
+        #expect(server.pings.load(ordering: .relaxed) == pingsBefore)
+        m = pool.metrics()
+        #expect(m.checkedIn == 1 && m.checkedOut == 0 && m.waiting == 0)
+        let pinged = try await pool.checkout()
+        #expect(pinged.connectionID == first.connectionID)
+        #expect(server.pings.load(ordering: .relaxed) == pingsBefore + 1)
+        pool.checkin(pinged)
+        pool.shutdown()
+    }
 }
 
 /// A thread that takes the pool's connection and gives it back in a tight loop (barging through the lane)

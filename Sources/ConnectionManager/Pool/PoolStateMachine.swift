@@ -88,15 +88,19 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// How long the oldest waiter may wait before returned connections are handed to it directly instead of
-    /// going idle (or to the lock-free lane) for whoever comes first (`starvationThreshold()`): 5 ms, whatever the
-    /// queue. Go's `starvationThresholdNs` is 1 ms; here every waiter that starves costs a hand-over to a sleeping
-    /// thread and closes the lane while it starves (every checkout then takes the lock), so the bound sets how
-    /// many hand-overs a saturated pool pays. Measured on 64 threads / 10 connections `select1` (BENCHMARKS.md,
-    /// "Fairness"): a waiter's p99 is the bound plus ≈ 2.5 ms (a thread that gives a connection back and takes
-    /// it again within 50 µs wakes nobody, so waiters sleep until the pool's starvation check); 5 ms kept the
-    /// throughput of the 10–20 ms bound it replaced (p99 21.6 → 7.5 ms), 2–3 ms cost 30 % of it. Far below any
-    /// pool timeout.
-    static var starvationNanoseconds: Int64 { 5_000_000 }
+    /// going idle (or to the lock-free lane) for whoever comes first: `starvationThreshold()`, at least this
+    /// (Go's `starvationThresholdNs` is 1 ms) and `starvationPerWaiterNanoseconds` per waiting request. Every
+    /// waiter that starves costs a hand-over to a sleeping thread (a wake-up, and the connection unused until
+    /// the scheduler runs that thread, up to milliseconds on a saturated machine), so the threshold sets how
+    /// many hand-overs a saturated pool pays: at most one per 2 ms, whatever the queue. Far below any pool
+    /// timeout, so the tail stays bounded.
+    static var starvationNanoseconds: Int64 { 10_000_000 }
+    static var starvationPerWaiterNanoseconds: Int64 { 2_000_000 }
+    /// The bound never exceeds this, however long the queue: uncapped it reached ≈ 108 ms with 54 waiters (64
+    /// threads on 10 connections), the p99 of `select1` in some runs. A fixed 2 ms bound was measured too and
+    /// halved that workload's throughput (BENCHMARKS.md, "Fairness"): while the oldest starves the lane is closed
+    /// and every checkout takes the lock, and every waiter re-checks each 2 ms.
+    static var starvationCapNanoseconds: Int64 { 20_000_000 }
 
     let poolSize: Int
     let maxOverflow: Int
@@ -379,10 +383,13 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         return now - waiters[0].enqueuedAt >= starvationThreshold()
     }
 
-    /// The fairness bound: `starvationNanoseconds` (fixed; a function so that the call sites need not change if
-    /// it ever depends on the queue again).
+    /// The fairness bound now: `starvationNanoseconds`, or `starvationPerWaiterNanoseconds` per waiting request
+    /// if that is more, at most `starvationCapNanoseconds`.
+    @inline(__always)
     func starvationThreshold() -> Int64 {
-        Self.starvationNanoseconds
+        min(
+            max(Self.starvationNanoseconds, Int64(waiters.count) &* Self.starvationPerWaiterNanoseconds),
+            Self.starvationCapNanoseconds)
     }
 
     /// One step towards "no idle connection while a waiter sleeps unwoken": wakes the oldest sleeping waiter

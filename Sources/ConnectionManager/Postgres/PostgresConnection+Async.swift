@@ -10,41 +10,55 @@ extension PostgresConnection {
     /// return before the server has taken the request (so it cannot hit a later statement), and marks the
     /// connection broken when the server does not take it within `cancelDeliveryTimeout` (the pool then closes it
     /// at checkin instead of lending it again).
+    ///
+    /// What the connection's thread wrote (libpq's state, the session flags) is read by the task after it resumes
+    /// (its checkin looks at the transaction status): `AsyncStatement.handOver()` on both sides orders the two
+    /// with a pthread mutex, which the thread sanitizer sees — the continuation's resume orders them too, but
+    /// inside the uninstrumented Swift runtime, and CI's sanitizer run reported the checkin's read as a race.
     func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         let statement = AsyncStatement()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>, Never>) in
                 executor.async {
-                    guard statement.start() else {
-                        continuation.resume(throwing: CancellationError())
-                        return
-                    }
-                    let outcome = Result { try work() }
-                    guard let request = statement.finish() else {
-                        continuation.resume(with: outcome)
-                        return
-                    }
-                    if !request.wait(until: .now + Self.cancelDeliveryTimeout) {
-                        self.markBroken("A cancelled task's cancel request was not confirmed by the server.")
-                    }
-                    if case .failure(PostgresError.server(let error)) = outcome, error.sqlState == "57014" {
-                        continuation.resume(throwing: CancellationError())
-                    } else {
-                        continuation.resume(with: outcome)
-                    }
+                    let outcome = self.run(statement, work)
+                    statement.handOver()
+                    continuation.resume(returning: outcome)
                 }
             }
         } onCancel: {
             statement.cancel(self.cancelToken)
         }
+        statement.handOver()
+        return try outcome.get()
+    }
+
+    /// One statement of `perform`, on the connection's thread.
+    private func run<T>(_ statement: AsyncStatement, _ work: () throws -> T) -> Result<T, any Error> {
+        guard statement.start() else { return .failure(CancellationError()) }
+        let outcome = Result { try work() }
+        guard let request = statement.finish() else { return outcome }
+        if !request.wait(until: .now + Self.cancelDeliveryTimeout) {
+            markBroken("A cancelled task's cancel request was not confirmed by the server.")
+        }
+        if case .failure(PostgresError.server(let error)) = outcome, error.sqlState == "57014" {
+            return .failure(CancellationError())
+        }
+        return outcome
     }
 
     /// Runs `work` on this connection's thread and waits for it, whether or not the task is cancelled (a checkin's
-    /// rollback, which must happen either way).
+    /// rollback, which must happen either way). Handed over as in `perform`.
     func performUncancellable<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            executor.async { continuation.resume(returning: work()) }
+        let statement = AsyncStatement()
+        let value = await withCheckedContinuation { continuation in
+            executor.async {
+                let value = work()
+                statement.handOver()
+                continuation.resume(returning: value)
+            }
         }
+        statement.handOver()
+        return value
     }
 
     /// How long a cancelled task's statement waits for the server to take the cancel request (1 s, as `cancel()`).
@@ -94,6 +108,12 @@ final class AsyncStatement: Sendable {
             if case .cancelling(let request) = phase { return request }
             return nil
         }
+    }
+
+    /// Takes and releases the lock: called by the connection's thread after the work and by the task after it
+    /// resumes, so that everything the first did happens before what the second does, for the sanitizer too.
+    func handOver() {
+        phase.withLock { _ in }
     }
 
     /// From the task's cancellation handler. Sending only starts a thread (which calls `PQcancel`): no libpq

@@ -23,12 +23,7 @@ extension ConnectionManager {
     public func withConnection<T: Sendable>(
         isolation: isolated (any Actor)? = #isolation, _ body: (PooledConnection) async throws -> T
     ) async throws -> T {
-        try await lend(try await checkoutLeaseAsync(expectedLong: false), to: body)
-    }
-
-    private func lend<T: Sendable>(
-        _ lease: Lease, isolation: isolated (any Actor)? = #isolation, to body: (PooledConnection) async throws -> T
-    ) async throws -> T {
+        let lease = try await checkoutLeaseAsync(expectedLong: false)
         let connection = PooledConnection(lease: lease, manager: self)
         do {
             let value = try await body(connection)

@@ -100,8 +100,11 @@ public final class Member: Sendable {
     public func kill9() throws(LocalClusterError) {
         pausedProcesses.withLock { $0.removeAll() }
         guard let postmaster = postmasterPID, ProcessTable.isAlive(postmaster) else { return }
-        kill(postmaster, SIGKILL)
+        // Stopped first, so that it forks nothing more, and its children listed before it dies: once it is dead they
+        // belong to init and would be missed, and a backend that outlives it by a moment still answers queries.
+        kill(postmaster, SIGSTOP)
         let children = ProcessTable.children(of: postmaster)
+        kill(postmaster, SIGKILL)
         for child in children { kill(child, SIGKILL) }
         try waitUntil("\(name) (postmaster \(postmaster)) to die", timeout: .seconds(10)) { () -> Bool in
             !([postmaster] + children).contains(where: ProcessTable.isAlive) && ping() == .refusing

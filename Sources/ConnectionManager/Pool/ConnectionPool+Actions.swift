@@ -6,19 +6,14 @@ import Synchronization
 extension ConnectionPool {
     // MARK: Acting on the machine's decisions
 
-    /// A lease of a connection the machine lent (its facts go to the lane, where its checkin may park it).
+    /// A lease of a connection the machine lent to the caller whose `context` this is: the loan starts in the
+    /// slot table (`FastLane.lend`), where its checkin may park it.
     @inline(__always)
-    func makeLease(_ lent: LentConnection<Connection>) -> Lease {
-        lane.prepare(
-            lent.slot, connection: lent.connection, connectionID: lent.connectionID, openedAt: lent.openedAt,
-            machineSeq: lent.seq, checkedOutAt: lent.checkedOutAt, epoch: lent.laneEpoch)
-        // Release: publishes `prepare`'s facts to the checkin's acquiring compare-and-swap (on any thread).
-        leaseWords[lent.slot].store(lent.seq << 1 | 1, ordering: .releasing)
+    func makeLease(_ lent: LentConnection<Connection>, context: LeaseContext) -> Lease {
+        let seq = lane.lend(lent.slot, lent, context: context)
         notify { $0.onCheckout?(lent.connection) }
         return Lease(
-            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot,
-            seq: lent.seq,
-            isLane: false, pool: self)
+            connection: lent.connection, connectionID: lent.connectionID, slot: lent.slot, seq: seq, pool: self)
     }
 
     func resume(_ waiter: Waiter, with result: Result<LentConnection<Connection>, PoolError>) {
@@ -137,7 +132,7 @@ extension ConnectionPool {
 
     func error(for reason: PoolFailureReason, connectError: (any Error)?) -> PoolError {
         switch reason {
-        case .timedOut(let waited, let snapshot): .timedOut(waited: waited, metrics: laneAdjusted(snapshot).resolved())
+        case .timedOut(let waited, let snapshot): .timedOut(waited: waited, metrics: withLoanFacts(snapshot).resolved())
         case .connectFailed: .connectFailed(underlying: connectError ?? PoolConnectError.unknown)
         case .connectBackoff(let lastError, let retryAt):
             .connectBackoff(lastError: lastError, retryAt: wallDate(monotonic: retryAt))

@@ -20,10 +20,10 @@ extension ConnectionPool {
         let context = LeaseContext(threadName: habits.pointee.name, stack: stack)
         let deadline = MonotonicClock.now &+ (timeout?.nanoseconds ?? configuration.poolTimeout.nanoseconds)
         let requestID: PoolRequestID
-        switch withMachine({ $0.leaseRequested(context: context, waiter: nil, now: now) }) {
+        switch withMachine({ $0.leaseRequested(waiter: nil, now: now) }) {
         case .leased(let lent):
-            if !lent.needsPing { return makeLease(lent) }
-            if await isAlive(lent.connection) { return makeLease(lent) }
+            if !lent.needsPing { return makeLease(lent, context: context) }
+            if await isAlive(lent.connection) { return makeLease(lent, context: context) }
             requestID = withMachine { $0.makeRequestID() }
             let parker = TaskParker<Result<LentConnection<Connection>, PoolError>>()
             return try await waitAsync(
@@ -84,7 +84,7 @@ extension ConnectionPool {
         let waiter = Waiter.task(parker)
         let result: Result<Lease, PoolError> = await withTaskCancellationHandler {
             switch start {
-            case .enqueue: enqueue(context: context, waiter: waiter, id: id, deadline: deadline)
+            case .enqueue: enqueue(waiter: waiter, id: id, deadline: deadline)
             case .ping(let lent): replaceAfterFailedPing(lent, waiter: waiter, id: id, deadline: deadline)
             }
             while true {
@@ -99,17 +99,19 @@ extension ConnectionPool {
                     switch retryAsync(id, stack: stack) {
                     case .lease(let lease): return .success(lease)
                     case .lent(let value): lent = value
-                    case .claim(let claim):
-                        if let lease = await checkedLaneLease(claim, stack: stack) { return .success(lease) }
+                    case .claim(let claim, let waited):
+                        if let lease = await checkedLaneLease(claim, stack: stack, waited: waited) {
+                            return .success(lease)
+                        }
                         // Dead or recycled: the machine has it back. Ask again, still request `id`.
-                        requeue(id, context: context, waiter: waiter, deadline: deadline)
+                        requeue(id, waiter: waiter, deadline: deadline)
                         continue
                     case .wait:
                         continue
                     }
                 }
-                if !lent.needsPing { return .success(makeLease(lent)) }
-                if await isAlive(lent.connection) { return .success(makeLease(lent)) }
+                if !lent.needsPing { return .success(makeLease(lent, context: context)) }
+                if await isAlive(lent.connection) { return .success(makeLease(lent, context: context)) }
                 replaceAfterFailedPing(lent, waiter: waiter, id: id, deadline: deadline)
             }
         } onCancel: {
@@ -122,16 +124,19 @@ extension ConnectionPool {
 
     /// A lane claim made by a task, checked as a thread's is (recycle age, pre-ping), with the ping on an I/O
     /// thread. `nil` when the connection was closed (the machine has the slot back).
-    private func checkedLaneLease(_ claim: FastLane<Connection>.Claim, stack: CapturedStack?) async -> Lease? {
+    private func checkedLaneLease(
+        _ claim: FastLane<Connection>.Claim, stack: CapturedStack?, waited: Int64 = 0
+    ) async -> Lease? {
         switch laneCheck(claim, now: MonotonicClock.now) {
         case .usable:
-            return laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: MonotonicClock.now)
+            return laneLease(
+                claim, habits: ThreadContext.currentHabits, stack: stack, now: MonotonicClock.now, waited: waited)
         case .needsPing:
             let isAlive = await isAlive(claimedConnection(claim))
             // Another thread now: its habits, and the time after the ping.
             let now = MonotonicClock.now
             guard pingedClaimIsUsable(claim, isAlive: isAlive, now: now) else { return nil }
-            return laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: now)
+            return laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: now, waited: waited)
         case .closed:
             return nil
         }
@@ -147,8 +152,8 @@ extension ConnectionPool {
     private enum AsyncRetry {
         case lease(Lease)
         case lent(LentConnection<Connection>)
-        /// A lane slot this request now holds, still to be checked (it left the queue).
-        case claim(FastLane<Connection>.Claim)
+        /// A lane slot this request now holds, still to be checked (it left the queue after `waited`).
+        case claim(FastLane<Connection>.Claim, waited: Int64)
         case wait
     }
 
@@ -159,13 +164,13 @@ extension ConnectionPool {
         if lane.isOpen.load(ordering: .sequentiallyConsistent),
             let claim = lane.claim(preferred: preferredSlot(ThreadContext.currentHabits))
         {
-            guard let actions = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
+            guard let served = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
                 // Served or failed meanwhile (the result is on its way): the claim goes back to the lane.
                 returnClaimToLane(claim)
                 return .wait
             }
-            run(actions, connectError: nil)
-            return .claim(claim)
+            run(served.actions, connectError: nil)
+            return .claim(claim, waited: served.waited)
         }
         switch withMachine({ $0.waiterRetried(id, now: now) }) {
         case .leased(let lent): return .lent(lent)
@@ -175,18 +180,17 @@ extension ConnectionPool {
 
     /// A task that left the queue for a lane claim that turned out dead asks again (a newcomer's request with
     /// its old id and deadline).
-    private func requeue(_ id: PoolRequestID, context: LeaseContext, waiter: Waiter, deadline: Int64) {
-        enqueue(context: context, waiter: waiter, id: id, deadline: deadline)
+    private func requeue(_ id: PoolRequestID, waiter: Waiter, deadline: Int64) {
+        enqueue(waiter: waiter, id: id, deadline: deadline)
     }
 
     /// Enqueues an async waiter (or serves it at once) and arms its timer.
-    private func enqueue(context: LeaseContext, waiter: Waiter, id: PoolRequestID, deadline: Int64) {
+    private func enqueue(waiter: Waiter, id: PoolRequestID, deadline: Int64) {
         let now = MonotonicClock.now
         // Checked under the lock so that a cancellation either sees the waiter queued or is seen here.
         let (action, checkAt) = withMachine { machine -> (Machine.LeaseAction?, Int64?) in
             if Task.isCancelled { return (nil, nil) }
-            let action = machine.leaseRequested(
-                context: context, waiter: waiter, retries: true, requestID: id, now: now)
+            let action = machine.leaseRequested(waiter: waiter, retries: true, requestID: id, now: now)
             return (action, machine.armStarvationCheck(now: now))
         }
         if let checkAt { scheduleStarvationCheck(at: checkAt) }

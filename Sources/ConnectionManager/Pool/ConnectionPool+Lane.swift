@@ -49,19 +49,19 @@ extension ConnectionPool {
         return false
     }
 
-    /// Turns a claimed (and checked) lane slot into a lease.
+    /// Turns a claimed (and checked) lane slot into a lease. `waited`: how long the request waited before it
+    /// claimed it (0 for a checkout that never queued).
     @inline(__always)
     func laneLease(
         _ claim: FastLane<Connection>.Claim, habits: UnsafeMutablePointer<ThreadContext.Habits>,
-        stack: CapturedStack?, now: Int64, isPrecise: Bool = true
+        stack: CapturedStack?, now: Int64, isPrecise: Bool = true, waited: Int64 = 0
     ) -> Lease {
         let slot = claim.slot
         let block = lane.block(slot)
         let connection = lane.connection(slot)
-        FastLane<Connection>.bump(block.pointee.checkouts)
+        lane.recordCheckout(slot, waited: waited)
         // `.min`: a coarse checkout time, no hold-time sample for this lease.
         block.pointee.holdSince.store(isPrecise ? now : .min, ordering: .relaxed)
-        block.pointee.leaseAt.store(now, ordering: .relaxed)
         // The record already names this thread and holds nothing else: leave it (and its lock) alone.
         let thread = habits.pointee.id
         if stack != nil || block.pointee.recordOwner.load(ordering: .relaxed) != thread {
@@ -72,20 +72,21 @@ extension ConnectionPool {
             }
             block.pointee.recordOwner.store(stack == nil ? thread : 0, ordering: .relaxed)
         }
+        // After the record. Release: an observer that reads this loan's start with acquire (`checkedOutConnections`)
+        // then reads this loan's record, not an earlier one's.
+        block.pointee.leaseAt.store(now, ordering: .releasing)
         notify { $0.onCheckout?(connection.takeUnretainedValue()) }
         return Lease(
             connection: connection.takeUnretainedValue(),
-            connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot,
-            seq: claim.seq, isLane: true, pool: self)
+            connectionID: block.pointee.connectionID.load(ordering: .relaxed), slot: slot, seq: claim.seq, pool: self)
     }
 
     /// A claimed lane slot that nobody will use goes back to the machine (closed when not usable).
     private func giveClaimToMachine(_ claim: FastLane<Connection>.Claim, isUsable: Bool, isRecycled: Bool, now: Int64) {
         _ = lane.beginReturn(claim.slot, seq: claim.seq)
-        let seq = lane.leave(claim.slot, seq: claim.seq)
+        lane.leave(claim.slot, seq: claim.seq)
         let action = withMachine {
-            $0.connectionReleased(
-                slot: claim.slot, seq: seq, isUsable: isUsable, now: now, isCheckin: false, isRecycled: isRecycled)
+            $0.connectionReleased(slot: claim.slot, isUsable: isUsable, now: now, isRecycled: isRecycled)
         }
         act(on: action)
     }
@@ -93,7 +94,7 @@ extension ConnectionPool {
     /// A claim nobody takes after all goes back to the lane as it was (its idle time kept).
     func returnClaimToLane(_ claim: FastLane<Connection>.Claim) {
         _ = lane.beginReturn(claim.slot, seq: claim.seq)
-        lane.park(claim.slot, now: lane.block(claim.slot).pointee.idleSince.load(ordering: .relaxed), isCheckin: false)
+        lane.park(claim.slot, now: lane.block(claim.slot).pointee.idleSince.load(ordering: .relaxed))
         afterPark(claim.slot, returnsSoon: false)
     }
 
@@ -115,12 +116,11 @@ extension ConnectionPool {
 
     /// Moves `slot` from the lane back to the machine if it is idle there (keeping when it became idle).
     func reclaim(_ slot: Int) {
-        guard let seq = lane.reclaimIdle(slot) else { return }
+        guard lane.reclaimIdle(slot) else { return }
         let idleSince = lane.block(slot).pointee.idleSince.load(ordering: .relaxed)
         let now = MonotonicClock.now
         let action = withMachine {
-            $0.connectionReleased(
-                slot: slot, seq: seq, isUsable: true, now: now, isCheckin: false, idleSince: min(idleSince, now))
+            $0.connectionReleased(slot: slot, isUsable: true, now: now, idleSince: min(idleSince, now))
         }
         act(on: action)
     }

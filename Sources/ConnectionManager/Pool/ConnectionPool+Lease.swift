@@ -9,23 +9,18 @@ extension ConnectionPool {
         /// The pool's id of the connection (as in `CheckoutRecord.connectionID`).
         public let connectionID: Int
         let slot: Int
+        /// Which loan of `slot` this is: the seq of the slot's word while it is lent (`FastLane`).
         let seq: UInt64
-        /// Lent by the lock-free lane (`seq` is the lane's), not by the machine.
-        let isLane: Bool
         /// The pool, not retained: it outlives its leases (documented above; its deinit asserts no lease is
         /// out). Reached through `withPool`, which does not retain it either (a shared reference count touched
         /// by every thread on every checkin would be a contended atomic).
         let poolReference: Unmanaged<ConnectionPool>
 
-        init(
-            connection: Connection, connectionID: Int, slot: Int, seq: UInt64, isLane: Bool,
-            pool: ConnectionPool
-        ) {
+        init(connection: Connection, connectionID: Int, slot: Int, seq: UInt64, pool: ConnectionPool) {
             self.connection = connection
             self.connectionID = connectionID
             self.slot = slot
             self.seq = seq
-            self.isLane = isLane
             poolReference = Unmanaged.passUnretained(pool)
         }
 
@@ -37,44 +32,25 @@ extension ConnectionPool {
         /// Gives the connection back; same as `pool.checkin(lease)`.
         public func checkin() { withPool { $0.checkin(self) } }
 
-        /// This loan was given back (by any copy). A relaxed load of the slot's lease word: exact for the
-        /// holder's own thread, which is the only one that gives a lease back in normal use.
+        /// This loan was given back (by any copy). A relaxed load of the slot's word: exact for the holder's own
+        /// thread, which is the only one that gives a lease back in normal use.
         public var isCheckedIn: Bool {
-            withPool { pool in
-                if isLane { return !pool.lane.isLent(slot, seq: seq) }
-                return pool.leaseWords[slot].load(ordering: .relaxed) != seq << 1 | 1
-            }
+            withPool { pool in !pool.lane.isLent(slot, seq: seq) }
         }
 
-        /// Records the statement being run, for the leak detector (`CheckoutRecord.lastSQL`). Takes a lock
-        /// briefly (the slot's own for a lane loan, else the pool's); ignored after checkin.
+        /// Records the statement being run, for the leak detector (`CheckoutRecord.lastSQL`). Takes the slot's own
+        /// lock briefly (never the pool's); ignored after checkin.
         public func recordSQL(_ sql: String?) {
-            withPool { pool in recordSQL(sql, in: pool) }
-        }
-
-        private func recordSQL(_ sql: String?, in pool: ConnectionPool) {
-            if isLane {
-                updateLaneRecord(in: pool) { $0.lastSQL = sql }
-            } else {
-                pool.withMachine { $0.recordSQL(sql, slot: slot, seq: seq) }
-            }
+            withPool { pool in updateRecord(in: pool) { $0.lastSQL = sql } }
         }
 
         /// Marks this session as expected to be long (no leak alarm). Ignored after checkin.
         public func markExpectedLong(_ isExpectedLong: Bool = true) {
-            withPool { pool in markExpectedLong(isExpectedLong, in: pool) }
+            withPool { pool in updateRecord(in: pool) { $0.isExpectedLong = isExpectedLong } }
         }
 
-        private func markExpectedLong(_ isExpectedLong: Bool, in pool: ConnectionPool) {
-            if isLane {
-                updateLaneRecord(in: pool) { $0.isExpectedLong = isExpectedLong }
-            } else {
-                pool.withMachine { $0.markExpectedLong(isExpectedLong, slot: slot, seq: seq) }
-            }
-        }
-
-        /// Changes this lane loan's holder record (ignored once given back); the next checkout rewrites it.
-        private func updateLaneRecord(in pool: ConnectionPool, _ change: (inout FastLane<Connection>.Record) -> Void) {
+        /// Changes this loan's holder record (ignored once given back); the next checkout rewrites it.
+        private func updateRecord(in pool: ConnectionPool, _ change: (inout FastLane<Connection>.Record) -> Void) {
             pool.lane.withRecord(slot) { record in
                 guard pool.lane.isLent(slot, seq: seq) else { return }
                 change(&record)

@@ -11,14 +11,15 @@ extension ConnectionPool {
         return metrics
     }
 
-    /// The machine's counters and gauges with the lane's added in: connections parked in the lane are checked
-    /// in (the machine counts them as lent), its checkouts and checkins count, and its checkouts waited 0.
+    /// The machine's counters and gauges with the loans' facts added in.
     func metricsSnapshot() -> PoolMetricsSnapshot {
-        laneAdjusted(state.withLock { $0.metricsSnapshot() })
+        withLoanFacts(state.withLock { $0.metricsSnapshot() })
     }
 
-    /// Adds the lane's view to a snapshot the machine took.
-    func laneAdjusted(_ machineSnapshot: PoolMetricsSnapshot) -> PoolMetricsSnapshot {
+    /// Adds what the holders recorded in the slot table to a snapshot the machine took: checkouts, checkins,
+    /// their wait and hold windows, and which of the slots the machine counts as out are parked in the lane
+    /// (checked in: nobody holds them).
+    func withLoanFacts(_ machineSnapshot: PoolMetricsSnapshot) -> PoolMetricsSnapshot {
         var snapshot = machineSnapshot
         if let retryAt = snapshot.breakerRetryAt {
             snapshot.metrics.connectBreaker?.retryAt = wallDate(monotonic: retryAt)
@@ -26,52 +27,41 @@ extension ConnectionPool {
         let parked = min(lane.idleCount(), snapshot.metrics.checkedOut)
         snapshot.metrics.checkedIn += parked
         snapshot.metrics.checkedOut -= parked
-        let (checkouts, checkins) = lane.totals()
-        snapshot.metrics.totalCheckouts += checkouts
-        snapshot.metrics.totalCheckins += checkins
+        (snapshot.metrics.totalCheckouts, snapshot.metrics.totalCheckins) = lane.totals()
         snapshot.metrics.utilization = Double(snapshot.metrics.checkedOut) / Double(max(1, snapshot.metrics.size))
-        let laneHolds = lane.holdSamples()
-        snapshot.holdSamples += laneHolds
-        // The lane's checkouts never waited: as many zeros as the lane has recent hold samples.
-        snapshot.waitSamples += [Int64](repeating: 0, count: min(checkouts, laneHolds.count))
+        snapshot.waitSamples = lane.waitSamples()
+        snapshot.holdSamples = lane.holdSamples()
         return snapshot
     }
 
-    /// A copy of the record of every connection lent right now, oldest checkout first.
+    /// A copy of the record of every connection lent right now, oldest checkout first. Reads only the slot
+    /// table (each slot's word, its facts and its record), never the machine's lock.
     public func checkedOutConnections() -> [CheckoutRecord] {
-        let machineRecords = state.withLock { $0.checkedOutRecords() }
-        var raw: [CheckoutRecordRaw] = []
-        raw.reserveCapacity(machineRecords.count)
-        for var record in machineRecords {
-            let (laneState, seq) = lane.state(record.slot)
-            switch laneState {
-            case .out:
-                raw.append(record)
-            case .idle:
-                continue  // parked: nobody holds it
-            case .lent, .returning:
-                lane.withRecord(record.slot) { laneRecord in
-                    record.context = laneRecord.context
-                    record.lastSQL = laneRecord.lastSQL
-                    record.isExpectedLong = laneRecord.isExpectedLong
-                }
-                let leaseAt = lane.block(record.slot).pointee.leaseAt.load(ordering: .relaxed)
-                // Claimed, but the claimer is still checking it (recycle age, pre-ping): nobody holds it yet, and the
-                // record and the time would be an earlier loan's (the leak detector took the boot, or that loan's
-                // start, for this one's).
-                if leaseAt == FastLane<Connection>.leaseNotStarted { continue }
-                record.checkedOutAt = leaseAt
-                // Still the same loan (not given back and lent again meanwhile)?
-                if lane.state(record.slot) == (laneState, seq) { raw.append(record) }
-            }
+        var records: [CheckoutRecord] = []
+        for slot in 0..<slotCount {
+            let (laneState, seq) = lane.state(slot)
+            guard laneState == .lent || laneState == .returning else { continue }
+            let block = lane.block(slot)
+            // Acquire: pairs with the release that stored it after the record (`laneLease`, `FastLane.lend`).
+            let leaseAt = block.pointee.leaseAt.load(ordering: .acquiring)
+            // Claimed, but the claimer is still checking it (recycle age, pre-ping): nobody holds it yet, and the
+            // record and the time would be an earlier loan's (the leak detector took the boot, or that loan's
+            // start, for this one's).
+            if leaseAt == FastLane<Connection>.leaseNotStarted { continue }
+            let record = lane.withRecord(slot) { $0 }
+            let connectionID = block.pointee.connectionID.load(ordering: .relaxed)
+            let backendPID = block.pointee.backendPID.load(ordering: .relaxed)
+            let generation = block.pointee.generation.load(ordering: .relaxed)
+            // Still the same loan (not given back and lent again meanwhile)?
+            guard lane.state(slot) == (laneState, seq) else { continue }
+            records.append(
+                CheckoutRecord(
+                    connectionID: connectionID, backendPID: backendPID, checkedOutAt: wallDate(monotonic: leaseAt),
+                    checkedOutAtNanoseconds: leaseAt, threadName: record.context.threadName,
+                    stack: record.context.stack, lastSQL: record.lastSQL, isExpectedLong: record.isExpectedLong,
+                    generation: generation))
         }
-        raw.sort { $0.checkedOutAt < $1.checkedOutAt }
-        return raw.map {
-            CheckoutRecord(
-                connectionID: $0.connectionID, backendPID: $0.backendPID,
-                checkedOutAt: wallDate(monotonic: $0.checkedOutAt),
-                checkedOutAtNanoseconds: $0.checkedOutAt, threadName: $0.context.threadName, stack: $0.context.stack,
-                lastSQL: $0.lastSQL, isExpectedLong: $0.isExpectedLong, generation: $0.generation)
-        }
+        records.sort { ($0.checkedOutAtNanoseconds, $0.connectionID) < ($1.checkedOutAtNanoseconds, $1.connectionID) }
+        return records
     }
 }

@@ -24,13 +24,14 @@ extension ConnectionPool {
             let claim = lane.claim(preferred: preferredSlot(ThreadContext.currentHabits)),
             laneClaimIsUsable(claim, now: now)
         {
-            guard let actions = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
+            guard let served = withMachine({ $0.waiterServedByLane(id, now: now) }) else {
                 // Served or failed meanwhile (the result is on its way): the claim goes back to the lane.
                 returnClaimToLane(claim)
                 return .wait
             }
-            run(actions, connectError: nil)
-            return .lease(laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: now))
+            run(served.actions, connectError: nil)
+            return .lease(
+                laneLease(claim, habits: ThreadContext.currentHabits, stack: stack, now: now, waited: served.waited))
         }
         if case .leased(let lent) = withMachine({ $0.waiterRetried(id, now: now) }) { return .lent(lent) }
         return .wait
@@ -78,7 +79,9 @@ extension ConnectionPool {
             }
             next = nil
             let lent = try result.get()
-            if !lent.needsPing || factory.ping(lent.connection) { return makeLease(lent) }
+            if !lent.needsPing || factory.ping(lent.connection) {
+                return makeLease(lent, context: LeaseContext(threadName: thread.name, stack: stack))
+            }
             let now = MonotonicClock.now
             let (actions, checkAt) = withMachine { machine in
                 let actions = machine.pingFailed(lent, waiter: .thread(parker), retries: true, requestID: id, now: now)

@@ -9,8 +9,8 @@ import Synchronization
 /// Blocking `checkout` parks the calling thread; `async` checkout suspends the task, and opens and pings made
 /// for async callers run on the pool's own dispatch queue, never on the cooperative pool.
 public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Sendable {
-    // Safety: all mutable state is in `state`, `listeners` and `serverRestartHandler` (PoolLocks) or atomics;
-    // `leaseWords` is allocated once in init, freed in deinit and only accessed through atomic operations.
+    // Safety: all mutable state is in `state`, `listeners` and `serverRestartHandler` (PoolLocks) or atomics
+    // (the lane's slot table among them: see `FastLane`'s own safety argument).
     public typealias Connection = Factory.Connection
 
     enum Waiter: Sendable {
@@ -24,11 +24,9 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     public let configuration: PoolConfiguration
     public let factory: Factory
     let state: PoolLock<Machine>
-    /// Per slot: `seq << 1 | 1` while lease `seq` is out, `seq << 1` once given back. Makes checkin idempotent
-    /// without taking the lock before `reset` (which must never touch a connection someone else holds).
-    let leaseWords: UnsafeMutablePointer<Atomic<UInt64>>
     let slotCount: Int
-    /// Where connections given back wait for the next checkout without a lock (see `FastLane`).
+    /// The slot table of loans (one word per slot says which loan holds it; the holder's record) and where
+    /// connections given back wait for the next checkout without a lock (see `FastLane`).
     let lane: FastLane<Connection>
     /// The machine's recycle/pre-ping rule, for the lane's loans.
     let reuse: ReuseRule
@@ -57,8 +55,6 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         self.factory = factory
         state = PoolLock(Machine(configuration: clamped, seed: UInt64.random(in: .min ... .max)))
         slotCount = clamped.poolSize + clamped.maxOverflow
-        leaseWords = .allocate(capacity: slotCount)
-        for index in 0..<slotCount { (leaseWords + index).initialize(to: Atomic(0)) }
         lane = FastLane(count: slotCount)
         // Relaxed: nobody else sees the pool before `init` returns (publishing it orders this store).
         lane.isOpen.store(true, ordering: .relaxed)
@@ -74,12 +70,10 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         // As in `withMachine`: close, then drain (nobody else can park now, so no pair is needed).
         lane.isOpen.store(false, ordering: .sequentiallyConsistent)
         drainLane()
-        let leased = state.withLock { $0.leasedCount }
+        let leased = state.withLock { $0.outCount }
         assert(leased == 0, "a ConnectionPool was released while \(leased) lease(s) were still out")
         let actions = state.withLock { $0.shutdown() }
         for connection in actions.close { factory.close(connection) }
-        leaseWords.deinitialize(count: slotCount)
-        leaseWords.deallocate()
     }
 
     // MARK: Checkout and checkin
@@ -112,20 +106,17 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let deadline = now &+ (timeout?.nanoseconds ?? timeoutNanoseconds)
         let preferred = preferredSlot(habits)
         // First without a waiter (no retain of the parker on the hot path); again with one if it must wait.
-        var action = withMachine {
-            $0.leaseRequested(context: context, waiter: nil, preferredSlot: preferred, now: now)
-        }
+        var action = withMachine { $0.leaseRequested(waiter: nil, preferredSlot: preferred, now: now) }
         if case .needsWaiter(let id) = action {
             let waiter = Waiter.thread(thread.parker)
             let checkAt: Int64?
             (action, checkAt) = withMachine { machine in
-                let action = machine.leaseRequested(
-                    context: context, waiter: waiter, retries: true, requestID: id, now: now)
+                let action = machine.leaseRequested(waiter: waiter, retries: true, requestID: id, now: now)
                 return (action, machine.armStarvationCheck(now: now))
             }
             if let checkAt { scheduleStarvationCheck(at: checkAt) }
         } else if case .leased(let lent) = action, !lent.needsPing {
-            return makeLease(lent)
+            return makeLease(lent, context: context)
         }
         switch action {
         case .leased(let lent):
@@ -159,22 +150,12 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
     /// generation or one above `poolSize` is closed, else it goes to the oldest waiter or back idle.
     public func checkin(_ lease: Lease) {
         let slot = lease.slot
-        if lease.isLane {
-            guard lane.beginReturn(slot, seq: lease.seq) else { return }
-        } else {
-            let leased = lease.seq << 1 | 1
-            // Who wins: one checkin of a machine lease. Acquire: pairs with `makeLease`'s releasing store, so a
-            // checkin on another thread reads the `prepare`d facts (`holdSince`, the epoch `mayPark` compares).
-            guard
-                leaseWords[slot].compareExchange(
-                    expected: leased, desired: lease.seq << 1, ordering: .acquiringAndReleasing
-                ).exchanged
-            else { return }
-        }
+        // Who wins: one checkin of a loan, whoever lent it (the slot's word, see `FastLane.beginReturn`).
+        guard lane.beginReturn(slot, seq: lease.seq) else { return }
         let isUsable = factory.reset(lease.connection)
         notify { $0.onCheckin?(lease.connection) }
         let block = lane.block(slot)
-        // The holder's record stays until the next lane checkout overwrites it: observers tell by the state word.
+        // The holder's record stays until the next checkout overwrites it: observers tell by the state word.
         let heldSince = block.pointee.holdSince.load(ordering: .relaxed)
         // The precise clock when a hold time is sampled or requests wait (the waker heuristics need it);
         // otherwise the coarse one (idle ages are compared with thresholds of seconds).
@@ -183,16 +164,14 @@ public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Se
         let habits = ThreadContext.currentHabits
         habits.pointee.noteCheckin(pool: ObjectIdentifier(self), slot: slot, now: now, isPrecise: isPrecise)
         let returnsSoon = habits.pointee.returnsSoon
+        lane.recordCheckin(slot, heldSince: heldSince, now: now)
         if isUsable && lane.mayPark(slot) {
-            if heldSince != .min { lane.recordHold(slot, now - heldSince) }
             lane.park(slot, now: habits.pointee.nextParkStamp(now))
             afterPark(slot, returnsSoon: returnsSoon)
             return
         }
-        let seq = lease.isLane ? lane.leave(slot, seq: lease.seq) : lease.seq
-        let action = withMachine {
-            $0.connectionReleased(slot: slot, seq: seq, isUsable: isUsable, now: now, heldSince: heldSince)
-        }
+        lane.leave(slot, seq: lease.seq)
+        let action = withMachine { $0.connectionReleased(slot: slot, isUsable: isUsable, now: now) }
         act(on: action)
     }
 

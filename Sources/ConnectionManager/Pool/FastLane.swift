@@ -6,7 +6,22 @@ import Synchronization
     import Darwin
 #endif
 
-/// The lock-free lane in front of the pool's state machine (HikariCP's `ConcurrentBag` idea).
+/// Who took a loan: the thread's name and, when asked for, its stack (the holder's `FastLane.Record`).
+struct LeaseContext: Sendable {
+    var threadName: String
+    var stack: CapturedStack?
+
+    static let empty = LeaseContext(threadName: "", stack: nil)
+}
+
+/// The pool's slot table of loans, and the lock-free lane in front of its state machine (HikariCP's
+/// `ConcurrentBag` idea).
+///
+/// Every loan of a connection, whether the machine or the lane lent it, is one value of the slot's state word:
+/// `lent` with the loan's seq. Its checkin is one compare-and-swap of that word (a second checkin, or one of an
+/// older loan, finds it changed), and its holder facts (who, since when, the last statement, the stack, the
+/// long-session mark, its wait and hold times, the counts) live in the slot's block and `Record`, written by the
+/// holder. The machine only knows the slot is out.
 ///
 /// A connection given back while nobody starves is parked here instead of going back to the machine: the next
 /// checkout claims it with one compare-and-swap, first the slot its thread gave back last (affinity: the same
@@ -18,14 +33,16 @@ import Synchronization
 /// One 128-byte block per slot (no false sharing between threads that each use their own connection): a state
 /// word `seq << 2 | state` with `state` out (0: the machine's), idle (1), lent (2) or returning (3), and the
 /// connection's facts, all atomics. `seq` only grows, so a stale lease never matches a later one. Who holds a
-/// lane lease and what it runs (for the leak detector) lives in a `Record` per slot behind its own tiny lock.
+/// loan and what it runs (for the leak detector) lives in a `Record` per slot behind its own tiny lock. A loan
+/// the machine made starts with `lend` (out → lent) instead of a claim (idle → lent); from there on both kinds are
+/// the same: given back by `beginReturn`, then parked or handed to the machine (`leave`).
 ///
 /// Memory ordering (each atomic operation says at its site what it pairs with and what a weaker one would break):
 /// - Publication (release, then acquire). A block's facts (connection pointer, ids, times, epoch, its counters and
 ///   hold ring) are relaxed atomics with one writer at a time: the slot's owner. It writes them before the store
 ///   in `park`; the next owner reads them after the compare-and-swap in `tryClaim` (or `reclaimIdle`) that read
 ///   that store. Ownership passes only so, through the machine's lock (`leave`, `connectionReleased`, a new
-///   lease's `prepare`) or with the lease itself (by whatever hands it to another thread), never by a relaxed
+///   loan's `lend`) or with the lease itself (by whatever hands it to another thread), never by a relaxed
 ///   operation.
 /// - Who wins (compare-and-swap on the state word with the expected seq): claim (idle → lent), give back
 ///   (lent → returning) and reclaim (idle → out). Of racing threads exactly one takes a slot, a second checkin of a
@@ -67,13 +84,15 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let epoch = Atomic<Int>(0)
         let connection = Atomic<UInt>(0)
         let connectionID = Atomic<Int>(0)
-        let machineSeq = Atomic<UInt64>(0)
+        /// The machine's generation of the connection (for the holder's `CheckoutRecord`).
+        let generation = Atomic<Int>(0)
         let openedAt = Atomic<Int64>(0)
         /// When the current loan (by the machine or the lane) began, for its hold time: precise, or `.min` when
         /// only the coarse clock was read.
         let holdSince = Atomic<Int64>(0)
-        /// When the current lane loan began, at least at the coarse clock's resolution; `leaseNotStarted` from the
+        /// When the current loan began, at least at the coarse clock's resolution; `leaseNotStarted` from the
         /// park until the claimer has checked the connection and made it its lease (`ConnectionPool.laneLease`).
+        /// Stored with release after the `Record` (an observer that reads it with acquire sees this loan's record).
         let leaseAt = Atomic<Int64>(0)
         /// The thread (`ThreadHabits.id`) whose name alone the `Record` holds (no stack, statement or
         /// long-session mark): its next checkout of this slot need not touch the record. 0: rewrite it.
@@ -83,18 +102,21 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         let checkins = Atomic<Int>(0)
         /// Guards the slot's `Record`.
         let spin = Atomic<Bool>(false)
-        /// Next index in the slot's ring of hold times (written by the owner only).
+        let backendPID = Atomic<Int32>(0)
+        /// Next index in the slot's ring of hold times, and of wait times (written by the owner only).
         let holdNext = Atomic<Int>(0)
+        let waitNext = Atomic<Int>(0)
     }
 
-    /// Recent hold times per slot (nanoseconds; 0: no sample yet).
-    static var holdCapacity: Int { 16 }
+    /// Recent hold and wait times per slot (nanoseconds; `noSample`: none yet). A power of two.
+    static var windowCapacity: Int { 64 }
+    static var noSample: Int64 { -1 }
 
     /// `Block.leaseAt` of a slot parked or claimed but not yet lent: the claimer may still be checking it (the
     /// recycle age, a pre-ping round trip), and the record still describes an earlier loan.
     static var leaseNotStarted: Int64 { .max }
 
-    /// Who holds a lane lease, for `checkedOutConnections` and the leak detector. Written by the holder at
+    /// Who holds a loan, for `checkedOutConnections` and the leak detector. Written by the holder at
     /// checkout and by `recordSQL`/`markExpectedLong`, read by observers, always under the slot's `spin` lock.
     struct Record {
         var context = LeaseContext.empty
@@ -108,7 +130,9 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     /// One `Record` per slot, 128 bytes apart (threads writing their own slot's record share no cache line).
     private let records: UnsafeMutableRawPointer
+    /// The windows of hold and wait times, `windowCapacity` samples per slot each.
     private let holds: UnsafeMutablePointer<Atomic<Int64>>
+    private let waits: UnsafeMutablePointer<Atomic<Int64>>
     /// The machine lets the lane lend: running, and no waiter that must be served first. Mirrored from the
     /// machine under its lock after every change (`ConnectionPool.withMachine`: sequentially consistent stores,
     /// the closing side of Dekker pair (1); loaded sequentially consistently by `mayPark` and the waiter's
@@ -132,10 +156,17 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         for index in 0..<count {
             (records + index * Self.blockStride).bindMemory(to: Record.self, capacity: 1).initialize(to: Record())
         }
-        holds = UnsafeMutableRawPointer.allocate(
-            byteCount: max(1, count) * Self.holdCapacity * MemoryLayout<Atomic<Int64>>.stride, alignment: 64
-        ).bindMemory(to: Atomic<Int64>.self, capacity: max(1, count) * Self.holdCapacity)
-        for index in 0..<count * Self.holdCapacity { (holds + index).initialize(to: Atomic(0)) }
+        holds = Self.allocateWindow(count)
+        waits = Self.allocateWindow(count)
+    }
+
+    private static func allocateWindow(_ count: Int) -> UnsafeMutablePointer<Atomic<Int64>> {
+        let samples = max(1, count) * windowCapacity
+        let window = UnsafeMutableRawPointer.allocate(
+            byteCount: samples * MemoryLayout<Atomic<Int64>>.stride, alignment: 64
+        ).bindMemory(to: Atomic<Int64>.self, capacity: samples)
+        for index in 0..<samples { (window + index).initialize(to: Atomic(noSample)) }
+        return window
     }
 
     deinit {
@@ -143,8 +174,10 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         base.deallocate()
         for index in 0..<count { record(index).deinitialize(count: 1) }
         records.deallocate()
-        holds.deinitialize(count: count * Self.holdCapacity)
-        holds.deallocate()
+        for window in [holds, waits] {
+            window.deinitialize(count: max(1, count) * Self.windowCapacity)
+            window.deallocate()
+        }
     }
 
     /// Runs `body` on the record of `slot` under its lock (held for a few stores: spins, then yields).
@@ -163,14 +196,33 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         (records + slot * Self.blockStride).assumingMemoryBound(to: Record.self)
     }
 
-    /// Adds a hold time to the ring of `slot` (by its owner). Relaxed: one writer (the owner, passed on as the
-    /// block's facts are); `holdSamples` may read a sample from before or after this one, each whole.
+    /// A checkin of the loan of `slot` (by its owner): counted, and its hold time added to the slot's window
+    /// unless it is not known precisely (`heldSince == .min`: the checkout read only the coarse clock).
     @inline(__always)
-    func recordHold(_ slot: Int, _ nanoseconds: Int64) {
+    func recordCheckin(_ slot: Int, heldSince: Int64, now: Int64) {
         let block = block(slot)
-        let next = block.pointee.holdNext.load(ordering: .relaxed)
-        holds[slot * Self.holdCapacity + next].store(max(1, nanoseconds), ordering: .relaxed)
-        block.pointee.holdNext.store((next + 1) & (Self.holdCapacity - 1), ordering: .relaxed)
+        Self.bump(block.pointee.checkins)
+        if heldSince != .min { Self.record(max(0, now &- heldSince), in: holds, slot, next: block.pointee.holdNext) }
+    }
+
+    /// A checkout of `slot` (by its new owner): counted, and how long it waited added to the slot's window.
+    @inline(__always)
+    func recordCheckout(_ slot: Int, waited: Int64) {
+        let block = block(slot)
+        Self.bump(block.pointee.checkouts)
+        Self.record(max(0, waited), in: waits, slot, next: block.pointee.waitNext)
+    }
+
+    /// Adds a sample to the window of `slot`. Relaxed: one writer (the owner, passed on as the block's facts
+    /// are); an observer may read a sample from before or after this one, each whole.
+    @inline(__always)
+    private static func record(
+        _ nanoseconds: Int64, in window: UnsafeMutablePointer<Atomic<Int64>>, _ slot: Int,
+        next: borrowing Atomic<Int>
+    ) {
+        let index = next.load(ordering: .relaxed)
+        window[slot * windowCapacity + index].store(nanoseconds, ordering: .relaxed)
+        next.store((index + 1) & (windowCapacity - 1), ordering: .relaxed)
     }
 
     @inline(__always)
@@ -248,36 +300,48 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         return nil
     }
 
-    /// The connection of a slot its caller owns (claimed, or lent by the machine and prepared), not retained.
-    /// Relaxed: the owner's claim (acquire) or its own `prepare` ordered the pointer before this load.
+    /// The connection of a slot its caller owns (claimed, or lent by the machine and started by `lend`), not retained.
+    /// Relaxed: the owner's claim (acquire) or its own `lend` ordered the pointer before this load.
     @inline(__always)
     func connection(_ slot: Int) -> Unmanaged<Connection> {
         let bits = block(slot).pointee.connection.load(ordering: .relaxed)
         return Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
     }
 
-    /// Records the facts of a connection the machine just lent, so that its checkin can park it here. Relaxed
-    /// stores: the word is `out` (the machine's), so no other thread reads these as facts until the `park` that
-    /// publishes them; a checkin on another thread sees them through `ConnectionPool.makeLease`'s release of the
-    /// lease word (or whatever handed it the lease).
-    @inline(__always)
-    func prepare(
-        _ slot: Int, connection: Connection, connectionID: Int, openedAt: Int64, machineSeq: UInt64,
-        checkedOutAt: Int64, epoch: Int
-    ) {
+    /// Starts the loan of a connection the machine just lent in `slot` (its word is `out`: the caller owns the
+    /// slot): its facts and the holder's record, then the word `lent` with the next seq, which it returns. From
+    /// here on the loan is given back as a lane loan is (`beginReturn`), and may be parked.
+    func lend(_ slot: Int, _ lent: LentConnection<Connection>, context: LeaseContext) -> UInt64 {
         let block = block(slot)
+        // Relaxed stores: the word is `out`, so no other thread reads these as facts until the store below
+        // publishes them (observers skip a slot that is out; a claimer only takes an idle one).
         block.pointee.connection.store(
-            UInt(bitPattern: Unmanaged.passUnretained(connection).toOpaque()), ordering: .relaxed)
-        block.pointee.connectionID.store(connectionID, ordering: .relaxed)
-        block.pointee.openedAt.store(openedAt, ordering: .relaxed)
-        block.pointee.machineSeq.store(machineSeq, ordering: .relaxed)
-        block.pointee.holdSince.store(checkedOutAt, ordering: .relaxed)
-        block.pointee.epoch.store(epoch, ordering: .relaxed)
+            UInt(bitPattern: Unmanaged.passUnretained(lent.connection).toOpaque()), ordering: .relaxed)
+        block.pointee.connectionID.store(lent.connectionID, ordering: .relaxed)
+        block.pointee.backendPID.store(lent.backendPID, ordering: .relaxed)
+        block.pointee.generation.store(lent.generation, ordering: .relaxed)
+        block.pointee.openedAt.store(lent.openedAt, ordering: .relaxed)
+        block.pointee.holdSince.store(lent.checkedOutAt, ordering: .relaxed)
+        block.pointee.leaseAt.store(lent.checkedOutAt, ordering: .relaxed)
+        block.pointee.epoch.store(lent.laneEpoch, ordering: .relaxed)
+        withRecord(slot) { record in
+            record.context = context
+            record.lastSQL = nil
+            record.isExpectedLong = false
+        }
+        block.pointee.recordOwner.store(0, ordering: .relaxed)
+        recordCheckout(slot, waited: lent.waited)
+        // Relaxed: the word is `out`, written last by `leave` or `reclaimIdle` before the machine took the slot
+        // back under its lock, which ordered that before this loan. Release: publishes the facts above to the
+        // checkin's acquiring compare-and-swap (on any thread) and to an observer's acquiring `state` load.
+        let seq = (block.pointee.word.load(ordering: .relaxed) >> 2) &+ 1
+        block.pointee.word.store(Self.word(seq, .lent), ordering: .releasing)
+        return seq
     }
 
     // MARK: Giving back
 
-    /// The holder of lane lease `seq` starts giving it back; false when it was already given back.
+    /// The holder of loan `seq` starts giving it back; false when it was already given back.
     ///
     /// Who wins: the compare-and-swap alone makes a second checkin of a lease (or one of an older seq) do nothing,
     /// and keeps `reclaimIdle` and claimers off a slot being given back. Its acquire half pairs with the claim's
@@ -291,17 +355,15 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         ).exchanged
     }
 
-    /// Parks a returning lane lease, or a prepared machine lease (its word is `out`), as idle.
-    /// `isCheckin`: count a checkin (false when a claim is only put back).
+    /// Parks a returning loan as idle.
     @inline(__always)
-    func park(_ slot: Int, now: Int64, isCheckin: Bool = true) {
+    func park(_ slot: Int, now: Int64) {
         let block = block(slot)
         // The facts, relaxed: published by the store of the word below.
         block.pointee.idleSince.store(now, ordering: .relaxed)
         block.pointee.leaseAt.store(Self.leaseNotStarted, ordering: .relaxed)
-        if isCheckin { Self.bump(block.pointee.checkins) }
-        // Relaxed: only the owner writes the word while it is returning or out (its own `beginReturn`, or the
-        // machine's `leave`/`reclaimIdle` ordered before this lease by the machine's lock), so this reads that value.
+        // Relaxed: only the owner writes the word while it is returning (its own `beginReturn`), so this reads
+        // that value.
         let seq = block.pointee.word.load(ordering: .relaxed) >> 2
         // Release: pairs with the acquiring compare-and-swap of the next `tryClaim` or `reclaimIdle` (publication).
         // Sequentially consistent: the store half of both Dekker pairs — the caller loads `isOpen`/`epoch`
@@ -311,20 +373,17 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         block.pointee.word.store(Self.word(seq, .idle), ordering: .sequentiallyConsistent)
     }
 
-    /// A returning lane lease leaves the lane for the machine; returns the machine's lease seq.
+    /// A returning loan leaves the lane for the machine (call `connectionReleased` next).
     @inline(__always)
-    func leave(_ slot: Int, seq: UInt64) -> UInt64 {
-        let block = block(slot)
+    func leave(_ slot: Int, seq: UInt64) {
         // Before the machine hears of it: the next holder (lent by the machine, after this thread's
-        // `connectionReleased` under the lock) parks from this word and continues its seq. The lock is what orders
-        // the two (the release here adds nothing to it); nobody reads block facts after seeing `out`.
-        block.pointee.word.store(Self.word(seq, .out), ordering: .releasing)
-        // Relaxed: written by `prepare` before the park this thread's claim read (acquire).
-        return block.pointee.machineSeq.load(ordering: .relaxed)
+        // `connectionReleased` under the lock) continues this seq in `lend`. The lock is what orders the two (the
+        // release here adds nothing to it); nobody reads block facts after seeing `out`.
+        block(slot).pointee.word.store(Self.word(seq, .out), ordering: .releasing)
     }
 
-    /// Takes an idle slot out of the lane for the machine; returns the machine's lease seq, nil if not idle.
-    func reclaimIdle(_ slot: Int) -> UInt64? {
+    /// Takes an idle slot out of the lane for the machine (call `connectionReleased` next); false if not idle.
+    func reclaimIdle(_ slot: Int) -> Bool {
         let block = block(slot)
         // Sequentially consistent: the load half of Dekker pair (1) on the closing side — the shell stored
         // `isOpen`/`epoch` before it drains, a parker stores the word before it loads them (`park`). Relaxed or
@@ -332,15 +391,13 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         // old `isOpen`: a connection stranded in a closed lane.
         let word = block.pointee.word.load(ordering: .sequentiallyConsistent)
         // The compare-and-swap: who wins against claimers (one of them or the drain takes the slot). It needs
-        // acquire (pairs with `park`'s store: `machineSeq` below and `idleSince` in `ConnectionPool.reclaim` are
-        // the parked lease's); weaker, a stale `machineSeq` would make the machine take this give-back for a stale
-        // lease and ignore it, and the slot would stay lent forever. Sequentially consistent like the load before.
-        guard word & 3 == State.idle.rawValue,
-            block.pointee.word.compareExchange(
-                expected: word, desired: Self.word(word >> 2, .out), ordering: .sequentiallyConsistent
-            ).exchanged
-        else { return nil }
-        return block.pointee.machineSeq.load(ordering: .relaxed)
+        // acquire (pairs with `park`'s store: `idleSince`, read next by `ConnectionPool.reclaim`, is the parked
+        // loan's; weaker, the machine could take a connection parked for minutes as just returned and skip its
+        // pre-ping). Sequentially consistent like the load before.
+        guard word & 3 == State.idle.rawValue else { return false }
+        return block.pointee.word.compareExchange(
+            expected: word, desired: Self.word(word >> 2, .out), ordering: .sequentiallyConsistent
+        ).exchanged
     }
 
     /// The connection in `slot` may be parked: the lane is open and the connection was lent in its epoch.
@@ -348,7 +405,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
     /// Sequentially consistent loads of `isOpen` and `epoch`: after `park`'s store (`ConnectionPool.afterPark`),
     /// the load half of Dekker pair (1) on the parking side, paired with `withMachine`'s stores and the drain's
     /// loads of the word (see `reclaimIdle`). Called before parking too, where it is only a filter. The slot's
-    /// own `epoch` is relaxed: the lease's `prepare` wrote it, ordered before by the claim or the lease word.
+    /// own `epoch` is relaxed: the loan's `lend` wrote it, ordered before by the claim or the word.
     @inline(__always)
     func mayPark(_ slot: Int) -> Bool {
         isOpen.load(ordering: .sequentiallyConsistent)
@@ -393,12 +450,18 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         return (checkouts, checkins)
     }
 
-    /// The recent hold times of connections parked here, every slot's window together.
-    func holdSamples() -> [Int64] {
+    /// The recent hold times of every slot's loans, their windows together.
+    func holdSamples() -> [Int64] { samples(of: holds) }
+
+    /// How long the recent loans of every slot waited for their connection, the windows together.
+    func waitSamples() -> [Int64] { samples(of: waits) }
+
+    private func samples(of window: UnsafeMutablePointer<Atomic<Int64>>) -> [Int64] {
         var samples: [Int64] = []
-        for index in 0..<count * Self.holdCapacity {
-            let value = holds[index].load(ordering: .relaxed)
-            if value > 0 { samples.append(value) }
+        samples.reserveCapacity(count * Self.windowCapacity)
+        for index in 0..<count * Self.windowCapacity {
+            let value = window[index].load(ordering: .relaxed)
+            if value != Self.noSample { samples.append(value) }
         }
         return samples
     }

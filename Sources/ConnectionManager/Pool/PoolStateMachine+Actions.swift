@@ -4,14 +4,18 @@
 /// slot has a larger `seq`, so a stale lease can be told apart).
 struct LentConnection<Connection: AnyObject> {
     var slot: Int
-    var seq: UInt64
     var connection: Connection
+    /// Facts of the connection, for the holder's record in the lane.
     var connectionID: Int
+    var backendPID: Int32 = 0
+    var generation = 0
     /// The holder must ping it (outside the lock) before using it; see `PoolStateMachine.pingFailed`.
     var needsPing: Bool
-    /// Monotonic nanoseconds: when the connection was opened, and when this lease began.
+    /// Monotonic nanoseconds: when the connection was opened, and when this loan began.
     var openedAt: Int64 = 0
     var checkedOutAt: Int64 = 0
+    /// Nanoseconds the request waited for it (0: lent at once).
+    var waited: Int64 = 0
     /// `PoolStateMachine.laneEpoch` when it was lent.
     var laneEpoch = 0
 }
@@ -59,7 +63,7 @@ extension PoolStateMachine {
 
     /// Result of `connectionReleased`: one case, so the hot path does not allocate.
     enum ReleaseAction {
-        /// Kept idle, or a stale lease (double checkin): nothing to do.
+        /// Kept idle (or the slot was not out): nothing to do.
         case none
         case close(Connection)
         /// Give this connection to the waiter (ping it first when `needsPing`).
@@ -121,9 +125,10 @@ extension PoolStateMachine.Actions: Sendable where Connection: Sendable, Waiter:
 
 extension LentConnection: Equatable {
     static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.slot == rhs.slot && lhs.seq == rhs.seq && lhs.connection === rhs.connection
-            && lhs.connectionID == rhs.connectionID && lhs.needsPing == rhs.needsPing && lhs.openedAt == rhs.openedAt
-            && lhs.checkedOutAt == rhs.checkedOutAt && lhs.laneEpoch == rhs.laneEpoch
+        lhs.slot == rhs.slot && lhs.connection === rhs.connection && lhs.connectionID == rhs.connectionID
+            && lhs.backendPID == rhs.backendPID && lhs.generation == rhs.generation && lhs.needsPing == rhs.needsPing
+            && lhs.openedAt == rhs.openedAt && lhs.checkedOutAt == rhs.checkedOutAt && lhs.waited == rhs.waited
+            && lhs.laneEpoch == rhs.laneEpoch
     }
 }
 

@@ -6,13 +6,13 @@ extension PoolStateMachine {
     /// A request needs a new connection but the breaker does not let one open: it waits (for a connection given
     /// back, or the trial) unless nothing is open to give back and the breaker has tripped.
     mutating func enqueueWhileBackingOff(
-        _ id: PoolRequestID, waiter: Waiter, context: LeaseContext, retries: Bool, now: Int64
+        _ id: PoolRequestID, waiter: Waiter, retries: Bool, now: Int64
     ) -> LeaseAction {
         if openCount == 0, breaker.isTripped(now: now, patience: poolTimeoutNanoseconds) {
             return .failed(backoffReason())
         }
         waiters.append(
-            WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false, retries: retries))
+            WaitingRequest(id: id, waiter: waiter, enqueuedAt: now, hasOpen: false, retries: retries))
         if let at = armRetryTimer() { return .waitForRetry(id, at: at) }
         return .wait(id)
     }

@@ -37,7 +37,7 @@ extension PoolStateMachine {
         closeIdle(invalidated: true, into: &actions)
         for slot in slots.indices {
             switch slots[slot].state {
-            case .leased, .pinging: slots[slot].closeOnReturn = true
+            case .out, .pinging: slots[slot].closeOnReturn = true
             case .empty, .connecting, .idle: break
             }
         }
@@ -80,29 +80,5 @@ extension PoolStateMachine {
         while let slot = idle.popLast() {
             actions.close.append(takeConnection(slot, invalidated: invalidated))
         }
-    }
-
-    // MARK: Lease details
-
-    /// The holder reports the statement it runs; ignored for a stale lease.
-    mutating func recordSQL(_ sql: String?, slot: Int, seq: UInt64) {
-        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
-            return
-        }
-        slots[slot].lastSQL = sql
-    }
-
-    /// The holder says the session is expected to be long (no leak alarm); ignored for a stale lease.
-    mutating func markExpectedLong(_ isExpectedLong: Bool, slot: Int, seq: UInt64) {
-        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
-            return
-        }
-        slots[slot].isExpectedLong = isExpectedLong
-    }
-
-    /// Whether `slot`/`seq` is the current lease of a lent connection.
-    func isCurrentLease(slot: Int, seq: UInt64) -> Bool {
-        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state else { return false }
-        return slots[slot].leaseSeq == seq
     }
 }

@@ -1,51 +1,38 @@
-/// Gauges and counters taken under the lock; percentiles are computed later, outside it.
+/// Gauges and counters taken under the lock; percentiles are computed later, outside it. The machine fills in
+/// what it knows (slots, waiters, opens, closes, the breaker); the shell adds what holders record in the lane
+/// (`ConnectionPool.withLoanFacts`: checkouts, checkins, wait and hold samples, which slots out are parked).
 struct PoolMetricsSnapshot: Sendable, Equatable {
     /// Every field except the latency summaries.
     var metrics: PoolMetrics
-    var waitSamples: [Int64]
-    var holdSamples: [Int64]
+    var waitSamples: [Int64] = []
+    var holdSamples: [Int64] = []
     /// Monotonic: when the breaker's backoff ends (the shell converts it into `metrics.connectBreaker.retryAt`).
     var breakerRetryAt: Int64?
 
     /// The complete metrics (sorts the samples: call it outside the lock).
     func resolved() -> PoolMetrics {
         var result = metrics
-        result.waitTime = SampleRing.summary(of: waitSamples)
-        result.holdTime = SampleRing.summary(of: holdSamples)
+        result.waitTime = LatencyWindow.summary(of: waitSamples)
+        result.holdTime = LatencyWindow.summary(of: holdSamples)
         return result
     }
 }
 
-/// A lent connection as the machine knows it (monotonic time; the shell converts to `Date`).
-struct CheckoutRecordRaw {
-    var slot: Int
-    var connectionID: Int
-    var backendPID: Int32
-    var checkedOutAt: Int64
-    var context: LeaseContext
-    var lastSQL: String?
-    var isExpectedLong: Bool
-    var generation: Int
-}
-
 extension PoolStateMachine {
-    /// Counters and gauges now; with `copySamples` also a copy of the latency windows.
-    func metricsSnapshot(copySamples: Bool = true) -> PoolMetricsSnapshot {
+    /// The machine's counters and gauges now (`checkedOut` counts every slot out, parked in the lane or not).
+    func metricsSnapshot() -> PoolMetricsSnapshot {
         let open = openCount
         let metrics = PoolMetrics(
-            size: poolSize, maxOverflow: maxOverflow, checkedIn: idle.count + pingingCount, checkedOut: leasedCount,
+            size: poolSize, maxOverflow: maxOverflow, checkedIn: idle.count + pingingCount, checkedOut: outCount,
             overflow: max(0, open - poolSize), connecting: connectingCount, waiting: waiters.count,
-            totalCheckouts: counters.totalCheckouts, totalCheckins: counters.totalCheckins,
             connectionsCreated: counters.connectionsCreated, connectionsClosed: counters.connectionsClosed,
             invalidations: counters.invalidations, timeouts: counters.timeouts,
             connectFailures: counters.connectFailures, leakedConnections: 0,
-            utilization: Double(leasedCount) / Double(poolSize), isSuspended: lifecycle == .suspended,
+            utilization: Double(outCount) / Double(poolSize), isSuspended: lifecycle == .suspended,
             generation: generation, timeoutsWhileSuspended: counters.timeoutsWhileSuspended,
             connectBreaker: breakerStatus)
         return PoolMetricsSnapshot(
-            metrics: metrics, waitSamples: copySamples ? waitSamples.copy() : [],
-            holdSamples: copySamples ? holdSamples.copy() : [],
-            breakerRetryAt: breaker.isClosed ? nil : breaker.retryAt)
+            metrics: metrics, breakerRetryAt: breaker.isClosed ? nil : breaker.retryAt)
     }
 
     /// The breaker as the metrics show it (`retryAt` is filled in by the shell, which knows the wall clock).
@@ -60,27 +47,10 @@ extension PoolStateMachine {
     /// Complete metrics including percentiles (for tests; the shell resolves outside its lock).
     func metrics() -> PoolMetrics { metricsSnapshot().resolved() }
 
-    /// Every lent connection, oldest checkout first.
-    func checkedOutRecords() -> [CheckoutRecordRaw] {
-        var records: [CheckoutRecordRaw] = []
-        records.reserveCapacity(leasedCount)
-        for (index, slot) in slots.enumerated() {
-            guard case .leased = slot.state else { continue }
-            records.append(
-                CheckoutRecordRaw(
-                    slot: index, connectionID: slot.connectionID, backendPID: slot.backendPID,
-                    checkedOutAt: slot.checkedOutAt,
-                    context: slot.context, lastSQL: slot.lastSQL, isExpectedLong: slot.isExpectedLong,
-                    generation: slot.generation))
-        }
-        records.sort { $0.checkedOutAt < $1.checkedOutAt }
-        return records
-    }
-
     /// A description of the first broken invariant, or `nil` when all hold. For tests and debugging.
     func invariantViolation() -> String? {
         var idleSlots = 0
-        var leasedSlots = 0
+        var outSlots = 0
         var connectingSlots = 0
         var pingingSlots = 0
         var emptySlots = 0
@@ -96,9 +66,9 @@ extension PoolStateMachine {
             case .idle:
                 idleSlots += 1
                 if slot.connection == nil { return "an idle slot has no connection" }
-            case .leased:
-                leasedSlots += 1
-                if slot.connection == nil { return "a leased slot has no connection" }
+            case .out:
+                outSlots += 1
+                if slot.connection == nil { return "an out slot has no connection" }
             case .pinging:
                 pingingSlots += 1
                 if slot.connection == nil { return "a pinging slot has no connection" }
@@ -106,7 +76,7 @@ extension PoolStateMachine {
         }
         if idleSlots != idle.count { return "idle list \(idle.count) != idle slots \(idleSlots)" }
         if Set(idle).count != idle.count { return "idle list has duplicates" }
-        if leasedSlots != leasedCount { return "leasedCount \(leasedCount) != leased slots \(leasedSlots)" }
+        if outSlots != outCount { return "outCount \(outCount) != out slots \(outSlots)" }
         if pingingSlots != pingingCount { return "pingingCount \(pingingCount) != pinging slots \(pingingSlots)" }
         if connectingSlots != connectingCount { return "connectingCount \(connectingCount) != \(connectingSlots)" }
         if emptySlots != free.count { return "free list \(free.count) != empty slots \(emptySlots)" }
@@ -133,7 +103,7 @@ extension PoolStateMachine {
         {
             return "a waiter has no open although there is room"
         }
-        let m = metricsSnapshot(copySamples: false).metrics
+        let m = metricsSnapshot().metrics
         if m.checkedIn + m.checkedOut != openCount { return "checked_in + checked_out != open" }
         if m.connectionsCreated - m.connectionsClosed != openCount { return "created - closed != open" }
         return nil

@@ -33,7 +33,7 @@ extension PoolStateMachine {
         }
         slots[slot].generation = generation
         // The slot no longer belongs to its cause, which now waits like any other request.
-        slots[slot].state = .leased
+        slots[slot].state = .out
         if let cause, let index = waiters.firstIndex(where: { $0.id == cause }) {
             waiters[index].hasOpen = false
         }
@@ -92,12 +92,8 @@ extension PoolStateMachine {
     ) -> Actions {
         var actions = Actions()
         let slot = lent.slot
-        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == lent.seq else {
-            return actions
-        }
-        let context = slots[slot].context
-        leasedCount -= 1
-        counters.totalCheckouts -= 1  // the checkout did not happen after all
+        guard slot >= 0, slot < slots.count, case .out = slots[slot].state else { return actions }
+        outCount -= 1
         suspectConnections(now: now)
         let isShutDown = lifecycle == .shutDown
         let mayOpen = !isShutDown && breaker.mayOpen(now: now)
@@ -115,7 +111,7 @@ extension PoolStateMachine {
             }
             waiters.prepend(
                 WaitingRequest(
-                    id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false, retries: retries))
+                    id: id, waiter: waiter, enqueuedAt: now, hasOpen: false, retries: retries))
             actions.enqueued = id
             actions.retryAt = armRetryTimer()
             return actions
@@ -123,7 +119,7 @@ extension PoolStateMachine {
         slots[slot].state = .connecting(cause: id)
         connectingCount += 1
         waiters.prepend(
-            WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
+            WaitingRequest(id: id, waiter: waiter, enqueuedAt: now, hasOpen: true, retries: retries))
         actions.open.append(makeOpen(slot))
         actions.enqueued = id
         return actions
@@ -201,7 +197,7 @@ extension PoolStateMachine {
         let request = index == 0 ? waiters.popFirst()! : waiters.remove(at: index)
         if request.isWoken { wokenCount -= 1 }
         if request.hasOpen { orphanOpen(of: request.id) }
-        let lent = lend(slot, context: request.context, now: now, waited: now - request.enqueuedAt, isFresh: isFresh)
+        let lent = lend(slot, now: now, waited: now - request.enqueuedAt, isFresh: isFresh)
         if connectingCount > 0 { adoptOrphanOpens() }
         return (lent, request.waiter)
     }

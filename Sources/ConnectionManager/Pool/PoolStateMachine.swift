@@ -4,14 +4,6 @@ struct PoolRequestID: Hashable, Sendable, CustomStringConvertible {
     var description: String { "R\(rawValue)" }
 }
 
-/// Who asked for a connection: kept with a waiting request and copied into the slot when it is served.
-struct LeaseContext: Sendable {
-    var threadName: String
-    var stack: CapturedStack?
-
-    static let empty = LeaseContext(threadName: "", stack: nil)
-}
-
 /// The pool's brain: which connection goes to whom, what to open and close. A value with one `mutating func`
 /// per fact that happened, returning what to do. No I/O, no locks, no clock: time comes in as monotonic
 /// nanoseconds.
@@ -21,13 +13,19 @@ struct LeaseContext: Sendable {
 ///
 /// Slot states (there are `poolSize + maxOverflow` slots):
 /// - `empty` → `connecting` (an open was requested).
-/// - `connecting` → `leased` (handed to a waiter) | `idle` (nobody waits) | `empty` (open failed, or the pool
+/// - `connecting` → `out` (handed to a waiter) | `idle` (nobody waits) | `empty` (open failed, or the pool
 ///   shut down meanwhile).
-/// - `idle` → `leased` (checkout) | `connecting` (recycled at checkout) | `pinging` (keepalive) | `empty` (evicted,
+/// - `idle` → `out` (checkout) | `connecting` (recycled at checkout) | `pinging` (keepalive) | `empty` (evicted,
 ///   invalidated, shut down, overflow past its idle lifetime).
 /// - `pinging` → `idle` (alive) | `empty` (dead, or evicted/invalidated/shut down meanwhile).
-/// - `leased` → `idle` (given back) | `leased` (handed straight to the oldest waiter) | `empty` (broken, stale,
+/// - `out` → `idle` (given back) | `out` (handed straight to the oldest waiter) | `empty` (broken, stale,
 ///   evicted, overflow, shut down) | `connecting` (pre-ping failed: replaced for the same request).
+///
+/// The machine owns slots, not leases: an `out` slot's connection is the shell's, lent to a caller or parked in
+/// the lock-free lane, and the lane's word for the slot is the one record of which (and of which loan: its seq).
+/// Who holds it, since when, what it runs, how long it waited: the holder writes those in the slot's lane block
+/// (`FastLane.Record`, its counters and rings), never here. The shell gives a slot back exactly once per loan
+/// (the lane word's compare-and-swap decides), so the machine's give-back facts need no lease id.
 ///
 /// Opening is gated by a `ConnectBreaker`: after a failed open no other starts until its backoff ends, then one
 /// trial. Meanwhile requests that need a new connection wait — for a connection given back or the trial — unless
@@ -54,7 +52,9 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         enum State {
             case empty
             case connecting(cause: PoolRequestID?)
-            case idle, leased
+            case idle
+            /// Lent: to a caller or the lock-free lane (the shell knows which).
+            case out
             /// Taken out of the idle list for a keepalive ping (`keepalivePinged` brings it back).
             case pinging
         }
@@ -65,19 +65,13 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         var generation = 0
         var openedAt: Int64 = 0
         var idleSince: Int64 = 0
-        var leaseSeq: UInt64 = 0
         /// Set by `evictIdle` on a busy connection: close it when it comes back.
         var closeOnReturn = false
-        var checkedOutAt: Int64 = 0
-        var context = LeaseContext.empty
-        var lastSQL: String?
-        var isExpectedLong = false
     }
 
     struct WaitingRequest {
         var id: PoolRequestID
         var waiter: Waiter
-        var context: LeaseContext
         var enqueuedAt: Int64
         /// Some connecting slot was opened for this request (its failure fails this request).
         var hasOpen: Bool
@@ -129,15 +123,14 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// Empty slots.
     var free: [Int]
     var waiters = RingBuffer<WaitingRequest>(capacity: 64)
-    var leasedCount = 0
+    /// Slots in `out`.
+    var outCount = 0
     var connectingCount = 0
     /// Slots in `pinging`.
     var pingingCount = 0
     /// Waiters woken to retry that have not come back yet.
     var wokenCount = 0
     var counters = Counters()
-    var waitSamples = SampleRing()
-    var holdSamples = SampleRing()
     var nextRequestID: UInt64 = 1
     var nextConnectionID = 1
     /// Ask the next open for the server identity (first open, or a connection was found dead).
@@ -151,9 +144,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var serverIdentity: String?
     var hasConnectedOnce = false
 
+    /// Facts of connections and requests (checkouts and checkins are counted by their holders, in the lane).
     struct Counters {
-        var totalCheckouts = 0
-        var totalCheckins = 0
         var connectionsCreated = 0
         var connectionsClosed = 0
         var invalidations = 0
@@ -183,7 +175,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     }
 
     /// Idle, pinged and lent connections (connecting ones are counted apart).
-    var openCount: Int { idle.count + leasedCount + pingingCount }
+    var openCount: Int { idle.count + outCount + pingingCount }
 
     mutating func takeConnectionID() -> Int {
         defer { nextConnectionID += 1 }
@@ -201,7 +193,7 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// wait, nothing changes and `.needsWaiter(id)` asks to call again with a waiter and that `requestID`.
     /// `retries`: the waiter may be woken to retry (a parked thread) instead of being handed a connection.
     mutating func leaseRequested(
-        context: LeaseContext, waiter: Waiter?, retries: Bool = false, requestID: PoolRequestID? = nil,
+        waiter: Waiter?, retries: Bool = false, requestID: PoolRequestID? = nil,
         preferredSlot: Int = -1, now: Int64
     ) -> LeaseAction {
         switch lifecycle {
@@ -225,24 +217,24 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
                     connectingCount += 1
                     waiters.append(
                         WaitingRequest(
-                            id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
+                            id: id, waiter: waiter, enqueuedAt: now, hasOpen: true, retries: retries))
                     return .replace(close: old, id, makeOpen(slot))
                 }
                 idle.remove(at: index)
-                return .leased(lend(slot, context: context, now: now, waited: 0, isFresh: false))
+                return .leased(lend(slot, now: now, waited: 0, isFresh: false))
             }
             if let slot = free.last {
                 guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
                 let id = requestID ?? makeRequestID()
                 guard breaker.mayOpen(now: now) else {
-                    return enqueueWhileBackingOff(id, waiter: waiter, context: context, retries: retries, now: now)
+                    return enqueueWhileBackingOff(id, waiter: waiter, retries: retries, now: now)
                 }
                 free.removeLast()
                 slots[slot].state = .connecting(cause: id)
                 connectingCount += 1
                 waiters.append(
                     WaitingRequest(
-                        id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: true, retries: retries))
+                        id: id, waiter: waiter, enqueuedAt: now, hasOpen: true, retries: retries))
                 return .open(id, makeOpen(slot))
             }
         case .suspended:
@@ -251,33 +243,20 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         guard let waiter else { return .needsWaiter(requestID ?? makeRequestID()) }
         let id = requestID ?? makeRequestID()
         waiters.append(
-            WaitingRequest(id: id, waiter: waiter, context: context, enqueuedAt: now, hasOpen: false, retries: retries))
+            WaitingRequest(id: id, waiter: waiter, enqueuedAt: now, hasOpen: false, retries: retries))
         return .wait(id)
     }
 
-    /// The holder gave back the lease `slot`/`seq`; `isUsable` is the factory's `reset` verdict.
-    /// A stale `seq` (double checkin) changes nothing.
+    /// The connection lent in `slot` came back (from its holder, or from the lane where it was parked);
+    /// `isUsable` is the factory's `reset` verdict. A slot that is not out changes nothing.
     /// - Parameters:
-    ///   - heldSince: when the holder got it, if not from this lease (a loan of the lock-free lane; `.min`: not known
-    ///     precisely, no hold-time sample); `nil`: the lease's own checkout time.
-    ///   - isCheckin: false when the lane gives back a connection nobody holds (no checkin is counted).
     ///   - isRecycled: closed for its age (`isUsable` false), not because it failed.
     ///   - idleSince: when it became idle, if before `now` (the lane gives back a connection parked there).
     mutating func connectionReleased(
-        slot: Int, seq: UInt64, isUsable: Bool, now: Int64, heldSince: Int64? = nil, isCheckin: Bool = true,
-        isRecycled: Bool = false, idleSince: Int64? = nil
+        slot: Int, isUsable: Bool, now: Int64, isRecycled: Bool = false, idleSince: Int64? = nil
     ) -> ReleaseAction {
-        guard slot >= 0, slot < slots.count, case .leased = slots[slot].state, slots[slot].leaseSeq == seq else {
-            return .none
-        }
-        leasedCount -= 1
-        if isCheckin {
-            counters.totalCheckins += 1
-            let since = heldSince ?? slots[slot].checkedOutAt
-            if since != .min { holdSamples.record(now - since) }
-        }
-        slots[slot].context.stack = nil
-        slots[slot].lastSQL = nil
+        guard slot >= 0, slot < slots.count, case .out = slots[slot].state else { return .none }
+        outCount -= 1
         // Known alive as of now (its holder just used it and its reset passed): a hand-over below must not pre-ping
         // it for an idle time it never had. Without this, under a standing queue (tasks, or starving threads) every
         // connection was pinged on every hand-over once 500 ms had passed since it last sat idle.
@@ -355,16 +334,15 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         return waiters[index].waiter
     }
 
-    /// Waiting request `id` got a connection from the lane: it leaves the queue (its wait is recorded; the
-    /// lane counts the checkout). `nil` when it no longer waits (served or failed meanwhile: the result is on
+    /// Waiting request `id` got a connection from the lane: it leaves the queue (`waited`: how long it was in
+    /// it, for the loan's record). `nil` when it no longer waits (served or failed meanwhile: the result is on
     /// its way to it).
-    mutating func waiterServedByLane(_ id: PoolRequestID, now: Int64) -> Actions? {
+    mutating func waiterServedByLane(_ id: PoolRequestID, now: Int64) -> (actions: Actions, waited: Int64)? {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
         let request = removeWaiter(at: index)
-        waitSamples.record(now - request.enqueuedAt)
         var actions = Actions()
         wakeAll(now: now, into: &actions)
-        return actions
+        return (actions, now - request.enqueuedAt)
     }
 
     // MARK: Helpers
@@ -416,9 +394,11 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         laneEpoch += 1
     }
 
-    mutating func lend(_ slot: Int, context: LeaseContext, now: Int64, waited: Int64, isFresh: Bool)
-        -> LentConnection<Connection>
-    {
+    /// Lends the connection in `slot` (taken off the idle list, or just opened, by the caller).
+    /// - Parameters:
+    ///   - waited: how long the request waited (the shell records it with the loan).
+    ///   - isFresh: just opened (never pinged first).
+    mutating func lend(_ slot: Int, now: Int64, waited: Int64, isFresh: Bool) -> LentConnection<Connection> {
         let needsPing: Bool
         if isFresh {
             needsPing = false
@@ -427,19 +407,12 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         } else {
             needsPing = reuse.needsPing(idleSince: slots[slot].idleSince, now: now)
         }
-        slots[slot].state = .leased
-        slots[slot].leaseSeq &+= 1
-        slots[slot].checkedOutAt = now
-        slots[slot].context = context
-        slots[slot].isExpectedLong = false
-        leasedCount += 1
-        counters.totalCheckouts += 1
-        waitSamples.record(waited)
+        slots[slot].state = .out
+        outCount += 1
         return LentConnection(
-            slot: slot, seq: slots[slot].leaseSeq, connection: slots[slot].connection!,
-            connectionID: slots[slot].connectionID, needsPing: needsPing, openedAt: slots[slot].openedAt,
-            checkedOutAt: now,
-            laneEpoch: laneEpoch)
+            slot: slot, connection: slots[slot].connection!, connectionID: slots[slot].connectionID,
+            backendPID: slots[slot].backendPID, generation: slots[slot].generation, needsPing: needsPing,
+            openedAt: slots[slot].openedAt, checkedOutAt: now, waited: waited, laneEpoch: laneEpoch)
     }
 
     /// Empties `slot` (idle or leased; the caller already adjusted the idle list / leased count) and returns
@@ -448,8 +421,6 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         let connection = slots[slot].connection!
         slots[slot].connection = nil
         slots[slot].state = .empty
-        slots[slot].context = .empty
-        slots[slot].lastSQL = nil
         slots[slot].closeOnReturn = false
         counters.connectionsClosed += 1
         if invalidated { counters.invalidations += 1 }

@@ -87,29 +87,8 @@ struct RingBuffer<Element> {
     }
 }
 
-/// A fixed-size ring of the most recent latency samples in nanoseconds. Recording never allocates.
-struct SampleRing {
-    private var samples: [Int64]
-    private var next = 0
-    private(set) var count = 0
-
-    init(capacity: Int = 1024) {
-        var size = 1
-        while size < max(capacity, 1) { size <<= 1 }
-        samples = Array(repeating: 0, count: size)
-    }
-
-    mutating func record(_ nanoseconds: Int64) {
-        samples[next] = nanoseconds
-        next = (next + 1) & (samples.count - 1)
-        if count < samples.count { count += 1 }
-    }
-
-    /// A real copy of the samples in the window (so the ring is not copied on its next write).
-    func copy() -> [Int64] {
-        samples.withUnsafeBufferPointer { Array($0[0..<count]) }
-    }
-
+/// Latency percentiles over a window of samples (the lane keeps the windows: `FastLane.holdSamples`/`waitSamples`).
+enum LatencyWindow {
     /// Percentiles in seconds over `samples` (nearest-rank). Sorts, so call it outside the pool's lock.
     static func summary(of samples: [Int64]) -> LatencySummary {
         guard !samples.isEmpty else { return LatencySummary() }

@@ -257,6 +257,54 @@ struct ConnectionPoolTests {
         expectConsistent(pool, server)
     }
 
+    /// The machine only knows that slot 0 is out: a stale checkin of the slot's earlier loan must be stopped by
+    /// the slot's word, before it could release the next loan (opened by the machine, not the lane) as its own.
+    @Test func aStaleCheckinOfAMachineLoanLeavesTheNextOneAlone() throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 1, server: server)
+        let first = try pool.checkout()
+        // Invalidated while out: its checkin goes to the machine, which closes it and empties slot 0.
+        pool.invalidateAll()
+        pool.checkin(first)
+        #expect(server.closed.load(ordering: .relaxed) == 1)
+        let second = try pool.checkout()
+        #expect(second.slot == first.slot && second.connection !== first.connection)
+        pool.checkin(first)  // stale: same slot, earlier loan
+        #expect(pool.metrics().checkedOut == 1 && server.closed.load(ordering: .relaxed) == 1)
+        #expect(pool.checkedOutConnections().map(\.connectionID) == [second.connectionID])
+        pool.checkin(second)
+        let m = pool.metrics()
+        #expect(m.checkedOut == 0 && m.checkedIn == 1 && m.totalCheckins == 2)
+        expectConsistent(pool, server)
+    }
+
+    /// Every loan, lent by the lane or by the machine, has its wait and hold sampled, and its statement listed.
+    @Test func machineLoansAreTimedAndListedLikeLaneLoans() throws {
+        let pool = makePool(size: 1, timeout: .seconds(5))
+        let held = try pool.checkout()
+        held.recordSQL("SELECT 'first'")
+        #expect(pool.checkedOutConnections().map(\.lastSQL) == ["SELECT 'first'"])
+        let waited = Atomic<Int>(-1)
+        let thread = Thread {
+            if let lease = try? pool.checkout() {
+                waited.store(lease.connectionID, ordering: .relaxed)
+                pool.checkin(lease)
+            }
+        }
+        thread.start()
+        #expect(eventually { pool.metrics().waiting == 1 })
+        usleep(20_000)
+        pool.checkin(held)
+        #expect(eventually { waited.load(ordering: .relaxed) == held.connectionID })
+        #expect(eventually { pool.metrics().checkedOut == 0 })
+        let m = pool.metrics()
+        #expect(m.totalCheckouts == 2 && m.totalCheckins == 2)
+        // Every checkout has its wait sampled; the machine's loan its hold (a lane claim's only at the precise clock).
+        #expect(m.waitTime.count == 2 && m.holdTime.count >= 1)
+        // The waiter's wait is at least the 20 ms the holder kept the connection after it queued.
+        #expect(m.waitTime.max >= 0.020 && m.holdTime.max >= 0.020)
+    }
+
     @Test func deadConnectionIsReplacedTransparentlyByPrePing() throws {
         let server = MemoryServer()
         let pool = makePool(size: 2, prePing: .zero, server: server)

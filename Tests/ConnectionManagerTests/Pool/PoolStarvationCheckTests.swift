@@ -15,7 +15,7 @@ struct PoolStarvationCheckTests {
     private func saturated(waiters: Int) -> (PoolStateMachine<FakeConnection, String>, LentConnection<FakeConnection>) {
         var machine = PoolStateMachine<FakeConnection, String>(
             configuration: PoolConfiguration(poolSize: 1, maxOverflow: 0))
-        guard case .open(_, let open) = machine.leaseRequested(context: .empty, waiter: "holder", now: 0) else {
+        guard case .open(_, let open) = machine.leaseRequested(waiter: "holder", now: 0) else {
             fatalError("the first request opens")
         }
         let lent = machine.connectionOpened(
@@ -23,7 +23,7 @@ struct PoolStarvationCheckTests {
         ).handOver[0].0
         for index in 0..<waiters {
             _ = machine.leaseRequested(
-                context: .empty, waiter: "w\(index)", retries: true, now: Int64(index) * ms)
+                waiter: "w\(index)", retries: true, now: Int64(index) * ms)
         }
         return (machine, lent)
     }
@@ -50,7 +50,7 @@ struct PoolStarvationCheckTests {
         // The oldest waiter is served before the check: the next one (queued at 1 ms) is the oldest now.
         guard
             case .handOver(let next, to: "w0") = machine.connectionReleased(
-                slot: lent.slot, seq: lent.seq, isUsable: true, now: at)
+                slot: lent.slot, isUsable: true, now: at)
         else {
             Issue.record("the starving oldest waiter is handed the connection")
             return

@@ -58,7 +58,7 @@ struct LeaseContext: Sendable {
 ///   of the words are relaxed: see `ConnectionPool.retry` for why that holds). With release/acquire
 ///   only, a store may still sit in the store buffer when the later load runs, both loads can read the old values,
 ///   and (1) leaves a connection parked in a closed lane, lent to nobody, until the lane drains again; (2) lets a
-///   request sleep beside a parked connection until it retries at its starvation bound (10–20 ms).
+///   request sleep beside a parked connection until it retries at its starvation bound (5–20 ms).
 /// - Observers: `state`'s acquiring load pairs with the releases of the word's writers (park, the claim and
 ///   give-back compare-and-swaps), so a lane loan listed by `ConnectionPool.checkedOutConnections` never shows an
 ///   earlier loan's `leaseAt`: it reads `leaseNotStarted` (and is skipped) until the claimer has made it its lease.

@@ -36,13 +36,13 @@ struct PoolRequestID: Hashable, Sendable, CustomStringConvertible {
 /// sleeping waiter that can retry (a parked thread) is woken to take it, keeping its place in the queue, while
 /// running callers may take the idle connection first (barging: no context switch per checkout once a queue has
 /// formed). A woken waiter that finds nothing idle sleeps again. Once the oldest waiter has waited
-/// `starvationNanoseconds`, returned connections are handed to it directly and newcomers queue behind it
+/// `starvationThreshold()`, returned connections are handed to it directly and newcomers queue behind it
 /// (fairness bound). Threads and tasks both wait as waiters that retry (`retries`); a waiter that cannot retry
 /// would always be handed connections directly, in FIFO order (the pool has none since tasks retry too: handed
 /// every connection, a queue of tasks never drained — each checkout suspended behind connections reserved for
 /// tasks not yet running).
 ///
-/// Invariants (checked by `invariantViolation()` in tests): `idle + leased + connecting + pinging + empty == slots`;
+/// Invariants (checked by `invariantViolation()` in tests): `idle + out + connecting + pinging + empty == slots`;
 /// while running, idle connections outnumber woken waiters only if no waiter sleeps unwoken; a waiter with
 /// `hasOpen` is the cause of exactly one connecting slot.
 struct PoolStateMachine<Connection: AnyObject, Waiter> {
@@ -88,12 +88,17 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// the scheduler runs that thread, up to milliseconds on a saturated machine), so the threshold sets how
     /// many hand-overs a saturated pool pays: at most one per 2 ms, whatever the queue. Far below any pool
     /// timeout, so the tail stays bounded.
-    static var starvationNanoseconds: Int64 { 10_000_000 }
-    static var starvationPerWaiterNanoseconds: Int64 { 2_000_000 }
-    /// The bound never exceeds this, however long the queue: uncapped it reached ≈ 108 ms with 54 waiters (64
-    /// threads on 10 connections), the p99 of `select1` in some runs. A fixed 2 ms bound was measured too and
-    /// halved that workload's throughput (BENCHMARKS.md, "Fairness"): while the oldest starves the lane is closed
-    /// and every checkout takes the lock, and every waiter re-checks each 2 ms.
+    /// The fairness bound's floor. Below about 5 ms, 64 threads on 10 connections lost a third of their
+    /// `select1` throughput (3 ms: 30.9k against 50.4k ops/s): each starving waiter costs a hand-over to a
+    /// sleeping thread, and the lane is closed meanwhile (BENCHMARKS.md, "Fairness").
+    static var starvationNanoseconds: Int64 { 5_000_000 }
+    /// The bound grows by this per waiting request beyond the floor's 62. While the oldest starves, each release
+    /// wakes a sleeping waiter, about 30–40k hand-overs a second on the 2-core VM measured. With a fixed 5 ms,
+    /// 246 waiters starved at 49k a second, faster than they could be served, and 256-thread `checkout` fell
+    /// from 3–4.5M to 30–36k ops/s. At 80 µs per waiter they starve at most 12.5k a second.
+    static var starvationPerWaiterNanoseconds: Int64 { 80_000 }
+    /// The bound never exceeds this, however long the queue. Uncapped at 2 ms per waiter it reached about 108 ms
+    /// with 54 waiters (64 threads on 10 connections), which was the p99 of `select1` in some runs.
     static var starvationCapNanoseconds: Int64 { 20_000_000 }
 
     let poolSize: Int

@@ -622,10 +622,10 @@ struct PoolStateMachineTests {
         let threshold = Machine.starvationNanoseconds
         #expect(d.m.starvationThreshold() == threshold)
         // Below the bound: the oldest waiter is woken and a running caller barges in before it.
-        #expect(d.release(a, at: 5 * ms) == .wake("W1"))
-        let barged = again(a, at: 6 * ms)
-        #expect(d.request("N", at: 6 * ms) == .leased(barged))
-        #expect(d.retried(rid(2), at: 7 * ms) == .wait)
+        #expect(d.release(a, at: 2 * ms) == .wake("W1"))
+        let barged = again(a, at: 3 * ms)
+        #expect(d.request("N", at: 3 * ms) == .leased(barged))
+        #expect(d.retried(rid(2), at: 4 * ms) == .wait)
         // W1 has now waited exactly the bound: the release hands the connection to it directly.
         let handed = again(barged, at: threshold, waited: threshold)
         #expect(d.release(barged, at: threshold) == .handOver(handed, to: "W1"))
@@ -665,15 +665,19 @@ struct PoolStateMachineTests {
         var d = Driver(config(size: 1))
         _ = d.lease("A")
         var thresholds: [Int64] = []
-        for index in 0..<60 {
+        for index in 0..<300 {
             guard case .wait = d.request("W\(index)", retries: true, at: 0) else {
                 Issue.record("W\(index) should wait")
                 return
             }
             thresholds.append(d.m.starvationThreshold())
         }
-        #expect(thresholds[0] == 10 * ms && thresholds[4] == 10 * ms && thresholds[5] == 12 * ms)
-        #expect(thresholds[9] == 20 * ms && thresholds[59] == 20 * ms)
+        let us: Int64 = 1_000
+        // 5 ms up to 62 waiters, then 80 µs per waiter (64 threads on 10 connections: 54 waiters, 5 ms).
+        #expect(thresholds[0] == 5 * ms && thresholds[53] == 5 * ms && thresholds[61] == 5 * ms)
+        #expect(thresholds[62] == 63 * 80 * us && thresholds[99] == 8 * ms)
+        // 246 waiters (256 threads): 19.7 ms; from 250 on, 20 ms.
+        #expect(thresholds[245] == 246 * 80 * us && thresholds[249] == 20 * ms && thresholds[299] == 20 * ms)
         #expect(!d.m.isOldestWaiterStarving(now: 20 * ms - 1) && d.m.isOldestWaiterStarving(now: 20 * ms))
     }
 

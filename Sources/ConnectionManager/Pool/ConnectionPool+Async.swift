@@ -103,8 +103,9 @@ extension ConnectionPool {
                         if let lease = await checkedLaneLease(claim, stack: stack, waited: waited) {
                             return .success(lease)
                         }
-                        // Dead or recycled: the machine has it back. Ask again, still request `id`.
-                        requeue(id, waiter: waiter, deadline: deadline)
+                        // Dead or recycled: the machine has it back. Ask again as a newcomer, still request `id` with
+                        // its deadline.
+                        enqueue(waiter: waiter, id: id, deadline: deadline)
                         continue
                     case .wait:
                         continue
@@ -176,12 +177,6 @@ extension ConnectionPool {
         case .leased(let lent): return .lent(lent)
         case .wait, .notWaiting: return .wait
         }
-    }
-
-    /// A task that left the queue for a lane claim that turned out dead asks again (a newcomer's request with
-    /// its old id and deadline).
-    private func requeue(_ id: PoolRequestID, waiter: Waiter, deadline: Int64) {
-        enqueue(waiter: waiter, id: id, deadline: deadline)
     }
 
     /// Enqueues an async waiter (or serves it at once) and arms its timer.

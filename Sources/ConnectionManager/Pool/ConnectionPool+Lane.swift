@@ -65,12 +65,9 @@ extension ConnectionPool {
         // The record already names this thread and holds nothing else: leave it (and its lock) alone.
         let thread = habits.pointee.id
         if stack != nil || block.pointee.recordOwner.load(ordering: .relaxed) != thread {
-            lane.withRecord(slot) { record in
-                record.context = LeaseContext(threadName: habits.pointee.name, stack: stack)
-                record.lastSQL = nil
-                record.isExpectedLong = false
-            }
-            block.pointee.recordOwner.store(stack == nil ? thread : 0, ordering: .relaxed)
+            lane.startRecord(
+                slot, context: LeaseContext(threadName: habits.pointee.name, stack: stack),
+                owner: stack == nil ? thread : 0)
         }
         // After the record. Release: an observer that reads this loan's start with acquire (`checkedOutConnections`)
         // then reads this loan's record, not an earlier one's.

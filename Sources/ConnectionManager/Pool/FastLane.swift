@@ -180,6 +180,20 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         }
     }
 
+    /// Starts the holder's record of a new loan of `slot` (by its owner): who took it, no statement yet, not
+    /// expected long. `owner`: the thread (`ThreadHabits.id`) whose name alone the record now holds, so that its
+    /// next checkout of the slot may leave the record alone; 0 when the record holds more (a stack) or the loan
+    /// is the machine's.
+    @inline(__always)
+    func startRecord(_ slot: Int, context: LeaseContext, owner: UInt) {
+        withRecord(slot) { record in
+            record.context = context
+            record.lastSQL = nil
+            record.isExpectedLong = false
+        }
+        block(slot).pointee.recordOwner.store(owner, ordering: .relaxed)
+    }
+
     /// Runs `body` on the record of `slot` under its lock (held for a few stores: spins, then yields).
     @inline(__always)
     func withRecord<T>(_ slot: Int, _ body: (inout Record) -> T) -> T {
@@ -324,12 +338,7 @@ final class FastLane<Connection: AnyObject>: @unchecked Sendable {
         block.pointee.holdSince.store(lent.checkedOutAt, ordering: .relaxed)
         block.pointee.leaseAt.store(lent.checkedOutAt, ordering: .relaxed)
         block.pointee.epoch.store(lent.laneEpoch, ordering: .relaxed)
-        withRecord(slot) { record in
-            record.context = context
-            record.lastSQL = nil
-            record.isExpectedLong = false
-        }
-        block.pointee.recordOwner.store(0, ordering: .relaxed)
+        startRecord(slot, context: context, owner: 0)
         recordCheckout(slot, waited: lent.waited)
         // Relaxed: the word is `out`, written last by `leave` or `reclaimIdle` before the machine took the slot
         // back under its lock, which ordered that before this loan. Release: publishes the facts above to the

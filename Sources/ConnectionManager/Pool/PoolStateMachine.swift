@@ -88,14 +88,14 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// the scheduler runs that thread, up to milliseconds on a saturated machine), so the threshold sets how
     /// many hand-overs a saturated pool pays: at most one per 2 ms, whatever the queue. Far below any pool
     /// timeout, so the tail stays bounded.
-    /// The fairness bound's floor. Below about 5 ms, 64 threads on 10 connections lost a third of their
+    /// The fairness bound's floor. Below about 5 ms, 64 threads on 10 connections lost nearly 40 % of their
     /// `select1` throughput (3 ms: 30.9k against 50.4k ops/s): each starving waiter costs a hand-over to a
     /// sleeping thread, and the lane is closed meanwhile (BENCHMARKS.md, "Fairness").
     static var starvationNanoseconds: Int64 { 5_000_000 }
     /// The bound grows by this per waiting request beyond the floor's 62. While the oldest starves, each release
-    /// wakes a sleeping waiter, about 30–40k hand-overs a second on the 2-core VM measured. With a fixed 5 ms,
-    /// 246 waiters starved at 49k a second, faster than they could be served, and 256-thread `checkout` fell
-    /// from 3–4.5M to 30–36k ops/s. At 80 µs per waiter they starve at most 12.5k a second.
+    /// wakes a sleeping waiter: 29–36k hand-overs a second on the 2-core VM measured (256-thread `checkout` with
+    /// every release a hand-over). With a fixed 5 ms, 246 waiters starved at 49k a second, faster than they could
+    /// be served, and that workload fell from 3.0–4.5M to those 29–36k ops/s. At 80 µs per waiter they starve at most 12.5k a second.
     static var starvationPerWaiterNanoseconds: Int64 { 80_000 }
     /// The bound never exceeds this, however long the queue. Uncapped at 2 ms per waiter it reached about 108 ms
     /// with 54 waiters (64 threads on 10 connections), which was the p99 of `select1` in some runs.

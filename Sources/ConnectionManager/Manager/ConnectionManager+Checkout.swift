@@ -147,23 +147,54 @@ extension ConnectionManager {
     func run(_ sql: String, _ parameters: [PostgresValue], timeout: Duration?, on lease: Lease) throws
         -> QueryResult
     {
-        if terminatedCount.load(ordering: .relaxed) > 0, isTerminated(lease.connectionID) {
-            throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
-        }
-        if configuration.leakDetectionEnabled { lease.recordSQL(sql) }
+        try prepareToRun(sql, on: lease)
         let ran: (result: QueryResult, commitRolledBack: Bool)
         do {
             ran = try lease.connection.run(sql, parameters, timeout: timeout ?? configuration.queryTimeout)
         } catch {
-            if isTerminated(lease.connectionID) {
-                throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
-            }
-            // A caller's own read-only transaction on a healthy primary says nothing about the server.
-            if error.isReadOnlyTransaction, !serverIsStandby(lease.connection) { throw error }
-            observe(error)
-            throw error
+            throw failed(error, on: lease)
         }
-        // COMMIT of a failed transaction answers ROLLBACK without an error: a commit that did not commit.
+        return try committed(ran)
+    }
+
+    /// `run` from a task: the statement goes through the `SocketReactor` (no thread per statement), and only a
+    /// failure, whose handling may block (a probe of the server, a failover step), hops to the connection's thread.
+    /// `cancellable: false` runs it even when the task was cancelled (a rollback).
+    @discardableResult
+    func runFromTask(
+        _ sql: String, _ parameters: [PostgresValue], timeout: Duration?, on lease: Lease, cancellable: Bool = true
+    ) async throws -> QueryResult {
+        try prepareToRun(sql, on: lease)
+        let ran: (result: QueryResult, commitRolledBack: Bool)
+        do {
+            ran = try await lease.connection.runFromTask(
+                sql, parameters, timeout: timeout ?? configuration.queryTimeout, cancellable: cancellable)
+        } catch let error as PostgresError {
+            throw await lease.connection.performUncancellable { self.failed(error, on: lease) }
+        }
+        return try committed(ran)
+    }
+
+    /// Before a statement: refuses a connection terminated as a leak, records the SQL for leak reports.
+    private func prepareToRun(_ sql: String, on lease: Lease) throws {
+        if terminatedCount.load(ordering: .relaxed) > 0, isTerminated(lease.connectionID) {
+            throw SessionError.terminatedAsLeak(connectionID: lease.connectionID)
+        }
+        if configuration.leakDetectionEnabled { lease.recordSQL(sql) }
+    }
+
+    /// The error to throw for a failed statement, after telling the manager's machine (which may probe the server
+    /// and fail over: it can block).
+    private func failed(_ error: PostgresError, on lease: Lease) -> any Error {
+        if isTerminated(lease.connectionID) { return SessionError.terminatedAsLeak(connectionID: lease.connectionID) }
+        // A caller's own read-only transaction on a healthy primary says nothing about the server.
+        if error.isReadOnlyTransaction, !serverIsStandby(lease.connection) { return error }
+        observe(error)
+        return error
+    }
+
+    /// COMMIT of a failed transaction answers ROLLBACK without an error: a commit that did not commit.
+    private func committed(_ ran: (result: QueryResult, commitRolledBack: Bool)) throws -> QueryResult {
         if ran.commitRolledBack { throw SessionError.commitRolledBack }
         return ran.result
     }

@@ -36,8 +36,8 @@ public struct PooledConnection: Sendable {
         return try result.get()
     }
 
-    /// Runs one statement like ``execute(_:_:timeout:)``, from a task: one round trip on the connection's own
-    /// thread while the task is suspended (the cooperative pool is never blocked).
+    /// Runs one statement like ``execute(_:_:timeout:)``, from a task: one round trip, sent from the task, which
+    /// suspends until the reply arrives (no thread waits for it, and the cooperative pool is never blocked).
     /// - Throws: `CancellationError` when the task is cancelled (the statement is cancelled on the server, or not
     ///   sent; the connection stays usable or, if the server did not take the cancel, is closed at checkin), else
     ///   what the blocking `execute` throws.
@@ -46,11 +46,8 @@ public struct PooledConnection: Sendable {
         -> QueryResult
     {
         if isClosed { throw SessionError.closed }
-        let lease = self.lease
-        let manager = managerReference.takeUnretainedValue()
-        return try await lease.connection.perform {
-            try manager.run(sql, parameters, timeout: timeout, on: lease)
-        }
+        return try await managerReference.takeUnretainedValue().runFromTask(
+            sql, parameters, timeout: timeout, on: lease)
     }
 
     /// Marks this checkout as expected to be long (a migration, a report): it raises no leak alarm.

@@ -43,13 +43,18 @@ public final class Session: @unchecked Sendable {
         return try manager.run(sql, parameters, timeout: timeout, on: lease)
     }
 
-    /// Runs one statement (and the `BEGIN` before the first) on the connection's own thread in one hop; the task
-    /// is suspended meanwhile. Cancelling the task cancels the statement (`CancellationError`).
+    /// Runs one statement (and the `BEGIN` before the first) from a task: each is sent from the task, which
+    /// suspends until its reply arrives. Cancelling the task cancels the statement (`CancellationError`).
     @discardableResult
     public func execute(_ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil) async throws
         -> QueryResult
     {
-        try await lease.connection.perform { try self.execute(sql, parameters, timeout: timeout) }
+        if isClosed { throw SessionError.closed }
+        if !isInTransaction || lease.connection.transactionStatus == .idle {
+            try await manager.runFromTask("BEGIN", [], timeout: timeout, on: lease)
+            isInTransaction = true
+        }
+        return try await manager.runFromTask(sql, parameters, timeout: timeout, on: lease)
     }
 
     /// Commits the work done since the first statement (or the last commit/rollback). No-op when none.
@@ -70,9 +75,16 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    /// Commits on the connection's own thread.
+    /// Commits from a task, as the blocking `commit()`.
     public func commit() async throws {
-        try await lease.connection.perform { try self.commit() }
+        if isClosed { throw SessionError.closed }
+        guard isInTransaction else { return }
+        isInTransaction = false
+        try await manager.runFromTask("COMMIT", [], timeout: nil, on: lease)
+        if lease.connection.transactionStatus != .idle {
+            _ = try? await manager.runFromTask("ROLLBACK", [], timeout: nil, on: lease, cancellable: false)
+            throw SessionError.commitRolledBack
+        }
     }
 
     /// Rolls back the work done since the first statement (or the last commit/rollback). No-op when none.
@@ -83,9 +95,12 @@ public final class Session: @unchecked Sendable {
         try manager.run("ROLLBACK", [], timeout: nil, on: lease)
     }
 
-    /// Rolls back on the connection's own thread (also when the task was cancelled: a rollback must happen).
+    /// Rolls back from a task, also when the task was cancelled (a rollback must happen).
     public func rollback() async throws {
-        try await lease.connection.performUncancellable { Result { try self.rollback() } }.get()
+        if isClosed { throw SessionError.closed }
+        guard isInTransaction else { return }
+        isInTransaction = false
+        try await manager.runFromTask("ROLLBACK", [], timeout: nil, on: lease, cancellable: false)
     }
 
     /// Marks this session as expected to be long (a migration, a report): it raises no leak alarm.

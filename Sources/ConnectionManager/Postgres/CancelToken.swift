@@ -50,4 +50,17 @@ final class CancelRequest: @unchecked Sendable {  // `error` is written once bef
         guard done.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return false }
         return error == nil
     }
+
+    /// `wait(until:)` from a task: answers at once when the request is already confirmed (the usual case: the
+    /// server answers the cancelled statement after taking the request), else waits on `queue` (a connection's own
+    /// thread), never on the cooperative pool.
+    func delivered(before deadline: ContinuousClock.Instant, waitingOn queue: DispatchQueue) async -> Bool {
+        if done.wait(timeout: .now()) == .success {
+            done.signal()  // Taken back for `wait(until:)`, which then answers at once.
+            return wait(until: deadline)
+        }
+        return await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.wait(until: deadline)) }
+        }
+    }
 }

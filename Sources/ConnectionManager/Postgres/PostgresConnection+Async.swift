@@ -1,3 +1,4 @@
+import CLibPQ
 import Dispatch
 
 extension PostgresConnection {
@@ -64,13 +65,86 @@ extension PostgresConnection {
     /// How long a cancelled task's statement waits for the server to take the cancel request (1 s, as `cancel()`).
     static var cancelDeliveryTimeout: Duration { .seconds(1) }
 
-    /// Runs `sql` like `execute`, from a task: the task suspends, the statement runs on this connection's thread.
+    /// Runs `sql` like `execute`, from a task: sent from the task, the reply awaited in the `SocketReactor`.
     /// - Throws: `CancellationError` when the task was cancelled (the statement was cancelled or never sent), else
     ///   what `execute` throws.
     public func execute(
         _ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil
     ) async throws -> QueryResult {
-        try await perform { try self.execute(sql, parameters, timeout: timeout) }
+        try await runFromTask(sql, parameters, timeout: timeout).result
+    }
+
+    /// `run` from a task, without a thread per statement: the task sends the statement itself (libpq's sends do
+    /// not block in non-blocking mode), suspends in the process's `SocketReactor` until the reply is readable or
+    /// the deadline passes, and reads the reply when it resumes — the same `advance`/`waited`/`finish` steps as
+    /// the blocking path, so the deadline, the cancel at the deadline and the errors are the same.
+    ///
+    /// Cancellation as in `perform`: before the statement is sent it is not sent (`CancellationError`); while it
+    /// runs a cancel request goes to the server, whose 57014 answer becomes `CancellationError`, and the statement
+    /// does not return before the server took the request (or the connection is marked broken after
+    /// `cancelDeliveryTimeout`). Waiting for that confirmation, the one wait that can block, runs on the
+    /// connection's own thread when the request is not confirmed yet. `cancellable: false` (a session's rollback,
+    /// which must happen either way) ignores the task's cancellation.
+    func runFromTask(
+        _ sql: String, _ parameters: [PostgresValue], timeout: Duration?, cancellable: Bool = true
+    ) async throws -> (result: QueryResult, commitRolledBack: Bool) {
+        guard let reactor = SocketReactor.shared else {
+            // No epoll (the kernel refused one, or not Linux): the statement blocks the connection's own thread.
+            return cancellable
+                ? try await perform { try self.run(sql, parameters, timeout: timeout) }
+                : try await performUncancellable { Result { try self.run(sql, parameters, timeout: timeout) } }.get()
+        }
+        await statementTurn.take()
+        defer { statementTurn.give() }
+        let outcome: Result<(result: QueryResult, commitRolledBack: Bool), any Error>
+        if cancellable {
+            let statement = AsyncStatement()
+            outcome = await withTaskCancellationHandler {
+                guard statement.start() else { return .failure(CancellationError()) }
+                let outcome = await statementOutcome(sql, parameters, timeout: timeout, reactor)
+                guard let request = statement.finish() else { return outcome }
+                if await !request.delivered(before: .now + Self.cancelDeliveryTimeout, waitingOn: executor) {
+                    markBroken("A cancelled task's cancel request was not confirmed by the server.")
+                }
+                if case .failure(PostgresError.server(let error)) = outcome, error.sqlState == "57014" {
+                    return .failure(CancellationError())
+                }
+                return outcome
+            } onCancel: {
+                statement.cancel(self.cancelToken)
+            }
+        } else {
+            outcome = await statementOutcome(sql, parameters, timeout: timeout, reactor)
+        }
+        switch outcome {
+        case .success(let ran): return ran
+        // The server quotes values in its messages; none of them may be a configured password.
+        case .failure(let error as PostgresError): throw error.scrubbing(secrets)
+        case .failure(let error): throw error
+        }
+    }
+
+    /// One statement from `runFromTask`, its errors kept (the cancellation handler's follow-up needs them).
+    private func statementOutcome(
+        _ sql: String, _ parameters: [PostgresValue], timeout: Duration?, _ reactor: SocketReactor
+    ) async -> Result<(result: QueryResult, commitRolledBack: Bool), any Error> {
+        do throws(PostgresError) {
+            let (handle, scan) = try start(sql, parameters)
+            var collector = ResultCollector(timeout: timeout)
+            defer { collector.discard() }
+            while let events = try advance(&collector, handle) {
+                let outcome = await reactor.wait(PQsocket(handle), for: events, until: collector.deadline)
+                try waited(&collector, outcome, handle)
+            }
+            var delivered = true
+            if let request = collector.timeoutCancel {
+                delivered = await request.delivered(before: collector.deadline ?? .now, waitingOn: executor)
+            }
+            let result = try finish(&collector, handle, timeoutCancelDelivered: delivered)
+            return .success((result, scan.commitRolledBack(result)))
+        } catch {
+            return .failure(error)
+        }
     }
 }
 

@@ -36,6 +36,25 @@ extension PostgresConnection {
     private func send(
         _ sql: String, _ parameters: [PostgresValue], timeout: Duration?
     ) throws(PostgresError) -> (result: QueryResult, commitRolledBack: Bool) {
+        let (handle, scan) = try start(sql, parameters)
+        // The clock is read only when there is a deadline: the plain path costs what PQexec costs.
+        var collector = ResultCollector(timeout: timeout)
+        defer { collector.discard() }
+        while let events = try advance(&collector, handle) {
+            let outcome =
+                collector.isFlushing
+                ? SocketWait.wait(PQsocket(handle), for: events, until: collector.deadline)
+                : SocketWait.waitForReply(PQsocket(handle), until: collector.deadline)
+            try waited(&collector, outcome, handle)
+        }
+        let delivered = collector.timeoutCancel.map { $0.wait(until: collector.deadline ?? .now) } ?? true
+        let result = try finish(&collector, handle, timeoutCancelDelivered: delivered)
+        return (result, scan.commitRolledBack(result))
+    }
+
+    /// Checks `sql` and its parameters and sends them: the part of a statement the blocking and the async path
+    /// share before the reply. Returns the handle and what the scan found.
+    func start(_ sql: String, _ parameters: [PostgresValue]) throws(PostgresError) -> (OpaquePointer, StatementScan) {
         let handle = try liveHandle()
         let scan = StatementScan(sql)
         if let offset = scan.nulOffset {
@@ -53,8 +72,6 @@ extension PostgresConnection {
         // still changed it.
         if scan.mayChangeSessionState { sessionStateMayHaveChanged = true }
         parametersNeedCheck = true
-        // The clock is read only when there is a deadline: the plain path costs what PQexec costs.
-        let deadline = timeout.map { ContinuousClock.now + $0 }
         let sent: Int32
         if parameters.isEmpty {
             sent = PQsendQuery(handle, sql)
@@ -64,9 +81,7 @@ extension PostgresConnection {
             }
         }
         guard sent == 1 else { throw lost(handle, serverError: nil) }
-        let result = try collectResults(handle, deadline: deadline, timeout: timeout ?? .zero)
-        let commitRolledBack = scan.endsTransaction && !scan.rollsBack && result.commandTagIs("ROLLBACK")
-        return (result, commitRolledBack)
+        return (handle, scan)
     }
 
     /// Whether the server answers an empty query within `timeout`. On failure the connection is closed
@@ -86,117 +101,103 @@ extension PostgresConnection {
         _ = try execute("ROLLBACK", timeout: timeout)
     }
 
-    // MARK: - Waiting for results
+    // MARK: - Reading results
 
-    /// Sends what libpq still buffers, then reads every result of the query, honouring `deadline`.
-    private func collectResults(
-        _ handle: OpaquePointer, deadline initialDeadline: ContinuousClock.Instant?, timeout: Duration
-    ) throws(PostgresError) -> QueryResult {
-        var deadline = initialDeadline
-        try flush(handle, deadline: deadline, timeout: timeout)
-
-        var last: OpaquePointer?
-        defer { if let last { PQclear(last) } }
-        var firstError: PostgresError.ServerError?
-        var copyingOut = false
-        var cancelRequest: CancelRequest?
-
+    /// Reads what libpq has of the results without waiting: nil when the last result is in, else the socket
+    /// events (`POLLIN`, `POLLIN | POLLOUT` while sending) to wait for before calling `waited` and this again.
+    func advance(_ collector: inout ResultCollector, _ handle: OpaquePointer) throws(PostgresError) -> Int32? {
         while true {
-            if copyingOut {
+            if collector.isFlushing {
+                switch PQflush(handle) {
+                case 0: collector.isFlushing = false
+                case 1: return POLLIN | POLLOUT
+                default: throw lost(handle, serverError: nil)
+                }
+            }
+            if collector.copyingOut {
                 var buffer: UnsafeMutablePointer<CChar>?
                 let count = PQgetCopyData(handle, &buffer, 1)
                 if let buffer { PQfreemem(buffer) }
                 if count > 0 { continue }
-                if count == -1 { copyingOut = false; continue }
+                if count == -1 { collector.copyingOut = false; continue }
                 if count == -2 { throw lost(handle, serverError: nil) }
-                // 0: the rest has not arrived yet.
-            } else if PQisBusy(handle) == 0 {
-                guard let result = PQgetResult(handle) else { break }
-                switch PQresultStatus(result) {
-                case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-                    if let last { PQclear(last) }
-                    last = result
-                    continue
-                case PGRES_COPY_IN:
-                    // Ending the copy with an error message makes the server fail the statement cleanly.
-                    _ = PQputCopyEnd(handle, "pooltop does not support COPY FROM STDIN")
-                    try flush(handle, deadline: deadline, timeout: timeout)
-                case PGRES_COPY_OUT:
-                    if firstError == nil {
-                        firstError = .init(
-                            sqlState: "0A000", severity: "ERROR",
-                            message: "COPY TO STDOUT is not supported by pooltop")
-                    }
-                    copyingOut = true
-                default:
-                    if firstError == nil { firstError = Self.serverError(from: result) }
-                }
-                PQclear(result)
+                return POLLIN  // 0: the rest has not arrived yet.
+            }
+            guard PQisBusy(handle) == 0 else { return POLLIN }
+            guard let result = PQgetResult(handle) else { return nil }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                if let last = collector.last { PQclear(last) }
+                collector.last = result
                 continue
+            case PGRES_COPY_IN:
+                // Ending the copy with an error message makes the server fail the statement cleanly.
+                _ = PQputCopyEnd(handle, "pooltop does not support COPY FROM STDIN")
+                collector.isFlushing = true
+            case PGRES_COPY_OUT:
+                if collector.firstError == nil {
+                    collector.firstError = .init(
+                        sqlState: "0A000", severity: "ERROR", message: "COPY TO STDOUT is not supported by pooltop")
+                }
+                collector.copyingOut = true
+            default:
+                if collector.firstError == nil { collector.firstError = Self.serverError(from: result) }
             }
-            switch SocketWait.waitForReply(PQsocket(handle), until: deadline) {
-            case .ready:
-                guard PQconsumeInput(handle) == 1 else { throw lost(handle, serverError: firstError) }
-            case .timedOut where cancelRequest == nil:
-                // Ask the server to stop, then keep draining: its answer (57014) leaves the connection usable.
-                cancelRequest = cancelToken.sendInBackground()
-                deadline = .now + Self.cancelGrace
-            case .timedOut:
-                markBroken(
-                    "A query ran past its \(timeout.millisecondsText) timeout and the server did not answer "
-                        + "the cancel request within \(Self.cancelGrace.millisecondsText); the connection was closed.")
-                throw .queryTimedOut(after: timeout)
-            case .failed(let reason):
-                markBroken(reason)
-                throw .connectionLost(message: reason)
-            }
+            PQclear(result)
         }
-
-        if let cancelRequest, let deadline {
-            // Wait for the cancel to be delivered, so it cannot hit the next query on this connection.
-            if !cancelRequest.wait(until: deadline) {
-                markBroken("A cancel request was not confirmed by the server; the connection was closed.")
-            }
-            throw .queryTimedOut(after: timeout)
-        }
-        if PQstatus(handle) == CONNECTION_BAD { throw lost(handle, serverError: firstError) }
-        if let firstError { throw .server(firstError) }
-        let result = QueryResult(raw: last)
-        last = nil  // Now owned by `result`.
-        return result
     }
 
-    /// Waits until libpq has handed all queued output to the kernel (non-blocking mode can leave some behind).
-    private func flush(
-        _ handle: OpaquePointer, deadline: ContinuousClock.Instant?, timeout: Duration
+    /// Takes in what a wait for the socket found: reads the reply, or on the deadline asks the server to cancel
+    /// (and keeps reading: its answer, 57014, leaves the connection usable) and after the grace gives up.
+    func waited(
+        _ collector: inout ResultCollector, _ outcome: SocketWait.Outcome, _ handle: OpaquePointer
     ) throws(PostgresError) {
-        while true {
-            switch PQflush(handle) {
-            case 0:
-                return
-            case 1:
-                switch SocketWait.wait(PQsocket(handle), for: POLLIN | POLLOUT, until: deadline) {
-                case .ready(let readable):
-                    // Reading makes room for the server to keep accepting what we send.
-                    if readable, PQconsumeInput(handle) == 0 { throw lost(handle, serverError: nil) }
-                case .timedOut:
-                    markBroken(
-                        "A query ran past its \(timeout.millisecondsText) timeout while it was being sent; "
-                            + "the connection was closed.")
-                    throw .queryTimedOut(after: timeout)
-                case .failed(let reason):
-                    markBroken(reason)
-                    throw .connectionLost(message: reason)
-                }
-            default:
-                throw lost(handle, serverError: nil)
+        switch outcome {
+        case .ready(let readable):
+            // While sending, reading makes room for the server to keep accepting what is sent.
+            if readable || !collector.isFlushing, PQconsumeInput(handle) != 1 {
+                throw lost(handle, serverError: collector.firstError)
             }
+        case .timedOut where collector.isFlushing:
+            markBroken(
+                "A query ran past its \(collector.timeout.millisecondsText) timeout while it was being sent; "
+                    + "the connection was closed.")
+            throw .queryTimedOut(after: collector.timeout)
+        case .timedOut where collector.timeoutCancel == nil:
+            collector.timeoutCancel = cancelToken.sendInBackground()
+            collector.deadline = .now + Self.cancelGrace
+        case .timedOut:
+            markBroken(
+                "A query ran past its \(collector.timeout.millisecondsText) timeout and the server did not answer "
+                    + "the cancel request within \(Self.cancelGrace.millisecondsText); the connection was closed.")
+            throw .queryTimedOut(after: collector.timeout)
+        case .failed(let reason):
+            markBroken(reason)
+            throw .connectionLost(message: reason)
         }
+    }
+
+    /// The query's outcome once `advance` found the last result; `timeoutCancelDelivered` tells whether the
+    /// cancel request sent at the deadline (if any) reached the server, so that it cannot hit the next query.
+    func finish(
+        _ collector: inout ResultCollector, _ handle: OpaquePointer, timeoutCancelDelivered: Bool
+    ) throws(PostgresError) -> QueryResult {
+        if collector.timeoutCancel != nil {
+            if !timeoutCancelDelivered {
+                markBroken("A cancel request was not confirmed by the server; the connection was closed.")
+            }
+            throw .queryTimedOut(after: collector.timeout)
+        }
+        if PQstatus(handle) == CONNECTION_BAD { throw lost(handle, serverError: collector.firstError) }
+        if let firstError = collector.firstError { throw .server(firstError) }
+        let result = QueryResult(raw: collector.last)
+        collector.last = nil  // Now owned by `result`.
+        return result
     }
 
     /// Marks the connection broken and returns the error to throw, preferring the server's own reason
     /// (e.g. 57P01 after `pg_terminate_backend`) over libpq's "server closed the connection unexpectedly".
-    private func lost(_ handle: OpaquePointer, serverError: PostgresError.ServerError?) -> PostgresError {
+    func lost(_ handle: OpaquePointer, serverError: PostgresError.ServerError?) -> PostgresError {
         var message = LibPQ.trimmed(String(cString: PQerrorMessage(handle)))
         if let serverError, !serverError.sqlState.isEmpty {
             message = "\(serverError.message) (SQLSTATE \(serverError.sqlState))."

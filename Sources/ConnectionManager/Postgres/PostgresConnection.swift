@@ -25,6 +25,8 @@ public final class PostgresConnection: @unchecked Sendable {
     /// whenever it has work (Dispatch's concurrent queues stop at about one thread per core, so blocking libpq
     /// calls there serialize behind each other). Its work is this connection's, one holder at a time.
     let executor = DispatchQueue(label: "pooltop.connection")
+    /// Async statements take turns on the connection (child tasks of one holder may share it).
+    let statementTurn = StatementTurn()
     /// The masked URL, for messages.
     public let target: String
     /// The process ID of the server backend serving this connection (`pg_backend_pid()`).

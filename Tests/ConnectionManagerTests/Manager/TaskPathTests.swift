@@ -329,7 +329,7 @@ struct TaskPathTests {
     }
 
     // Tasks sharing one connection (child tasks of its holder) take turns on it: never two statements on one libpq
-    // connection at once (they queue on the connection's serial executor). Each statement sleeps, so two at once
+    // connection at once (they take turns: `StatementTurn`). Each statement sleeps, so two at once
     // would overlap (libpq refuses: "another command is already in progress").
     @Test(.timeLimit(.minutes(2))) func childTasksSharingAConnectionTakeTurns() async throws {
         let manager = try ManagerTests.manager("task-share") {

@@ -6,9 +6,11 @@ import Testing
 /// Deadlines against a SIGSTOPped server, which accepts TCP connections but never answers.
 @Suite("PostgresConnection on a stopped server", .serialized)
 struct StoppedServerTests {
-    @Test func connectFailsAtTheDeadline() throws {
-        try TestServer.withPausableServer { server in
+    @Test func connectFailsAtTheDeadline() async throws {
+        try await TestServer.withPausableServer { server in
             let connection = try PostgresConnection.connect(
+                to: server.url, deadline: .seconds(10), applicationName: nil)
+            let taskConnection = try PostgresConnection.connect(
                 to: server.url, deadline: .seconds(10), applicationName: nil)
             try server.pause()
             defer { try? server.resume() }
@@ -31,9 +33,16 @@ struct StoppedServerTests {
             #expect(connection.isBroken)
             #expect(!connection.cancel(timeout: .milliseconds(50)))
 
+            // The same from a task: the reactor's timer ends the wait, the cancel is not answered, the connection
+            // is closed after the grace period, and the task gets `.queryTimedOut`, not a hang.
+            await #expect(throws: PostgresError.queryTimedOut(after: .milliseconds(200))) {
+                _ = try await taskConnection.execute("SELECT 1", timeout: .milliseconds(200))
+            }
+            #expect(taskConnection.isBroken)
+
             try server.resume()
             let again = try PostgresConnection.connect(to: server.url, deadline: .seconds(10), applicationName: nil)
-            #expect(try again.execute("SELECT 1", timeout: .seconds(5))[row: 0].int(0) == 1)
+            #expect(try await again.execute("SELECT 1", timeout: .seconds(5))[row: 0].int(0) == 1)
         }
     }
 }

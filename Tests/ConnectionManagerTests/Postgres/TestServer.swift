@@ -40,6 +40,12 @@ enum TestServer {
         try body(PausableServer(url: try DatabaseURL(cluster.primary.url), member: cluster.primary))
     }
 
+    static func withPausableServer(_ body: (PausableServer) async throws -> Void) async throws {
+        let cluster = try LocalCluster.start()
+        defer { cluster.stop() }
+        try await body(PausableServer(url: try DatabaseURL(cluster.primary.url), member: cluster.primary))
+    }
+
     /// A TCP port on 127.0.0.1 that nothing listens on.
     static func closedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,0 +1,191 @@
+import CLibPQ
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where tasks wait for their connections' sockets: one thread in `epoll_wait` for the whole process.
+///
+/// A task's statement is sent from the task itself (libpq's sends do not block: the connection is in
+/// non-blocking mode), then the task suspends here until the reply is readable or its deadline passes, and
+/// reads the reply when it resumes. No thread blocks per waiting statement, and a statement costs no hop to a
+/// thread of its own: the reactor's one wake per batch of replies, then the task's resume on the cooperative
+/// pool (which is already running under load). Each socket is armed one-shot (`EPOLLONESHOT`) per wait, so an
+/// event is delivered to exactly one waiter; the kernel forgets a socket when libpq closes it.
+///
+/// Spurious readiness is harmless: callers re-check libpq (`PQisBusy`) and wait again.
+final class SocketReactor: Sendable {
+    /// The process's reactor, started on first use; nil when the kernel refused an epoll or event descriptor.
+    static let shared: SocketReactor? = SocketReactor()
+
+    private struct Waiter {
+        let continuation: UnsafeContinuation<SocketWait.Outcome, Never>
+        let deadline: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        /// One waiter per socket: a socket belongs to one connection, used by one holder at a time.
+        var waiters: [Int32: Waiter] = [:]
+        /// When the timer fires; nil while it is disarmed. Never later than any waiter's deadline, so the reactor
+        /// looks for expired waiters only when it fires (usually for a waiter long gone: one wake per timeout).
+        var timerAt: ContinuousClock.Instant?
+    }
+
+    private let epoll: Int32
+    /// A `timerfd` in the epoll set, armed for the earliest deadline: a waiter with an earlier deadline than the
+    /// armed one re-arms it (one syscall, no wake of the reactor); later deadlines, the usual case, cost nothing.
+    private let timer: Int32
+    /// A pthread mutex (`PoolLock`): besides the table, it orders what a task wrote before it suspended before
+    /// what it reads after it resumes, for the thread sanitizer too (see `wait`).
+    private let state = PoolLock(State())
+
+    private init?() {
+        #if os(Linux)
+            let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+            guard epoll >= 0 else { return nil }
+            // The clock of `ContinuousClock` on Linux.
+            let timer = timerfd_create(CLOCK_BOOTTIME, Int32(TFD_CLOEXEC | TFD_NONBLOCK))
+            guard timer >= 0 else {
+                Glibc.close(epoll)
+                return nil
+            }
+            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: timer))
+            guard epoll_ctl(epoll, EPOLL_CTL_ADD, timer, &event) == 0 else {
+                Glibc.close(epoll)
+                Glibc.close(timer)
+                return nil
+            }
+            self.epoll = epoll
+            self.timer = timer
+            let thread = Thread { [self] in run() }
+            thread.name = "pooltop.reactor"
+            thread.start()
+        #else
+            return nil
+        #endif
+    }
+
+    /// Suspends until `socket` is ready for `events` (`POLLIN`, `POLLIN | POLLOUT`) or `deadline` passes.
+    /// Not cancellable by itself: the caller's cancellation handler asks the server to stop, whose answer is
+    /// what ends the wait.
+    func wait(_ socket: Int32, for events: Int32, until deadline: ContinuousClock.Instant?) async
+        -> SocketWait.Outcome
+    {
+        guard socket >= 0 else { return .failed("the connection has no socket") }
+        if let deadline, deadline <= .now { return .timedOut }
+        let outcome = await withUnsafeContinuation { continuation in
+            arm(socket, events, deadline, continuation)
+        }
+        // The reactor removed the waiter and resumed it under the lock: taking the lock here orders everything
+        // before the suspension (libpq's state, written on another thread) and the resume before what follows.
+        state.withLock { _ in }
+        return outcome
+    }
+
+    private func arm(
+        _ socket: Int32, _ events: Int32, _ deadline: ContinuousClock.Instant?,
+        _ continuation: UnsafeContinuation<SocketWait.Outcome, Never>
+    ) {
+        #if os(Linux)
+            let taken = state.withLock { state -> Bool in
+                // Statements on one connection take turns (`PostgresConnection.statementTurn`); a second waiter on
+                // a socket would be a bug, answered with an error rather than a continuation lost forever.
+                guard state.waiters[socket] == nil else { return true }
+                state.waiters[socket] = Waiter(continuation: continuation, deadline: deadline)
+                guard let deadline else { return false }
+                if let timerAt = state.timerAt, timerAt <= deadline { return false }
+                state.timerAt = deadline
+                setTimer(deadline)
+                return false
+            }
+            if taken {
+                continuation.resume(returning: .failed("another statement is already waiting on this connection"))
+                return
+            }
+            var mask = EPOLLONESHOT.rawValue
+            if events & Int32(POLLIN) != 0 { mask |= EPOLLIN.rawValue }
+            if events & Int32(POLLOUT) != 0 { mask |= EPOLLOUT.rawValue }
+            var event = epoll_event(events: mask, data: epoll_data_t(fd: socket))
+            // Re-arm (the usual case: the socket waited here before), else add it (a new connection, or the
+            // kernel dropped a closed socket whose number was reused).
+            var armed = epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) == 0
+            if !armed, errno == ENOENT { armed = epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event) == 0 }
+            if !armed {
+                let reason = "epoll_ctl failed: \(String(cString: strerror(errno)))"
+                if let waiter = remove(socket) { waiter.continuation.resume(returning: .failed(reason)) }
+                return
+            }
+        #else
+            continuation.resume(returning: .failed("the socket reactor needs epoll"))
+        #endif
+    }
+
+    private func remove(_ socket: Int32) -> Waiter? {
+        state.withLock { $0.waiters.removeValue(forKey: socket) }
+    }
+
+    #if os(Linux)
+        /// The reactor's thread: waits for events, then resumes the waiters they are for, and on the timer the
+        /// waiters whose deadline passed.
+        private func run() {
+            var events = [epoll_event](repeating: epoll_event(), count: 64)
+            var resumed: [(UnsafeContinuation<SocketWait.Outcome, Never>, SocketWait.Outcome)] = []
+            resumed.reserveCapacity(64)
+            while true {
+                let count = events.withUnsafeMutableBufferPointer { buffer in
+                    epoll_wait(epoll, buffer.baseAddress, Int32(buffer.count), -1)
+                }
+                state.withLock { state in
+                    var timerFired = false
+                    for index in 0..<Int(max(count, 0)) {
+                        let socket = events[index].data.fd
+                        if socket == timer {
+                            var expirations: UInt64 = 0
+                            _ = Glibc.read(timer, &expirations, 8)
+                            timerFired = true
+                            continue
+                        }
+                        guard let waiter = state.waiters.removeValue(forKey: socket) else { continue }
+                        let readable =
+                            events[index].events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue)
+                        resumed.append((waiter.continuation, .ready(readable: readable != 0)))
+                    }
+                    guard timerFired else { return }
+                    let now = ContinuousClock.now
+                    var earliest: ContinuousClock.Instant?
+                    for (socket, waiter) in state.waiters {
+                        guard let deadline = waiter.deadline else { continue }
+                        if deadline <= now {
+                            state.waiters[socket] = nil
+                            resumed.append((waiter.continuation, .timedOut))
+                        } else if earliest.map({ deadline < $0 }) ?? true {
+                            earliest = deadline
+                        }
+                    }
+                    state.timerAt = earliest
+                    setTimer(earliest)
+                }
+                // Under the lock: `resume` reads the continuation's context in the task's frame, which the task
+                // reuses once it runs; the task takes this lock before going on (`wait`), so the sanitizer sees
+                // the read ordered before the reuse (the runtime's own ordering it cannot see).
+                state.withLock { _ in
+                    for (continuation, outcome) in resumed { continuation.resume(returning: outcome) }
+                }
+                resumed.removeAll(keepingCapacity: true)
+            }
+        }
+
+        /// Arms the timer for `deadline` (at once when it has passed), or disarms it for nil. Under the lock.
+        private func setTimer(_ deadline: ContinuousClock.Instant?) {
+            var setting = itimerspec()
+            if let deadline {
+                let (seconds, attoseconds) = max(deadline - .now, .nanoseconds(1)).components
+                setting.it_value = timespec(tv_sec: Int(seconds), tv_nsec: Int(max(attoseconds / 1_000_000_000, 1)))
+            }
+            timerfd_settime(timer, 0, &setting, nil)
+        }
+    #endif
+}

@@ -17,7 +17,8 @@ extension ConnectionManager {
     }
 
     /// Like ``withConnection(_:)`` for tasks: waiting suspends the task, and the connection's `async` statements
-    /// run on its own thread (one hop there and back per statement), never blocking the cooperative pool.
+    /// suspend it until their reply arrives (`SocketReactor`: no thread per statement), never blocking the
+    /// cooperative pool.
     /// The connection goes back inline when that needs no round trip (the usual autocommit case), else from
     /// the connection's thread (a rollback of a transaction left open).
     public func withConnection<T: Sendable>(
@@ -54,7 +55,7 @@ extension ConnectionManager {
     }
 
     /// The async ``withSession(expectedLong:_:)-1k7ld``: waiting for a connection suspends the task instead of
-    /// blocking a thread of the cooperative pool; libpq calls run on the manager's own threads.
+    /// blocking a thread of the cooperative pool; its statements wait for their replies in the `SocketReactor`.
     public func withSession<T: Sendable>(
         expectedLong: Bool = false, isolation: isolated (any Actor)? = #isolation, _ body: (Session) async throws -> T
     ) async throws -> T {

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Create one per database (cluster) and share it. Every method is thread-safe. Blocking methods
 /// (`withConnection`, `withSession`, `session()`) block the calling thread; their `async` overloads
-/// suspend the task and run libpq on the connection's own thread. Call ``shutdown()`` when done: it stops
+/// suspend the task: statements are sent from it and their replies awaited in one epoll reactor per process
+/// (`SocketReactor`), and what blocks (opens, pings, a rollback at checkin) runs on threads of its own. Call ``shutdown()`` when done: it stops
 /// the timers and closes the connections.
 public final class ConnectionManager: MonitorSource, Sendable {
     /// The validated configuration in effect.

@@ -28,7 +28,7 @@ public final class Session: @unchecked Sendable {
     public var backendPID: Int32 { lease.connection.backendPID }
 
     /// Runs one statement inside the session's transaction, with bound parameters (`$1`, `$2`, …).
-    /// Blocks this thread; from a task use the `async` overload, which runs it on the manager's threads.
+    /// Blocks this thread; from a task use the `async` overload, which suspends the task instead.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [PostgresValue] = [], timeout: Duration? = nil) throws
         -> QueryResult

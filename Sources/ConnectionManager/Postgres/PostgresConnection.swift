@@ -21,7 +21,8 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Why the connection was given up, when it was marked broken rather than closed.
     private var brokenReason: String?
     let cancelToken: CancelToken
-    /// The connection's own thread for tasks (`perform`): a serial queue, which on Linux gets a thread of its own
+    /// The connection's own thread for the blocking work of tasks (`perform`: a checkin's rollback, a cancel's
+    /// confirmation, a failed statement's handling; every statement where there is no epoll): a serial queue, which on Linux gets a thread of its own
     /// whenever it has work (Dispatch's concurrent queues stop at about one thread per core, so blocking libpq
     /// calls there serialize behind each other). Its work is this connection's, one holder at a time.
     let executor = DispatchQueue(label: "pooltop.connection")

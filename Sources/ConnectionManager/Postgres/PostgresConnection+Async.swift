@@ -132,9 +132,18 @@ extension PostgresConnection {
             let (handle, scan) = try start(sql, parameters)
             var collector = ResultCollector(timeout: timeout)
             defer { collector.discard() }
+            var woken = false
             while let events = try advance(&collector, handle) {
+                // Once the reply has started to arrive, more of it is usually in the socket already: read it
+                // without a round through the reactor (a 20 MB result is hundreds of reads). Not before the
+                // first wait, where the reply cannot be there yet (`SELECT 1` pays no extra poll).
+                if woken, events == POLLIN, SocketWait.isReadableNow(PQsocket(handle)) {
+                    try waited(&collector, .ready(readable: true), handle)
+                    continue
+                }
                 let outcome = await reactor.wait(PQsocket(handle), for: events, until: collector.deadline)
                 try waited(&collector, outcome, handle)
+                woken = true
             }
             var delivered = true
             if let request = collector.timeoutCancel {

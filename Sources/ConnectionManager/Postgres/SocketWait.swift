@@ -35,6 +35,13 @@ enum SocketWait {
         return wait(socket, for: POLLIN, until: deadline)
     }
 
+    /// Whether `socket` has something to read (or an error or hang-up) right now, without waiting.
+    static func isReadableNow(_ socket: Int32) -> Bool {
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(truncatingIfNeeded: POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) > 0
+    }
+
     static var spinRounds: Int { 64 }
     static var spinNanoseconds: Int64 { 100_000 }
 

@@ -172,6 +172,13 @@ struct FailoverIntegrationTests {
         defer { writers.stop() }
         try #require(
             Integration.eventually(timeout: .seconds(10)) { writers.log.withLock { $0.committed.count } >= 50 })
+        // The standby must have replayed the table (and the first writes) before the primary stops: on a loaded CI
+        // machine it once had not, and after its promotion every write failed on a missing `writes`.
+        let primaryLSN = try cluster.primary.psql("SELECT pg_current_wal_lsn()")
+        try #require(
+            Integration.eventually(timeout: .seconds(30)) {
+                (try? standby.psql("SELECT pg_last_wal_replay_lsn() >= '\(primaryLSN)'::pg_lsn")) == "t"
+            }, "the standby did not replay up to \(primaryLSN)")
 
         try cluster.primary.pause()
         defer { cluster.primary.resume() }

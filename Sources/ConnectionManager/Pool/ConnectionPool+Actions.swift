@@ -88,6 +88,20 @@ extension ConnectionPool {
         }
     }
 
+    /// Runs the pool's deadline check at monotonic time `at` (`PoolStateMachine.armDeadlineCheck`): the waiting
+    /// tasks whose deadline passed fail with `.timedOut`, and the check re-arms for the next deadline. One timer
+    /// for every waiting task, re-armed only when a request's deadline comes before the armed one.
+    func scheduleDeadlineCheck(at: Int64) {
+        let delay = max(0, at - MonotonicClock.now)
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
+            guard let self else { return }
+            let now = MonotonicClock.now
+            let (actions, next) = self.withMachine { $0.deadlineCheckDue(armedFor: at, now: now) }
+            if let next { self.scheduleDeadlineCheck(at: next) }
+            self.run(actions, connectError: nil)
+        }
+    }
+
     /// Tells the machine at monotonic time `at` that the breaker's backoff may have ended (its trial open then
     /// runs on the pool's queue, never on a caller's thread).
     func scheduleConnectRetry(at: Int64) {

@@ -76,7 +76,7 @@ extension ConnectionPool {
     /// The async counterpart of `waitBlocking`: queued as request `id` (a waiter that retries), it awaits its
     /// parker until handed a connection, woken to retry (the lane, then the machine's idle connections), starving
     /// (the pool's starvation check then closes the lane for it, and it is handed the next connection), failed,
-    /// or cancelled. The deadline is the request's own timer.
+    /// or cancelled. The deadline is the pool's one deadline check (`armDeadlineCheck`).
     private func waitAsync(
         _ start: AsyncStart, parker: TaskParker<Result<LentConnection<Connection>, PoolError>>, id: PoolRequestID,
         context: LeaseContext, deadline: Int64, stack: CapturedStack?
@@ -179,16 +179,24 @@ extension ConnectionPool {
         }
     }
 
-    /// Enqueues an async waiter (or serves it at once) and arms its timer.
+    /// Enqueues an async waiter (or serves it at once) and gives it its deadline (the pool's one deadline check).
     private func enqueue(waiter: Waiter, id: PoolRequestID, deadline: Int64) {
         let now = MonotonicClock.now
         // Checked under the lock so that a cancellation either sees the waiter queued or is seen here.
-        let (action, checkAt) = withMachine { machine -> (Machine.LeaseAction?, Int64?) in
-            if Task.isCancelled { return (nil, nil) }
+        let (action, checkAt, deadlineCheck) = withMachine { machine -> (Machine.LeaseAction?, Int64?, Int64?) in
+            if Task.isCancelled { return (nil, nil, nil) }
             let action = machine.leaseRequested(waiter: waiter, retries: true, requestID: id, now: now)
-            return (action, machine.armStarvationCheck(now: now))
+            let deadlineCheck: Int64?
+            switch action {
+            case .open, .replace, .wait, .waitForRetry:
+                deadlineCheck = machine.armDeadlineCheck(for: id, deadline: deadline)
+            case .leased, .failed, .shutDown, .needsWaiter:
+                deadlineCheck = nil
+            }
+            return (action, machine.armStarvationCheck(now: now), deadlineCheck)
         }
         if let checkAt { scheduleStarvationCheck(at: checkAt) }
+        if let deadlineCheck { scheduleDeadlineCheck(at: deadlineCheck) }
         guard let action else {
             resume(waiter, with: .failure(.cancelled))
             return
@@ -197,18 +205,15 @@ extension ConnectionPool {
         case .leased(let lent):
             resume(waiter, with: .success(lent))
         case .open(_, let open):
-            armDeadline(id, at: deadline)
             blockingIO { self.runOpen(open) }
         case .replace(let old, _, let open):
-            armDeadline(id, at: deadline)
             blockingIO {
                 self.factory.close(old)
                 self.runOpen(open)
             }
         case .wait:
-            armDeadline(id, at: deadline)
+            break
         case .waitForRetry(_, let at):
-            armDeadline(id, at: deadline)
             scheduleConnectRetry(at: at)
         case .failed(let reason):
             resume(waiter, with: .failure(error(for: reason, connectError: nil)))
@@ -225,26 +230,18 @@ extension ConnectionPool {
         _ lent: LentConnection<Connection>, waiter: Waiter, id: PoolRequestID, deadline: Int64
     ) {
         let now = MonotonicClock.now
-        let actions = withMachine { machine in
+        let (actions, cancelled, checkAt, deadlineCheck) = withMachine { machine in
             let actions = machine.pingFailed(lent, waiter: waiter, retries: true, requestID: id, now: now)
             // Cancelled while it pinged (its handler found nothing queued): it leaves the queue again.
             let cancelled = Task.isCancelled ? actions.enqueued.map { machine.leaseCancelled($0, now: now) } : nil
-            return (actions, cancelled, machine.armStarvationCheck(now: now))
+            let deadlineCheck =
+                actions.enqueued != nil && cancelled == nil
+                ? machine.armDeadlineCheck(for: id, deadline: deadline) : nil
+            return (actions, cancelled, machine.armStarvationCheck(now: now), deadlineCheck)
         }
-        if let checkAt = actions.2 { scheduleStarvationCheck(at: checkAt) }
-        if actions.0.enqueued != nil, actions.1 == nil { armDeadline(id, at: deadline) }
-        run(actions.0, connectError: nil)
-        if let cancelled = actions.1 { run(cancelled, connectError: nil) }
-    }
-
-    /// Fails request `id` with `.timedOut` at the monotonic `deadline` unless it was served by then.
-    private func armDeadline(_ id: PoolRequestID, at deadline: Int64) {
-        let delay = max(0, deadline - MonotonicClock.now)
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
-            guard let self else { return }
-            let now = MonotonicClock.now
-            let actions = self.withMachine { $0.leaseDeadlinePassed(id, now: now) }
-            self.run(actions, connectError: nil)
-        }
+        if let checkAt { scheduleStarvationCheck(at: checkAt) }
+        if let deadlineCheck { scheduleDeadlineCheck(at: deadlineCheck) }
+        run(actions, connectError: nil)
+        if let cancelled { run(cancelled, connectError: nil) }
     }
 }

@@ -85,6 +85,10 @@ extension PoolStateMachine {
         for index in 0..<waiters.count {
             if waiters[index].isWoken { woken += 1 } else { sleeping += 1 }
             if waiters[index].isWoken && !waiters[index].retries { return "a waiter that cannot retry was woken" }
+            let deadline = waiters[index].deadline
+            if deadline != .max, deadlineCheckAt == 0 || deadlineCheckAt > deadline {
+                return "a waiter's deadline \(deadline) comes before the armed deadline check (\(deadlineCheckAt))"
+            }
         }
         if woken != wokenCount { return "wokenCount \(wokenCount) != woken waiters \(woken)" }
         if lifecycle == .running, idle.count > wokenCount, sleeping > 0 {

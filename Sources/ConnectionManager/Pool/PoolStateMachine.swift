@@ -79,6 +79,9 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
         var retries: Bool
         /// Woken to retry and not yet back (counted in `wokenCount`).
         var isWoken = false
+        /// When the pool's deadline check fails it with `.timedOut` (monotonic ns; `.max`: never — a thread's
+        /// request, which times out on its own clock). Set by `armDeadlineCheck`.
+        var deadline = Int64.max
     }
 
     /// How long the oldest waiter may wait before returned connections are handed to it directly instead of
@@ -116,6 +119,9 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     var retryTimerAt: Int64 = 0
     /// When the armed starvation check runs (0: none armed), so that one timer serves all waiters.
     var starvationCheckAt: Int64 = 0
+    /// When the armed deadline check runs (0: none armed): no later than any queued request's `deadline`, so that
+    /// one timer serves every waiting task.
+    var deadlineCheckAt: Int64 = 0
 
     var lifecycle = Lifecycle.running
     var generation = 0

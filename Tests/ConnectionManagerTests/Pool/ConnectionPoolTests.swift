@@ -224,6 +224,42 @@ struct ConnectionPoolTests {
         pool.checkin(held)
     }
 
+    /// The pool's one deadline check is armed for the first waiter's 30 s; a task queued after it with a 100 ms
+    /// timeout must re-arm it for its own deadline, and the first one must keep waiting (and be served).
+    @Test func aLaterTaskWithAnEarlierDeadlineTimesOutFirst() async throws {
+        let server = MemoryServer()
+        let pool = makePool(size: 1, server: server)
+        let held = try await pool.checkout()
+        let patient = Task { () -> String? in
+            do throws(PoolError) {
+                pool.checkin(try await pool.checkout(timeout: .seconds(30)))
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        var waited = 0
+        while pool.metrics().waiting == 0, waited < 5_000 {
+            try await Task.sleep(for: .milliseconds(1))
+            waited += 1
+        }
+        #expect(pool.metrics().waiting == 1)
+        do {
+            _ = try await pool.checkout(timeout: .milliseconds(100))
+            Issue.record("expected a timeout")
+        } catch {
+            guard case .timedOut = error else {
+                Issue.record("expected .timedOut, got \(error)")
+                return
+            }
+        }
+        #expect(pool.metrics().waiting == 1 && pool.metrics().timeouts == 1)
+        pool.checkin(held)
+        #expect(await patient.value == nil)
+        #expect(pool.metrics().timeouts == 1)
+        expectConsistent(pool, server)
+    }
+
     @Test func listenersRunOutsideTheLockAndCanBeRemoved() throws {
         let pool = makePool(size: 2)
         let events = Mutex<[String]>([])

@@ -246,6 +246,50 @@ struct PoolStateMachineTests {
         #expect(d.m.metrics().timeouts == 1)
     }
 
+    /// Waiting tasks share one deadline check: armed for the earliest deadline, re-armed when it fires (also when
+    /// it fires early), and never failing a request that was served or that has no deadline (a thread's).
+    @Test func oneDeadlineCheckServesEveryWaitingTask() {
+        var d = Driver(config(size: 1))
+        let a = d.lease("A")
+        #expect(d.request("W1") == .wait(rid(2)))
+        #expect(d.m.armDeadlineCheck(for: rid(2), deadline: 100 * ms) == 100 * ms)
+        #expect(d.request("W2") == .wait(rid(3)))
+        // Later than the armed check: nothing to arm.
+        #expect(d.m.armDeadlineCheck(for: rid(3), deadline: 150 * ms) == nil)
+        #expect(d.request("W3") == .wait(rid(4)))
+        // Earlier: the check is re-armed for it.
+        #expect(d.m.armDeadlineCheck(for: rid(4), deadline: 50 * ms) == 50 * ms)
+        // A thread's request has no deadline in the machine.
+        #expect(d.request("T") == .wait(rid(5)))
+        // Not queued: nothing armed.
+        #expect(d.m.armDeadlineCheck(for: rid(9), deadline: 1 * ms) == nil)
+        d.check()
+
+        let first = d.m.deadlineCheckDue(armedFor: 50 * ms, now: 50 * ms)
+        d.check()
+        let snapshot = d.m.metricsSnapshot()
+        #expect(first.actions == Actions(fail: [("W3", .timedOut(waited: .milliseconds(50), metrics: snapshot))]))
+        #expect(first.next == 100 * ms)
+        // Early (the timer's clock and ours disagree): nothing fails, and it is armed again for the same time.
+        let early = d.m.deadlineCheckDue(armedFor: 100 * ms, now: 99 * ms)
+        d.check()
+        #expect(early.actions == Actions() && early.next == 100 * ms)
+        // W1 is served before its deadline: the check that comes at it fails nobody and arms for W2.
+        #expect(d.release(a, at: 99 * ms) == .handOver(again(a, at: 99 * ms, waited: 99 * ms), to: "W1"))
+        let second = d.m.deadlineCheckDue(armedFor: 100 * ms, now: 100 * ms)
+        d.check()
+        #expect(second.actions == Actions() && second.next == 150 * ms)
+        // A stale timer (armed before the check moved) fails nobody early and arms nothing.
+        let stale = d.m.deadlineCheckDue(armedFor: 100 * ms, now: 120 * ms)
+        #expect(stale.actions == Actions() && stale.next == nil)
+        let third = d.m.deadlineCheckDue(armedFor: 150 * ms, now: 150 * ms)
+        d.check()
+        let snapshot2 = d.m.metricsSnapshot()
+        #expect(third.actions == Actions(fail: [("W2", .timedOut(waited: .milliseconds(150), metrics: snapshot2))]))
+        // Only the thread is left: it has no deadline here, so nothing is armed.
+        #expect(third.next == nil && d.m.metrics().waiting == 1 && d.m.metrics().timeouts == 2)
+    }
+
     @Test func recycleReplacesOldIdleAtCheckout() {
         var d = Driver(config(size: 1, recycle: .milliseconds(100)))
         let a = d.lease("A", at: 0)

@@ -6,5 +6,6 @@
 #ifdef __linux__
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/eventfd.h>
 #endif
 #endif

@@ -30,10 +30,19 @@ struct PooltopBench: ParsableCommand {
         case threads, tasks
     }
 
+    enum TaskExecutorChoice: String, ExpressibleByArgument, CaseIterable {
+        case global, manager
+    }
+
     @Option(help: "checkout or select1.") var workload: Workload
     @Option(help: "Concurrent workers: OS threads, or tasks with --workers tasks.") var threads: Int
     @Option(help: "threads (blocking API on OS threads) or tasks (async API on Swift tasks).")
     var workers: Workers = .threads
+    @Option(
+        help:
+            "With --workers tasks: run the tasks on Swift's global executor (global) or prefer the manager's (manager: ConnectionManager.taskExecutor)."
+    )
+    var executor: TaskExecutorChoice = .global
     @Option(help: "Open pool-size connections before timing (on), or on demand (off, the library default).")
     var prefill: Switch = .off
     @Option(help: "Measured seconds (after a 1 s warm-up).") var duration: Double
@@ -149,7 +158,8 @@ struct PooltopBench: ParsableCommand {
 
     /// The async API on `threads` concurrent tasks.
     private func runTasks(_ manager: ConnectionManager) -> BenchRunner.Result {
-        let runner = TaskRunner(tasks: threads, duration: duration)
+        let runner = TaskRunner(
+            tasks: threads, duration: duration, executor: executor == .manager ? manager.taskExecutor : nil)
         switch workload {
         case .checkout:
             return runner.run {

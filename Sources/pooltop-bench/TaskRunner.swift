@@ -5,6 +5,8 @@ import Foundation
 struct TaskRunner {
     let tasks: Int
     let duration: Double
+    /// The executor the tasks prefer (nil: Swift's global executor).
+    let executor: (any TaskExecutor)?
 
     /// `operation` returns true on success; it is called concurrently from every task. Blocks the calling thread
     /// (not a thread of the cooperative pool) until every task has stopped.
@@ -15,10 +17,11 @@ struct TaskRunner {
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
         let tasks = self.tasks
+        let executor = self.executor
         Task {
             let merged = await withTaskGroup(of: BenchRunner.Result.self) { group in
                 for _ in 0..<tasks {
-                    group.addTask {
+                    group.addTask(executorPreference: executor) {
                         var histogram = LatencyHistogram()
                         var ops: UInt64 = 0
                         var errors: UInt64 = 0

@@ -125,6 +125,17 @@ public final class ConnectionManager: MonitorSource, Sendable {
         try ConnectionManager(configuration: ConnectionPoolConfig.fromEnvironment(environment), logger: logger)
     }
 
+    /// An executor for tasks that spend their time on the database: the thread that waits for every task's
+    /// replies (one per process) runs them too, so a statement's reply resumes its task where it arrived, with no
+    /// hop to the cooperative pool. Opt in per task: `group.addTask(executorPreference: manager.taskExecutor)` or
+    /// `withTaskExecutorPreference(manager.taskExecutor) { … }`. One thread for every task that prefers it: keep
+    /// CPU-heavy work and anything that blocks (the blocking `withConnection`, `execute`, file I/O) off it, or
+    /// every such task and every task's statement waits behind it. Swift's global executor where the platform has
+    /// no epoll.
+    public var taskExecutor: any TaskExecutor {
+        SocketReactor.shared ?? globalConcurrentExecutor
+    }
+
     /// Stops the health monitor and the leak scanner, fails waiting checkouts, closes idle connections
     /// now and lent ones when they come back. Idempotent; no timer or thread is left running.
     public func shutdown() {

@@ -17,7 +17,14 @@ import Foundation
 /// event is delivered to exactly one waiter; the kernel forgets a socket when libpq closes it.
 ///
 /// Spurious readiness is harmless: callers re-check libpq (`PQisBusy`) and wait again.
-final class SocketReactor: Sendable {
+///
+/// It is also a task executor (`ConnectionManager.taskExecutor`): tasks that prefer it run on its thread between
+/// its waits, so a reply resumes its task where it arrived, without a hop to the cooperative pool. One thread for
+/// all of them: a job that blocks holds up every such task and every task's replies.
+final class SocketReactor: TaskExecutor, Sendable {
+    /// The name of the reactor's thread (what `top -H` and a debugger show).
+    static let threadName = "pooltop.reactor"
+
     /// The process's reactor, started on first use; nil when the kernel refused an epoll or event descriptor.
     static let shared: SocketReactor? = SocketReactor()
 
@@ -34,7 +41,18 @@ final class SocketReactor: Sendable {
         var timerAt: ContinuousClock.Instant?
     }
 
+    /// Jobs of tasks that prefer this executor (`ConnectionManager.taskExecutor`), run by the reactor's thread
+    /// between its waits.
+    private struct Jobs {
+        var queued: [UnownedJob] = []
+        /// The thread is in (or about to enter) an `epoll_wait` without a timeout: an enqueue must wake it.
+        var sleeping = false
+    }
+
     private let epoll: Int32
+    /// An `eventfd` in the epoll set: written by an enqueue while the thread sleeps.
+    private let wake: Int32
+    private let jobs = PoolLock(Jobs())
     /// A `timerfd` in the epoll set, armed for the earliest deadline: a waiter with an earlier deadline than the
     /// armed one re-arms it (one syscall, no wake of the reactor); later deadlines, the usual case, cost nothing.
     private let timer: Int32
@@ -52,19 +70,45 @@ final class SocketReactor: Sendable {
                 Glibc.close(epoll)
                 return nil
             }
+            let wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
             var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: timer))
-            guard epoll_ctl(epoll, EPOLL_CTL_ADD, timer, &event) == 0 else {
+            var wakeEvent = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wake))
+            guard wake >= 0, epoll_ctl(epoll, EPOLL_CTL_ADD, timer, &event) == 0,
+                epoll_ctl(epoll, EPOLL_CTL_ADD, wake, &wakeEvent) == 0
+            else {
                 Glibc.close(epoll)
                 Glibc.close(timer)
+                if wake >= 0 { Glibc.close(wake) }
                 return nil
             }
             self.epoll = epoll
             self.timer = timer
-            let thread = Thread { [self] in run() }
-            thread.name = "pooltop.reactor"
+            self.wake = wake
+            let thread = Thread { [self] in
+                // Foundation on Linux ignores a name set before `start`.
+                Thread.current.name = Self.threadName
+                run()
+            }
             thread.start()
         #else
             return nil
+        #endif
+    }
+
+    /// Runs a job of a task that prefers this executor on the reactor's thread, after its current round.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let mustWake = jobs.withLock { jobs -> Bool in
+            jobs.queued.append(job)
+            guard jobs.sleeping else { return false }
+            jobs.sleeping = false
+            return true
+        }
+        #if os(Linux)
+            if mustWake {
+                var one: UInt64 = 1
+                _ = Glibc.write(wake, &one, 8)
+            }
         #endif
     }
 
@@ -134,14 +178,29 @@ final class SocketReactor: Sendable {
             var events = [epoll_event](repeating: epoll_event(), count: 64)
             var resumed: [(UnsafeContinuation<SocketWait.Outcome, Never>, SocketWait.Outcome)] = []
             resumed.reserveCapacity(64)
+            var running: [UnownedJob] = []
             while true {
-                let count = events.withUnsafeMutableBufferPointer { buffer in
-                    epoll_wait(epoll, buffer.baseAddress, Int32(buffer.count), -1)
+                // The jobs queued so far (those they enqueue run in the next round, after the sockets had a look).
+                jobs.withLock { swap(&$0.queued, &running) }
+                for job in running { job.runSynchronously(on: asUnownedTaskExecutor()) }
+                running.removeAll(keepingCapacity: true)
+                let timeout = jobs.withLock { jobs -> Int32 in
+                    jobs.sleeping = jobs.queued.isEmpty
+                    return jobs.sleeping ? -1 : 0
                 }
+                let count = events.withUnsafeMutableBufferPointer { buffer in
+                    epoll_wait(epoll, buffer.baseAddress, Int32(buffer.count), timeout)
+                }
+                if timeout != 0 { jobs.withLock { $0.sleeping = false } }
                 state.withLock { state in
                     var timerFired = false
                     for index in 0..<Int(max(count, 0)) {
                         let socket = events[index].data.fd
+                        if socket == wake {
+                            var value: UInt64 = 0
+                            _ = Glibc.read(wake, &value, 8)
+                            continue
+                        }
                         if socket == timer {
                             var expirations: UInt64 = 0
                             _ = Glibc.read(timer, &expirations, 8)

@@ -125,6 +125,107 @@ struct TaskPathTests {
         try Self.expectSettled(manager, server, app: app)
     }
 
+    /// Whether this code runs on the reactor's thread (the manager's task executor).
+    static func isOnTheReactorThread() -> Bool {
+        Thread.current.name == SocketReactor.threadName
+    }
+
+    /// Tasks that prefer `manager.taskExecutor` run on the reactor's thread, before and after their statements'
+    /// replies, and the task path's results and books are the same as on the global executor.
+    @Test(.timeLimit(.minutes(2))) func tasksOnTheManagersExecutorRunThereAndGetTheirResults() async throws {
+        let app = ManagerTests.applicationName("task-executor")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-executor") {
+            $0.applicationName = app
+            $0.poolSize = 3
+            $0.maxOverflow = 0
+            $0.poolTimeout = .seconds(60)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        let outcomes = try await withThrowingTaskGroup(of: (sum: Int, everywhereOnTheReactor: Bool).self) { group in
+            for worker in 0..<12 {
+                group.addTask(executorPreference: manager.taskExecutor) {
+                    var sum = 0
+                    var onReactor = Self.isOnTheReactorThread()
+                    for step in 0..<20 {
+                        sum += try await manager.withConnection { connection async throws in
+                            onReactor = onReactor && Self.isOnTheReactorThread()
+                            let value = try await connection.execute("SELECT $1::int", [.int(worker * 100 + step)])
+                            onReactor = onReactor && Self.isOnTheReactorThread()
+                            return try value[row: 0].int(0) ?? -1
+                        }
+                    }
+                    return (sum - (worker * 100 * 20 + 190), onReactor)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.count == 12)
+        #expect(outcomes.allSatisfy { $0.sum == 0 }, "\(outcomes)")
+        #expect(outcomes.allSatisfy { $0.everywhereOnTheReactor })
+        #expect(manager.metrics().totalCheckouts >= 240)
+        try Self.expectSettled(manager, server, app: app)
+    }
+
+    /// On the manager's executor too, a cancelled statement is cancelled on the server (the connection stays), and
+    /// a checkout that finds the pool exhausted times out at its deadline — the reactor's thread runs the task and
+    /// waits for sockets and timers in between.
+    @Test(.timeLimit(.minutes(2))) func theManagersExecutorKeepsCancellationAndDeadlines() async throws {
+        let app = ManagerTests.applicationName("task-executor-cancel")
+        let cluster = try ManagerTests.sharedCluster()
+        let manager = try ManagerTests.manager("task-executor-cancel") {
+            $0.applicationName = app
+            $0.poolSize = 1
+            $0.maxOverflow = 0
+            $0.poolTimeout = .milliseconds(300)
+        }
+        defer { manager.shutdown() }
+        let server = try ServerView(cluster.primary.url)
+        let pid = try manager.withConnection { $0.backendPID }
+        let sleeper = Task(executorPreference: manager.taskExecutor) { () -> (any Error)? in
+            do {
+                try await manager.withConnection { connection in
+                    _ = try await connection.execute("SELECT pg_sleep(60)")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let running = try await Self.eventually {
+            try server.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' "
+                    + "AND state = 'active'", [.int(Int(pid))])[row: 0].int(0) == 1
+        }
+        #expect(running)
+        // The pool's one connection is out: a second task on the executor waits, and times out.
+        let waiter = Task(executorPreference: manager.taskExecutor) { () -> (any Error)? in
+            do {
+                try await manager.withConnection { _ async in }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let waitError = await waiter.value
+        guard case PoolError.timedOut? = waitError else {
+            Issue.record("expected .timedOut, got \(String(describing: waitError))")
+            return
+        }
+        sleeper.cancel()
+        let error = await sleeper.value
+        #expect(error is CancellationError, "got \(String(describing: error))")
+        let after = try await Task(executorPreference: manager.taskExecutor) {
+            try await manager.withConnection { connection in
+                (connection.backendPID, try await connection.execute("SELECT 7")[row: 0].int(0))
+            }
+        }.value
+        #expect(after.0 == pid && after.1 == 7)
+        #expect(manager.metrics().connectionsClosed == 0 && manager.metrics().timeouts == 1)
+        try Self.expectSettled(manager, server, app: app)
+    }
+
     @Test func aTaskCancelledBeforeItsStatementSkipsItAndGivesTheConnectionBack() async throws {
         let app = ManagerTests.applicationName("task-cancel-handed")
         let cluster = try ManagerTests.sharedCluster()

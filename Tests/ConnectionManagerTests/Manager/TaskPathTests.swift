@@ -41,6 +41,31 @@ struct TaskPathTests {
             [.text(app)])[row: 0].int(0) ?? -1
     }
 
+    /// A task (preferring `executor`, if given) running `SELECT pg_sleep(60)` on the pool's connection `pid`,
+    /// returned once the server shows the statement active; its value is the error it ended with, if any.
+    static func sleeperRunning(
+        _ manager: ConnectionManager, _ server: ServerView, pid: Int32, on executor: (any TaskExecutor)? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Task<(any Error)?, Never> {
+        let task = Task(executorPreference: executor) { () -> (any Error)? in
+            do {
+                try await manager.withConnection { connection in
+                    _ = try await connection.execute("SELECT pg_sleep(60)")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let running = try await Self.eventually {
+            try server.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' "
+                    + "AND state = 'active'", [.int(Int(pid))])[row: 0].int(0) == 1
+        }
+        #expect(running, sourceLocation: sourceLocation)
+        return task
+    }
+
     // Before statements ran on their connection's own thread, the six blocked the cooperative pool (two threads
     // here) and this test could not even poll: the time limit turns that hang into a failure.
     @Test(.timeLimit(.minutes(2))) func tasksRunTheirStatementsConcurrentlyOnDistinctConnections() async throws {
@@ -97,22 +122,7 @@ struct TaskPathTests {
         defer { manager.shutdown() }
         let server = try ServerView(cluster.primary.url)
         let pid = try manager.withConnection { $0.backendPID }
-        let task = Task { () -> (any Error)? in
-            do {
-                try await manager.withConnection { connection in
-                    _ = try await connection.execute("SELECT pg_sleep(60)")
-                }
-                return nil
-            } catch {
-                return error
-            }
-        }
-        let running = try await Self.eventually {
-            try server.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' "
-                    + "AND state = 'active'", [.int(Int(pid))])[row: 0].int(0) == 1
-        }
-        #expect(running)
+        let task = try await Self.sleeperRunning(manager, server, pid: pid)
         task.cancel()
         let error = await task.value
         #expect(error is CancellationError, "got \(String(describing: error))")
@@ -183,22 +193,7 @@ struct TaskPathTests {
         defer { manager.shutdown() }
         let server = try ServerView(cluster.primary.url)
         let pid = try manager.withConnection { $0.backendPID }
-        let sleeper = Task(executorPreference: manager.taskExecutor) { () -> (any Error)? in
-            do {
-                try await manager.withConnection { connection in
-                    _ = try await connection.execute("SELECT pg_sleep(60)")
-                }
-                return nil
-            } catch {
-                return error
-            }
-        }
-        let running = try await Self.eventually {
-            try server.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' "
-                    + "AND state = 'active'", [.int(Int(pid))])[row: 0].int(0) == 1
-        }
-        #expect(running)
+        let sleeper = try await Self.sleeperRunning(manager, server, pid: pid, on: manager.taskExecutor)
         // The pool's one connection is out: a second task on the executor waits, and times out.
         let waiter = Task(executorPreference: manager.taskExecutor) { () -> (any Error)? in
             do {

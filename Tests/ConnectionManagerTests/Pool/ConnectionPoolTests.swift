@@ -52,6 +52,22 @@ private func expectConsistent(
     #expect(pool.state.withLock { $0.invariantViolation() } == nil, sourceLocation: sourceLocation)
 }
 
+/// An async checkout with `timeout` on an exhausted pool fails with `.timedOut`.
+private func expectTimeout(
+    _ pool: MemoryPool, after timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation
+) async {
+    do {
+        let lease = try await pool.checkout(timeout: timeout)
+        pool.checkin(lease)
+        Issue.record("expected a timeout", sourceLocation: sourceLocation)
+    } catch {
+        guard case .timedOut = error else {
+            Issue.record("expected .timedOut, got \(error)", sourceLocation: sourceLocation)
+            return
+        }
+    }
+}
+
 @Suite("ConnectionPool")
 struct ConnectionPoolTests {
     @Test func manyThreadsContendWithoutLossOrDeadlock() {
@@ -208,15 +224,7 @@ struct ConnectionPoolTests {
         let pool = makePool(size: 1)
         let held = try await pool.checkout()
         let start = ContinuousClock.now
-        do {
-            _ = try await pool.checkout(timeout: .milliseconds(100))
-            Issue.record("expected a timeout")
-        } catch {
-            guard case .timedOut = error else {
-                Issue.record("expected .timedOut, got \(error)")
-                return
-            }
-        }
+        await expectTimeout(pool, after: .milliseconds(100))
         let elapsed = ContinuousClock.now - start
         // Not before the deadline. No upper bound: in the full suite the cooperative pool is shared with tests
         // that block it, and a 100 ms timeout was once seen to come back after 50 s.
@@ -244,15 +252,7 @@ struct ConnectionPoolTests {
             waited += 1
         }
         #expect(pool.metrics().waiting == 1)
-        do {
-            _ = try await pool.checkout(timeout: .milliseconds(100))
-            Issue.record("expected a timeout")
-        } catch {
-            guard case .timedOut = error else {
-                Issue.record("expected .timedOut, got \(error)")
-                return
-            }
-        }
+        await expectTimeout(pool, after: .milliseconds(100))
         #expect(pool.metrics().waiting == 1 && pool.metrics().timeouts == 1)
         pool.checkin(held)
         #expect(await patient.value == nil)

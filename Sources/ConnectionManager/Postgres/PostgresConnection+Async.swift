@@ -75,8 +75,8 @@ extension PostgresConnection {
     }
 
     /// `run` from a task, without a thread per statement: the task sends the statement itself (libpq's sends do
-    /// not block in non-blocking mode), suspends in the process's `SocketReactor` until the reply is readable or
-    /// the deadline passes, and reads the reply when it resumes — the same `advance`/`waited`/`finish` steps as
+    /// not block in non-blocking mode), yields twice in case the reply comes at once, else suspends in the
+    /// process's `SocketReactor` until the reply is readable or the deadline passes, and reads the reply when it resumes — the same `advance`/`waited`/`finish` steps as
     /// the blocking path, so the deadline, the cancel at the deadline and the errors are the same.
     ///
     /// Cancellation as in `perform`: before the statement is sent it is not sent (`CancellationError`); while it
@@ -132,18 +132,30 @@ extension PostgresConnection {
             let (handle, scan) = try start(sql, parameters)
             var collector = ResultCollector(timeout: timeout)
             defer { collector.discard() }
-            var woken = false
+            var looked = false
             while let events = try advance(&collector, handle) {
-                // Once the reply has started to arrive, more of it is usually in the socket already: read it
-                // without a round through the reactor (a 20 MB result is hundreds of reads). Not before the
-                // first wait, where the reply cannot be there yet (`SELECT 1` pays no extra poll).
-                if woken, events == POLLIN, SocketWait.isReadableNow(PQsocket(handle)) {
-                    try waited(&collector, .ready(readable: true), handle)
-                    continue
+                if events == POLLIN {
+                    // Once the reply has started to arrive, more of it is usually in the socket already: read it
+                    // without a round through the reactor (a 20 MB result is hundreds of reads).
+                    if looked, SocketWait.isReadableNow(PQsocket(handle)) {
+                        try waited(&collector, .ready(readable: true), handle)
+                        continue
+                    }
+                    // Right after sending, the reply to a short statement is tens of microseconds away: let the
+                    // other tasks run first (`Task.yield`), looking at the socket after each turn. A reply there by
+                    // then costs no wake of the reactor's thread and none of a cooperative thread, each of which
+                    // costs tens of microseconds when it wakes an idle CPU (BENCHMARKS.md, sixth session).
+                    if !looked {
+                        looked = true
+                        if await Self.replyArrivesWhileYielding(PQsocket(handle)) {
+                            try waited(&collector, .ready(readable: true), handle)
+                            continue
+                        }
+                    }
                 }
                 let outcome = await reactor.wait(PQsocket(handle), for: events, until: collector.deadline)
                 try waited(&collector, outcome, handle)
-                woken = true
+                looked = true
             }
             var delivered = true
             if let request = collector.timeoutCancel {
@@ -154,6 +166,22 @@ extension PostgresConnection {
         } catch {
             return .failure(error)
         }
+    }
+}
+
+extension PostgresConnection {
+    /// How many times a task yields, looking at its socket after each turn, before it waits in the reactor. Two:
+    /// 64 tasks' `SELECT 1` went from 28.8k to 41.0k a second with two, and four or eight did no better
+    /// (`benchmarks/issue11-yield-rounds-20261203.jsonl`).
+    static var yieldRounds: Int { 2 }
+
+    /// Yields `yieldRounds` times, and says whether `socket` became readable meanwhile.
+    static func replyArrivesWhileYielding(_ socket: Int32) async -> Bool {
+        for _ in 0..<yieldRounds {
+            await Task.yield()
+            if SocketWait.isReadableNow(socket) { return true }
+        }
+        return false
     }
 }
 

@@ -177,8 +177,10 @@ final class ControlEndpoint: Sendable {
         }
         let access = PeerAccess.decide(peer, policy: policy)
         guard access != .refused else {
-            UnixSocket.close(fd)
+            // Logged before the close: the peer exits once it sees the socket closed, and its program name
+            // (`/proc/<pid>/comm`) goes with it (CI's security test once logged "?" instead of "curl").
             logRefusal(peer)
+            UnixSocket.close(fd)
             return
         }
         let isFull = state.update { $0.connections.count >= limits.maxConnections || $0.isStopped }
@@ -196,11 +198,13 @@ final class ControlEndpoint: Sendable {
         connection.start()
     }
 
+    /// Logs a refused peer (at most one line per 10 s); reads its program name only for a line it writes, so a
+    /// flood of refused connections costs no `/proc` read each.
     private func logRefusal(_ peer: ControlPeer) {
-        var peer = peer
-        peer.program = ControlPeerFacts.program(pid: peer.pid)
         let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
         guard let unlogged = state.update({ $0.refusals.refusal(at: now) }) else { return }
+        var peer = peer
+        peer.program = ControlPeerFacts.program(pid: peer.pid)
         let more = unlogged > 0 ? " (\(unlogged) more refused since the last such line)" : ""
         logger.warning(
             "Control socket \(path): refused \(peer): it is not uid \(policy.ownerUID), root or in the control group.\(more)",

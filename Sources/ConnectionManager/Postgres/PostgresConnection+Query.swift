@@ -166,6 +166,11 @@ extension PostgresConnection {
         case .timedOut where collector.timeoutCancel == nil:
             collector.timeoutCancel = cancelToken.sendInBackground()
             collector.deadline = .now + Self.cancelGrace
+        case .timedOut where !collector.readAfterGrace && SocketWait.isReadableNow(PQsocket(handle)):
+            // The grace ran out while this statement was not running (a thread or task waiting for a CPU on a busy
+            // machine), and the server's answer is already here: read it once before calling the server silent.
+            collector.readAfterGrace = true
+            if PQconsumeInput(handle) != 1 { throw lost(handle, serverError: collector.firstError) }
         case .timedOut:
             markBroken(
                 "A query ran past its \(collector.timeout.millisecondsText) timeout and the server did not answer "

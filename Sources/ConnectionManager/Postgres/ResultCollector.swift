@@ -17,6 +17,8 @@ struct ResultCollector {
     var copyingOut = false
     /// The cancel request sent when the deadline passed.
     var timeoutCancel: CancelRequest?
+    /// The grace ran out and what the server had sent by then was read once (`waited`).
+    var readAfterGrace = false
 
     /// The clock is read only when there is a timeout: the plain path costs what PQexec costs.
     init(timeout: Duration?) {

@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 import Synchronization
 import Testing
@@ -232,6 +233,42 @@ struct PostgresConnectionTests {
         }
         let elapsed = clock.now - start
         #expect(elapsed >= .milliseconds(200) && elapsed < .milliseconds(300), "took \(elapsed)")
+        #expect(!connection.isBroken)
+        #expect(connection.transactionStatus == .idle)
+        #expect(try connection.execute("SELECT 7", timeout: .seconds(5))[row: 0].int(0) == 7)
+    }
+
+    /// The grace after a cancel runs out while the statement is off the CPU (a busy machine), with the server's
+    /// answer already in the socket: the statement reads it before calling the server silent, so the connection
+    /// stays open. The steps of `send`, with the thread's absence made certain: the test waits for the answer
+    /// between the deadline and the end of the grace.
+    @Test func anAnswerThatArrivedDuringTheGraceIsReadWhenTheGraceRunsOut() throws {
+        let connection = try connect()
+        let (handle, _) = try connection.start("SELECT pg_sleep(30)", [])
+        var collector = ResultCollector(timeout: .milliseconds(10))
+        defer { collector.discard() }
+        // Sent; the reply is 30 s away.
+        #expect(try connection.advance(&collector, handle) == POLLIN)
+        // The deadline passed: the cancel request goes out and the grace begins.
+        try connection.waited(&collector, .timedOut, handle)
+        #expect(collector.timeoutCancel != nil)
+        // The statement's thread is away for longer than the grace; the server answers the cancel meanwhile.
+        guard case .ready(readable: true) = SocketWait.waitForReply(PQsocket(handle), until: .now + .seconds(20))
+        else {
+            Issue.record("the server did not answer the cancel request within 20 s")
+            return
+        }
+        // The thread is back, and its wait reports the grace over.
+        try connection.waited(&collector, .timedOut, handle)
+        #expect(!connection.isBroken)
+        while let events = try connection.advance(&collector, handle) {
+            try connection.waited(
+                &collector, SocketWait.wait(PQsocket(handle), for: events, until: .now + .seconds(20)), handle)
+        }
+        let delivered = collector.timeoutCancel?.wait(until: .now + .seconds(20)) ?? false
+        #expect(throws: PostgresError.queryTimedOut(after: .milliseconds(10))) {
+            _ = try connection.finish(&collector, handle, timeoutCancelDelivered: delivered)
+        }
         #expect(!connection.isBroken)
         #expect(connection.transactionStatus == .idle)
         #expect(try connection.execute("SELECT 7", timeout: .seconds(5))[row: 0].int(0) == 7)

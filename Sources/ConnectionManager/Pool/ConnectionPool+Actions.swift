@@ -31,7 +31,8 @@ extension ConnectionPool {
         }
     }
 
-    /// Closes, wakes and opens as the machine decided. Opens run on the pool's queue unless `opensInline`.
+    /// Closes, wakes and opens as the machine decided. Opens and pings run on `blockingIO`, opens inline instead with
+    /// `opensInline` (a thread's own checkout, which waits for it anyway).
     /// `skipFailures`: the caller reports the (single) failure itself.
     func run(
         _ actions: Machine.Actions, connectError: (any Error)?, opensInline: Bool = false, skipFailures: Bool = false
@@ -68,8 +69,8 @@ extension ConnectionPool {
     }
 
     /// Runs blocking I/O for the pool (an open, a ping) on a thread of its own: a fresh serial queue, which on
-    /// Linux Dispatch backs with a new thread when the others are busy. The pool's concurrent `queue` stops at
-    /// about one thread per core there, so opens and pings on it ran two at a time and a connect hanging on a
+    /// Linux Dispatch backs with a new thread when the others are busy. A concurrent queue stops at about one
+    /// thread per core there: when opens and pings ran on one, they ran two at a time and a connect hanging on a
     /// stopped server held up the deadline timers behind it. At most one job per slot is in flight.
     func blockingIO(_ work: @escaping @Sendable () -> Void) {
         DispatchQueue(label: ioLabel).async(execute: work)

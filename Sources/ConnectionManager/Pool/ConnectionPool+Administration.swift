@@ -47,7 +47,8 @@ extension ConnectionPool {
     /// One maintenance tick; call it about once a second from a timer (the manager's scan does), never from a
     /// checkout. Closes overflow connections idle longer than `overflowIdleTimeout`, pings connections idle longer
     /// than `keepalive` (dead ones are closed), opens connections in the background up to `minIdle` idle, and
-    /// starts the connect breaker's trial when it is due. Pings and opens run on the pool's queue; returns at once.
+    /// starts the connect breaker's trial when it is due. Pings and opens run on `blockingIO`, closes on the pool's
+    /// queue; returns at once.
     public func runMaintenance() {
         let now = MonotonicClock.now
         if let keepalive = configuration.keepalive?.nanoseconds {

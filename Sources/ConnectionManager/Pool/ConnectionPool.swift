@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// A thin shell around `PoolStateMachine`: it locks, feeds the machine a fact, unlocks, and only then acts
 /// (opens, pings, closes, wakes waiters, calls listeners). Nothing runs under the lock but the machine.
-/// Blocking `checkout` parks the calling thread; `async` checkout suspends the task, and opens and pings made
-/// for async callers run on the pool's own dispatch queue, never on the cooperative pool.
+/// Blocking `checkout` parks the calling thread; `async` checkout suspends the task, and opens and pings run on
+/// `blockingIO` (a thread of their own), never on the cooperative pool.
 public final class ConnectionPool<Factory: PoolConnectionFactory>: @unchecked Sendable {
     // Safety: all mutable state is in `state`, `listeners` and `serverRestartHandler` (PoolLocks) or atomics
     // (the lane's slot table among them: see `FastLane`'s own safety argument).

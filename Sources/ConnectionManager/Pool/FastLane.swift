@@ -27,7 +27,7 @@ struct LeaseContext: Sendable {
 /// checkout claims it with one compare-and-swap, first the slot its thread gave back last (affinity: the same
 /// thread keeps meeting the same server process), else the most recently parked one (LIFO). The machine still
 /// counts a parked connection as lent (to the lane); it gets it back through `reclaimIdle` when the lane closes
-/// (a waiter starves, a task waits, the pool is suspended or shut down) or its epoch changes (eviction, a new
+/// (a waiter starves or cannot retry, connects fail, the pool is suspended or shut down) or its epoch changes (eviction, a new
 /// generation): connections lent meanwhile then come back through the machine too (closed lane, older epoch).
 ///
 /// One 128-byte block per slot (no false sharing between threads that each use their own connection): a state

@@ -1,7 +1,8 @@
 /// Opens, checks and closes the physical connections of a `ConnectionPool`.
 ///
-/// The pool calls these methods outside its lock, from the thread that checks out or in, or from the pool's
-/// own dispatch queue (for async callers). Calls for one connection never overlap; calls for different
+/// The pool calls these methods outside its lock: from the thread or task that checks out or in, from a thread of
+/// the pool's own for opens and pings made in the background or for tasks (`blockingIO`), or from the pool's
+/// serial queue for a maintenance tick's closes. Calls for one connection never overlap; calls for different
 /// connections may run concurrently.
 public protocol PoolConnectionFactory: Sendable {
     associatedtype Connection: AnyObject & Sendable

@@ -1,7 +1,7 @@
 /// Callbacks a `ConnectionPool` makes outside its lock (so a listener may call back into the pool).
 ///
-/// They run on the thread that caused the event (a checkout, a checkin, or the pool's queue for opens made for
-/// async callers); keep them short. Every callback is optional.
+/// They run on the thread that caused the event (a checkout, a checkin, or the pool's own thread for an open made
+/// in the background or for a task); keep them short. Every callback is optional.
 public struct PoolListener<Connection: Sendable>: Sendable {
     /// A new physical connection was opened, before anyone uses it (SQLAlchemy's `connect` event).
     public var onConnect: (@Sendable (Connection) -> Void)?

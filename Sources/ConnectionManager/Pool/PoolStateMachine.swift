@@ -89,8 +89,8 @@ struct PoolStateMachine<Connection: AnyObject, Waiter> {
     /// (Go's `starvationThresholdNs` is 1 ms) and `starvationPerWaiterNanoseconds` per waiting request. Every
     /// waiter that starves costs a hand-over to a sleeping thread (a wake-up, and the connection unused until
     /// the scheduler runs that thread, up to milliseconds on a saturated machine), so the threshold sets how
-    /// many hand-overs a saturated pool pays: at most one per 2 ms, whatever the queue. Far below any pool
-    /// timeout, so the tail stays bounded.
+    /// many hand-overs a saturated pool pays: waiters ÷ threshold a second, at most 12.5k (one per 80 µs) once the
+    /// per-waiter part applies. Far below any pool timeout, so the tail stays bounded.
     /// The fairness bound's floor. Below about 5 ms, 64 threads on 10 connections lost nearly 40 % of their
     /// `select1` throughput (3 ms: 30.9k against 50.4k ops/s): each starving waiter costs a hand-over to a
     /// sleeping thread, and the lane is closed meanwhile (BENCHMARKS.md, "Fairness").

@@ -1,6 +1,12 @@
 import CLibPQ
 import Dispatch
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 extension PostgresConnection {
     /// Runs blocking libpq work for a task on this connection's own thread (`executor`) and suspends the task
     /// meanwhile: the cooperative pool is never blocked, and one statement costs one hop there and one back.
@@ -141,13 +147,14 @@ extension PostgresConnection {
                         try waited(&collector, .ready(readable: true), handle)
                         continue
                     }
-                    // Right after sending, the reply to a short statement is tens of microseconds away: let the
-                    // other tasks run first (`Task.yield`), looking at the socket after each turn. A reply there by
-                    // then costs no wake of the reactor's thread and none of a cooperative thread, each of which
-                    // costs tens of microseconds when it wakes an idle CPU (BENCHMARKS.md, sixth session).
+                    // Right after sending, the reply to a short statement is tens of microseconds away: give the
+                    // CPU to the server if it is on this machine, then let the other tasks run (`Task.yield`),
+                    // looking at the socket after each turn. A reply there by then costs no wake of the reactor's
+                    // thread and none of a cooperative thread, each of which costs tens of microseconds when it
+                    // wakes an idle CPU (BENCHMARKS.md, sixth and seventh sessions).
                     if !looked {
                         looked = true
-                        if await Self.replyArrivesWhileYielding(PQsocket(handle)) {
+                        if await replyArrivesWhileYielding(PQsocket(handle)) {
                             try waited(&collector, .ready(readable: true), handle)
                             continue
                         }
@@ -175,9 +182,18 @@ extension PostgresConnection {
     /// (`benchmarks/issue11-yield-rounds-20261203.jsonl`).
     static var yieldRounds: Int { 2 }
 
-    /// Yields `yieldRounds` times, and says whether `socket` became readable meanwhile.
-    static func replyArrivesWhileYielding(_ socket: Int32) async -> Bool {
-        for _ in 0..<yieldRounds {
+    /// Gives the CPU to whoever waits for it (`sched_yield`: the server, woken on this CPU by the statement, when it
+    /// runs on this machine) unless `handOffHabit` learned that it does not pay on this connection, then yields to
+    /// other tasks `yieldRounds` times; says whether `socket` became readable meanwhile. The hand-off does not
+    /// block: the thread stays runnable, and gets the CPU back when the server sleeps again or its slice ends.
+    func replyArrivesWhileYielding(_ socket: Int32) async -> Bool {
+        if handOffHabit.shouldHandOff() {
+            sched_yield()
+            let hit = SocketWait.isReadableNow(socket)
+            handOffHabit.handedOff(hit: hit)
+            if hit { return true }
+        }
+        for _ in 0..<Self.yieldRounds {
             await Task.yield()
             if SocketWait.isReadableNow(socket) { return true }
         }

@@ -13,8 +13,9 @@ import Dispatch
 /// another thread while a query runs.
 public final class PostgresConnection: @unchecked Sendable {
     // Safety: used by one holder at a time (the pool hands it over under its lock); `cancel()`, the only
-    // cross-thread call, touches nothing but the immutable `cancelToken`. `sessionStateMayHaveChanged` and
-    // `baselineParameters` follow the same rule (read and written by the holder, or by the pool's checkin).
+    // cross-thread call, touches nothing but the immutable `cancelToken`. `sessionStateMayHaveChanged`,
+    // `baselineParameters` and `handOffHabit` follow the same rule (read and written by the holder, or by the
+    // pool's checkin).
 
     /// The libpq connection; nil once closed or marked broken.
     private var handle: OpaquePointer?
@@ -46,6 +47,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Set when a statement sent on this connection may have changed its session state (see `StatementScan`);
     /// cleared by `discardSessionState`. The pool's checkin resets the connection when it is set.
     var sessionStateMayHaveChanged = false
+    /// Whether a task's statement gives its CPU to the server before yielding to other tasks, as learned on this
+    /// connection (`replyArrivesWhileYielding`).
+    var handOffHabit = HandOffHabit()
     /// Set when a query was sent since the reported parameters were last compared with the baseline: libpq only
     /// takes in a `ParameterStatus` while it reads a query's results, so without one nothing can have changed.
     var parametersNeedCheck = false

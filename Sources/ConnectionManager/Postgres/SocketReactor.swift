@@ -11,10 +11,11 @@ import Foundation
 ///
 /// A task's statement is sent from the task itself (libpq's sends do not block: the connection is in
 /// non-blocking mode), then the task suspends here until the reply is readable or its deadline passes, and
-/// reads the reply when it resumes (after yielding twice first, in case the reply comes at once:
+/// reads the reply when it resumes (after handing its CPU to the server and yielding twice first, in case the
+/// reply comes at once:
 /// `PostgresConnection.replyArrivesWhileYielding`). No thread blocks per waiting statement, and a statement costs no hop to a
-/// thread of its own: the reactor's one wake per batch of replies, then the task's resume on the cooperative
-/// pool (which is already running under load). Each socket is armed one-shot (`EPOLLONESHOT`) per wait, so an
+/// thread of its own: the reactor's one wake per batch of replies, then the task's resume on its executor (the
+/// cooperative pool, already running under load, or this thread for tasks that prefer it). Each socket is armed one-shot (`EPOLLONESHOT`) per wait, so an
 /// event is delivered to exactly one waiter; the kernel forgets a socket when libpq closes it.
 ///
 /// Spurious readiness is harmless: callers re-check libpq (`PQisBusy`) and wait again.

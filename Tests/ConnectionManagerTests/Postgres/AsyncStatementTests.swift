@@ -42,6 +42,19 @@ struct AsyncStatementTests {
         #expect(try inline[row: 0].int(0) == 16 << 20)
     }
 
+    /// A reply that takes 10 ms is never there when a hand-off of the CPU returns (`HandOffHabit`): after
+    /// `missLimit` such statements the connection stops handing off, as it would against a server elsewhere.
+    @Test func slowRepliesStopTheHandOffOfTheCPU() async throws {
+        let connection = try connect()
+        #expect(connection.handOffHabit == HandOffHabit())
+        for _ in 0..<HandOffHabit.missLimit {
+            _ = try await connection.execute("SELECT pg_sleep(0.01)")
+        }
+        #expect(connection.handOffHabit.pauseLeft == HandOffHabit.initialPause)
+        #expect(try await connection.execute("SELECT 5")[row: 0].int(0) == 5)
+        #expect(connection.handOffHabit.pauseLeft == HandOffHabit.initialPause - 1)
+    }
+
     @Test func serverErrorsKeepTheConnectionUsable() async throws {
         let connection = try connect()
         await #expect {

@@ -154,7 +154,10 @@ extension PostgresConnection {
                     // wakes an idle CPU (BENCHMARKS.md, sixth and seventh sessions).
                     if !looked {
                         looked = true
-                        if await replyArrivesWhileYielding(PQsocket(handle)) {
+                        // Not on the reactor's thread: it runs every task that prefers it, and gave its CPU away
+                        // for all of them (at 4 and 64 tasks ×0.9 and a higher p99, BENCHMARKS.md).
+                        let handOff = !reactor.isCurrentThread
+                        if await replyArrivesWhileYielding(PQsocket(handle), handOff: handOff) {
                             try waited(&collector, .ready(readable: true), handle)
                             continue
                         }
@@ -182,12 +185,13 @@ extension PostgresConnection {
     /// (`benchmarks/issue11-yield-rounds-20261203.jsonl`).
     static var yieldRounds: Int { 2 }
 
-    /// Gives the CPU to whoever waits for it (`sched_yield`: the server, woken on this CPU by the statement, when it
-    /// runs on this machine) unless `handOffHabit` learned that it does not pay on this connection, then yields to
-    /// other tasks `yieldRounds` times; says whether `socket` became readable meanwhile. The hand-off does not
-    /// block: the thread stays runnable, and gets the CPU back when the server sleeps again or its slice ends.
-    func replyArrivesWhileYielding(_ socket: Int32) async -> Bool {
-        if handOffHabit.shouldHandOff() {
+    /// With `handOff`, gives the CPU to whoever waits for it (`sched_yield`: the server, woken on this CPU by the
+    /// statement, when it runs on this machine) unless `handOffHabit` learned that it does not pay on this
+    /// connection; then yields to other tasks `yieldRounds` times; says whether `socket` became readable meanwhile.
+    /// The hand-off does not block: the thread stays runnable, and gets the CPU back when the server sleeps again
+    /// or its slice ends.
+    func replyArrivesWhileYielding(_ socket: Int32, handOff: Bool) async -> Bool {
+        if handOff, handOffHabit.shouldHandOff() {
             sched_yield()
             let hit = SocketWait.isReadableNow(socket)
             handOffHabit.handedOff(hit: hit)

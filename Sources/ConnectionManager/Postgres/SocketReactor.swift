@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -52,6 +53,8 @@ final class SocketReactor: TaskExecutor, Sendable {
     }
 
     private let epoll: Int32
+    /// The reactor's thread (`pthread_self`), stored by the thread before it runs anything; 0 until then.
+    private let threadID = Atomic<UInt>(0)
     /// An `eventfd` in the epoll set: written by an enqueue while the thread sleeps.
     private let wake: Int32
     private let jobs = PoolLock(Jobs())
@@ -89,11 +92,22 @@ final class SocketReactor: TaskExecutor, Sendable {
             let thread = Thread { [self] in
                 // Foundation on Linux ignores a name set before `start`.
                 Thread.current.name = Self.threadName
+                threadID.store(UInt(pthread_self()), ordering: .relaxed)
                 run()
             }
             thread.start()
         #else
             return nil
+        #endif
+    }
+
+    /// Whether the calling thread is the reactor's: a job of a task that prefers this executor is running. Relaxed:
+    /// the reactor's own thread reads what it stored; any other thread reads 0 or the reactor's, never its own.
+    var isCurrentThread: Bool {
+        #if os(Linux)
+            threadID.load(ordering: .relaxed) == UInt(pthread_self())
+        #else
+            false
         #endif
     }
 

@@ -55,6 +55,21 @@ struct AsyncStatementTests {
         #expect(connection.handOffHabit.pauseLeft == HandOffHabit.initialPause - 1)
     }
 
+    /// The reactor's thread runs every task that prefers it: a statement there never gives its CPU away.
+    @Test func aStatementOnTheReactorsThreadDoesNotHandItsCPUOff() async throws {
+        let reactor = try #require(SocketReactor.shared)
+        let connection = try connect()
+        let onReactor = try await withTaskExecutorPreference(reactor) {
+            for _ in 0..<HandOffHabit.missLimit {
+                _ = try await connection.execute("SELECT pg_sleep(0.01)")
+            }
+            return reactor.isCurrentThread
+        }
+        #expect(onReactor)
+        #expect(connection.handOffHabit == HandOffHabit())
+        #expect(!reactor.isCurrentThread)
+    }
+
     @Test func serverErrorsKeepTheConnectionUsable() async throws {
         let connection = try connect()
         await #expect {

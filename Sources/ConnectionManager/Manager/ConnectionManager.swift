@@ -130,8 +130,10 @@ public final class ConnectionManager: MonitorSource, Sendable {
     /// hop to the cooperative pool. Opt in per task: `group.addTask(executorPreference: manager.taskExecutor)` or
     /// `withTaskExecutorPreference(manager.taskExecutor) { … }`. One thread for every task that prefers it: keep
     /// CPU-heavy work and anything that blocks (the blocking `withConnection`, `execute`, file I/O) off it, or
-    /// every such task and every task's statement waits behind it. Swift's global executor where the platform has
-    /// no epoll.
+    /// every such task and every task's statement waits behind it. With the server on the same machine the global
+    /// executor is faster: tasks there give their CPU to the server right after sending, which this thread must
+    /// not do for every task (BENCHMARKS.md, seventh session). Swift's global executor where the platform has no
+    /// epoll.
     public var taskExecutor: any TaskExecutor {
         SocketReactor.shared ?? globalConcurrentExecutor
     }

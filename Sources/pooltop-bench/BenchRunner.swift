@@ -28,24 +28,14 @@ struct BenchRunner {
         for index in 0..<threads {
             group.enter()
             let thread = Thread {
-                var histogram = LatencyHistogram()
-                var ops: UInt64 = 0
-                var errors: UInt64 = 0
+                var tally = WorkerTally(warmEnd: warmEnd, end: end)
                 while true {
                     let start = Self.now()
                     if start >= end { break }
                     let ok = operation()
-                    let finish = Self.now()
-                    if start >= warmEnd && finish <= end {
-                        if ok {
-                            ops += 1
-                            histogram.record(finish - start)
-                        } else {
-                            errors += 1
-                        }
-                    }
+                    tally.record(start: start, finish: Self.now(), ok: ok)
                 }
-                results.store(index, Result(ops: ops, errors: errors, histogram: histogram))
+                results.store(index, tally.result)
                 group.leave()
             }
             thread.name = "bench-\(index)"

@@ -53,24 +53,14 @@ extension TaskRunner {
     fileprivate static func loop(
         until end: UInt64, countingFrom warmEnd: UInt64, _ operation: @Sendable () async -> Bool
     ) async -> BenchRunner.Result {
-        var histogram = LatencyHistogram()
-        var ops: UInt64 = 0
-        var errors: UInt64 = 0
+        var tally = WorkerTally(warmEnd: warmEnd, end: end)
         while true {
             let start = BenchRunner.now()
             if start >= end { break }
             let ok = await operation()
-            let finish = BenchRunner.now()
-            if start >= warmEnd && finish <= end {
-                if ok {
-                    ops += 1
-                    histogram.record(finish - start)
-                } else {
-                    errors += 1
-                }
-            }
+            tally.record(start: start, finish: BenchRunner.now(), ok: ok)
         }
-        return BenchRunner.Result(ops: ops, errors: errors, histogram: histogram)
+        return tally.result
     }
 }
 

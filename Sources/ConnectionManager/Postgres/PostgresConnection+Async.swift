@@ -155,7 +155,7 @@ extension PostgresConnection {
                     if !looked {
                         looked = true
                         // Not on the reactor's thread: it runs every task that prefers it, and gave its CPU away
-                        // for all of them (at 4 and 64 tasks ×0.9 and a higher p99, BENCHMARKS.md).
+                        // for all of them (`select1` ×0.82 at 64 and 256 tasks there, BENCHMARKS.md).
                         let handOff = !reactor.isCurrentThread
                         if await replyArrivesWhileYielding(PQsocket(handle), handOff: handOff) {
                             try waited(&collector, .ready(readable: true), handle)

@@ -116,7 +116,10 @@ extension EndToEndTests {
 
             let firstPID = service.pid
             service.stop(SIGKILL)
-            let stale = try pane.waitFor("STALE", timeout: .seconds(15))
+            // Everything asserted below is waited for: a capture can catch tmux midway through drawing a frame.
+            let stale = try pane.waitFor("STALE, disconnected, with the last pid", timeout: .seconds(15)) {
+                $0.contains("STALE") && $0.contains("disconnected, retrying") && $0.contains("pid \(firstPID)")
+            }
             #expect(stale.contains("disconnected, retrying"), "\(stale)")
             #expect(stale.contains("pid \(firstPID)"), "the last state stays on screen")
 
@@ -125,6 +128,7 @@ extension EndToEndTests {
                 runtimeDirectory: runtime.path)
             let back = try pane.waitFor("the restarted service (new pid)", timeout: .seconds(20)) {
                 $0.contains("pid \(service.pid) pool e2e-restart") && !$0.contains("STALE")
+                    && !$0.contains("disconnected")
             }
             #expect(!back.contains("disconnected"))
         }

@@ -91,7 +91,12 @@ extension EndToEndTests {
             try pane.waitFor("the main view") { Self.mainViewIsComplete($0, current: cluster.primary) }
 
             try pane.resize(width: 60, height: 20)
-            let small = try pane.waitFor("need 80×24 for the full view, have 60×20", timeout: .seconds(10))
+            // Everything asserted below is waited for: a capture can catch tmux midway through drawing a frame.
+            let small = try pane.waitFor("the one-line status at 60×20", timeout: .seconds(10)) {
+                $0.contains("need 80×24 for the full view, have 60×20") && !$0.contains("Pool ")
+                    && $0.contains("in use")
+                    && $0.contains("leaks") && $0.contains("q quits")
+            }
             #expect(!small.contains("Pool "))
             // The one-line status: health, in use, leaks, how to quit.
             #expect(small.contains("in use") && small.contains("leaks") && small.contains("q quits"), "\(small)")
@@ -122,7 +127,10 @@ extension EndToEndTests {
             try pane.send("Enter")
             try pane.waitFor(all: ["Confirm", "Fail over to \(hostPort(standby))", "now?"], timeout: .seconds(30))
             try pane.send("y")
-            let refused = try pane.waitFor("the refusal", timeout: .seconds(45)) { $0.contains("Refused") }
+            // The whole refusal, not only its title: a capture can catch tmux midway through drawing a frame
+            // (CI caught "Refused" over the half-replaced "Working…" popup, the reason not drawn yet).
+            let refused = try pane.waitFor(
+                all: ["Refused", "read-only standby", "promote it first"], timeout: .seconds(45))
             #expect(refused.contains("read-only standby"))
             #expect(refused.contains("promote it first"))
             try pane.send("Escape")

@@ -83,6 +83,7 @@ extension EndToEndTests {
             try pane.send("Escape")
             let main = try pane.waitFor("the main view again", timeout: .seconds(10)) {
                 !$0.contains("Checkout stack") && $0.contains("Leaks ") && $0.contains("Events ")
+                    && $0.contains("f failover")
             }
             #expect(main.contains("f failover"))
         }
@@ -250,6 +251,7 @@ extension EndToEndTests {
             kill(demo.service, SIGKILL)
             let stale = try pane.waitFor("STALE and the crash", timeout: .seconds(15)) {
                 $0.contains("STALE") && $0.contains("disconnected, retrying") && $0.contains("killed by SIGKILL")
+                    && $0.contains("pid \(demo.service)")
             }
             #expect(stale.contains("pid \(demo.service)"), "the last state stays on screen:\n\(stale)")
             var restarted: Int32?

